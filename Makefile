@@ -1,0 +1,82 @@
+# pop3d -- one plain Makefile.  Objects go to $(O) so that a sanitizer
+# build (O=build-asan) can sit beside the normal one.
+
+PREFIX	?= /usr/local
+SBINDIR	?= $(PREFIX)/sbin
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR	?= /lib/systemd/system
+O	?= build
+
+CC	?= cc
+CFLAGS	?= -O2 -g
+PKGS	 = libbsd-overlay openssl libcrypt
+WARN	 = -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith \
+	   -Wstrict-prototypes -Wmissing-prototypes -Wvla
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -I. \
+	   -DSYSCONFDIR='"$(SYSCONFDIR)"' $(PKG_CFLAGS) $(CFLAGS_EXTRA)
+LDLIBS	 = $(PKG_LIBS)
+
+# Every .c in these folders is part of the library the programs share.
+LIB_SRCS = $(wildcard common/*.c pop3/*.c auth/*.c store/*.c)
+LIB_OBJS = $(LIB_SRCS:%.c=$(O)/%.o)
+HDRS	 = $(wildcard *.h common/*.h pop3/*.h auth/*.h store/*.h)
+PROGS	 = $(O)/pop3d $(O)/pop3d-passwd
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRCS:%.c=$(O)/%)
+
+all: $(PROGS)
+
+$(O)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(O)/libpop3d.a: $(LIB_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $(LIB_OBJS)
+
+$(O)/pop3d: $(O)/pop3d.o $(O)/libpop3d.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/pop3d-passwd: $(O)/pop3d-passwd.o $(O)/libpop3d.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(O)/libpop3d.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libpop3d.a $(LDLIBS)
+
+unit: $(UNIT_BINS)
+
+# The test command: installs what it needs (as root, on Debian), builds,
+# runs every test, then the whole suite again under ASan and UBSan.
+check:
+	sh tests/deps.sh
+	$(MAKE) all unit
+	$(MAKE) O=build-asan CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -DPOP3D_SANITIZE' all unit
+	python3 tests/run.py --build $(O) --asan-build build-asan
+
+demo:
+	sh tests/deps.sh
+	$(MAKE) all
+	sh tests/demo.sh $(O)
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/xinetd.d
+	install -m 755 $(O)/pop3d $(DESTDIR)$(SBINDIR)/pop3d
+	install -m 755 $(O)/pop3d-passwd $(DESTDIR)$(BINDIR)/pop3d-passwd
+	install -m 644 man/pop3d.8 $(DESTDIR)$(MANDIR)/man8/pop3d.8
+	install -m 644 man/pop3d.conf.5 $(DESTDIR)$(MANDIR)/man5/pop3d.conf.5
+	install -m 644 man/pop3d-passwd.1 $(DESTDIR)$(MANDIR)/man1/pop3d-passwd.1
+	install -m 644 systemd/pop3d.socket systemd/pop3d@.service $(DESTDIR)$(UNITDIR)/
+	install -m 644 systemd/xinetd.pop3d $(DESTDIR)$(SYSCONFDIR)/xinetd.d/pop3d
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all unit check demo install clean

@@ -1,0 +1,287 @@
+/*
+ * This file runs as root when pop3d is started as root.  It parses no
+ * network input: its only input is the pre-login process's request,
+ * decoded by wire_decode_request(), which checks every length.
+ */
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth/monitor.h"
+#include "auth/passwd_file.h"
+#include "auth/password.h"
+#include "auth/sandbox.h"
+#include "auth/wire.h"
+#include "common/log.h"
+
+struct attempt {
+	struct wire_request	rq;
+	struct passwd_entry	pe;
+	unsigned char		msg[WIRE_REQUEST_MAX + 1];
+	char			maildir[POP3D_PATH_MAX];
+};
+
+static struct attempt	at;	/* holds secrets: wiped after every use */
+
+static void
+wipe(void)
+{
+	explicit_bzero(&at, sizeof(at));
+}
+
+int
+monitor_user_valid(const char *u)
+{
+	size_t i;
+
+	if (u[0] == '\0' || u[0] == '.' || strlen(u) > AUTH_USER_MAX)
+		return 0;
+	for (i = 0; u[i] != '\0'; i++)
+		if (u[i] <= 0x20 || u[i] >= 0x7f || u[i] == '/' || u[i] == ':' ||
+		    u[i] == '%')
+			return 0;
+	return 1;
+}
+
+int
+monitor_maildir(const char *tmpl, const char *user, const char *home,
+    char *out, size_t outlen)
+{
+	const char	*add;
+	size_t		 n = 0, alen;
+
+	for (; *tmpl != '\0'; tmpl++) {
+		if (*tmpl != '%') {
+			add = tmpl;
+			alen = 1;
+		} else {
+			tmpl++;
+			if (*tmpl == 'u')
+				add = user;
+			else if (*tmpl == 'h')
+				add = home;
+			else if (*tmpl == '%')
+				add = "%";
+			else
+				return -1;
+			alen = strlen(add);
+		}
+		if (alen >= outlen - n)
+			return -1;
+		memcpy(out + n, add, alen);
+		n += alen;
+	}
+	out[n] = '\0';
+	return out[0] == '/' && strstr(out, "/../") == NULL ? 0 : -1;
+}
+
+static void
+fail_delay(int ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* May this entry's owner log in here?  Logged when not. */
+static int
+identity_ok(const struct monitor_args *ma, const struct passwd_entry *pe,
+    const char *user)
+{
+	if (ma->root) {
+		if (!pe->has_uid || !pe->has_gid || pe->uid == 0 || pe->gid == 0) {
+			log_warnx("user=%s: users file needs a non-zero uid and "
+			    "gid", user);
+			return 0;
+		}
+	} else if ((pe->has_uid && pe->uid != getuid()) ||
+	    (pe->has_gid && pe->gid != getgid())) {
+		log_warnx("user=%s: uid/gid differ from the running user, "
+		    "who alone can be served without root", user);
+		return 0;
+	}
+	if (monitor_maildir(ma->cf->maildir, user, pe->home, at.maildir,
+	    sizeof(at.maildir)) == -1) {
+		log_warnx("user=%s: maildir template gives no usable absolute "
+		    "path (home '%s')", user, pe->home);
+		return 0;
+	}
+	return 1;
+}
+
+/* Check the request in `at`: the verdict, without the failure count. */
+static enum wire_verdict
+check(const struct monitor_args *ma, const char *user)
+{
+	enum passwd_status	ps;
+	enum password_result	pr;
+
+	if (!monitor_user_valid(at.rq.user)) {
+		password_dummy_verify(at.rq.pass);
+		return VERDICT_FAIL;
+	}
+	ps = passwd_file_lookup(ma->cf->users_file, at.rq.user, &at.pe);
+	if (ps == PASSWD_TEMPFAIL)
+		return VERDICT_TEMPFAIL;
+	if (ps == PASSWD_NOUSER) {
+		password_dummy_verify(at.rq.pass);
+		return VERDICT_FAIL;
+	}
+	pr = password_verify(at.pe.hash, at.rq.pass);
+	if (pr == PASSWORD_BADHASH)
+		log_warnx("user=%s: unusable password hash in %s", user,
+		    ma->cf->users_file);
+	if (pr != PASSWORD_MATCH)
+		return VERDICT_FAIL;
+	return identity_ok(ma, &at.pe, user) ? VERDICT_OK : VERDICT_FAIL;
+}
+
+static int
+send_verdict(int sock, enum wire_verdict v)
+{
+	unsigned char b[2] = { WIRE_VERSION, v };
+
+	return send(sock, b, sizeof(b), 0) == sizeof(b) ? 0 : -1;
+}
+
+static int
+wait_child(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			return EX_OSERR;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	log_warnx("pre-login process killed by signal %d", WTERMSIG(status));
+	return EX_SOFTWARE;
+}
+
+/* A pipe holding the carried octets, for the session to read first. */
+static int
+carry_pipe(const struct wire_request *rq)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return -1;
+	/* At most PIPELINE_CARRY_MAX octets: far below the pipe's capacity. */
+	if (write(p[1], rq->carry, rq->carrylen) != (ssize_t)rq->carrylen ||
+	    fcntl(p[0], F_SETFD, 0) == -1) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	close(p[1]);
+	return p[0];
+}
+
+/*
+ * Become the owner and replace this process with the session.  The fresh
+ * image keeps nothing of this one: no users file, no password.
+ */
+static int
+start_session(const struct monitor_args *ma)
+{
+	char	 env[9][POP3D_PATH_MAX + 32];
+	char	*envp[10], *argv[6];
+	int	 fd, i = 0, argc = 0;
+
+	if ((fd = carry_pipe(&at.rq)) == -1) {
+		log_warn("carry pipe");
+		return EX_OSERR;
+	}
+	snprintf(env[0], sizeof(env[0]), "POP3D_USER=%s", at.rq.user);
+	snprintf(env[1], sizeof(env[1]), "POP3D_MAILDIR=%s", at.maildir);
+	snprintf(env[2], sizeof(env[2]), "POP3D_REMOTE=%s", ma->remote);
+	snprintf(env[3], sizeof(env[3]), "POP3D_METHOD=%s",
+	    wire_mech_name(at.rq.mech));
+	snprintf(env[4], sizeof(env[4]), "POP3D_CARRY_FD=%d", fd);
+	snprintf(env[5], sizeof(env[5]), "USER=%s", at.rq.user);
+	snprintf(env[6], sizeof(env[6]), "HOME=%s",
+	    at.pe.home[0] != '\0' ? at.pe.home : "/");
+	snprintf(env[7], sizeof(env[7]), "PATH=/usr/bin:/bin");
+	snprintf(env[8], sizeof(env[8]), "POP3D_SESSION=1");
+	for (i = 0; i < 9; i++)
+		envp[i] = env[i];
+	envp[i] = NULL;
+	argv[argc++] = "pop3d";
+	argv[argc++] = "-S";
+	if (ma->log_stderr)
+		argv[argc++] = "-d";
+	argv[argc++] = "-c";
+	argv[argc++] = (char *)ma->config_path;
+	argv[argc] = NULL;
+
+	if (ma->root && sandbox_become(at.pe.uid, at.pe.gid) == -1)
+		return EX_NOPERM;
+	if (chdir(at.pe.home[0] != '\0' ? at.pe.home : "/") == -1 &&
+	    chdir("/") == -1)
+		return EX_OSERR;
+	wipe();
+	fexecve(ma->self_fd, argv, envp);
+	log_warn("fexecve");
+	return EX_OSERR;
+}
+
+int
+monitor_run(const struct monitor_args *ma)
+{
+	char			user[AUTH_USER_MAX + 1];
+	enum wire_verdict	v;
+	ssize_t			n;
+	int			failures = 0;
+
+	for (;;) {
+		n = recv(ma->sock, at.msg, sizeof(at.msg), 0);
+		if (n == 0 || (n == -1 && errno != EINTR))
+			return wait_child(ma->child);
+		if (n == -1)
+			continue;
+		if (wire_decode_request(at.msg, n, &at.rq) == -1) {
+			log_warnx("malformed request from pre-login process");
+			kill(ma->child, SIGKILL);
+			wait_child(ma->child);
+			wipe();
+			return EX_SOFTWARE;
+		}
+		log_sanitize(at.rq.user, user, sizeof(user));
+		v = check(ma, user);
+		if (v == VERDICT_OK) {
+			log_info("auth ok user=%s method=%s remote=%s", user,
+			    wire_mech_name(at.rq.mech), ma->remote);
+			if (send_verdict(ma->sock, v) == -1 ||
+			    wait_child(ma->child) != 0) {
+				wipe();
+				return 0;
+			}
+			return start_session(ma);
+		}
+		if (v == VERDICT_TEMPFAIL)
+			log_warnx("auth tempfail user=%s remote=%s: users file "
+			    "unreadable", user, ma->remote);
+		else {
+			log_info("auth failed user=%s method=%s remote=%s", user,
+			    wire_mech_name(at.rq.mech), ma->remote);
+			fail_delay(ma->cf->auth_fail_delay_ms);
+			if (++failures >= ma->cf->max_auth_failures)
+				v = VERDICT_FAIL_LAST;
+		}
+		wipe();
+		if (send_verdict(ma->sock, v) == -1)
+			return wait_child(ma->child);
+	}
+}

@@ -1,0 +1,38 @@
+/*
+ * The monitor: the privileged half of the connection.  It never reads the
+ * network.  It reads the users file, takes one request at a time from the
+ * pre-login process, checks it and answers with a verdict; after a good
+ * one it becomes the mailbox owner and executes the session.
+ */
+#ifndef POP3D_MONITOR_H
+#define POP3D_MONITOR_H
+
+#include <sys/types.h>
+
+#include "common/config.h"
+
+struct monitor_args {
+	const struct config	*cf;
+	const char		*config_path;
+	const char		*remote;
+	int			 sock;		/* to the pre-login process */
+	pid_t			 child;		/* the pre-login process */
+	int			 self_fd;	/* this program, for fexecve */
+	int			 root;		/* started as root */
+	int			 log_stderr;	/* -d was given */
+};
+
+/* Returns an exit status, or does not return (the session runs). */
+int	monitor_run(const struct monitor_args *);
+
+/*
+ * Expand the maildir template: %u user, %h home, %% a percent sign.
+ * Returns 0, or -1 if the result is not an absolute path that fits.
+ */
+int	monitor_maildir(const char *tmpl, const char *user, const char *home,
+	    char *out, size_t outlen);
+
+/* A user name we accept: printable, no '/', no leading '.', fits. */
+int	monitor_user_valid(const char *);
+
+#endif

@@ -1,0 +1,279 @@
+/*
+ * Password checks for the monitor and hashing for pop3d-passwd.
+ *
+ * Every crypt(3) call goes through crypt_rn() with one static work area
+ * (about 32 KiB, too large for a stack we want small), wiped after each use
+ * because it holds the pass phrase and the intermediate state.  Results are
+ * compared in constant time with CRYPTO_memcmp() (libbsd on Linux does not
+ * export timingsafe_bcmp()); only lengths, which are not secret, are
+ * compared in the ordinary way.
+ */
+#include <crypt.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "auth/password.h"
+#include "common/log.h"
+#include "params.h"
+
+enum pw_kind {
+	PW_CRYPT,
+	PW_PLAIN
+};
+
+struct pw_scheme {
+	const char	*name;
+	enum pw_kind	 kind;
+	const char	*prefix[3];	/* the hash starts with one; none: any */
+	const char	*gensalt;	/* for crypt_gensalt_rn(); NULL: no hashing */
+	int		 tagged;	/* password_hash() writes "{name}" first */
+};
+
+static const struct pw_scheme pw_schemes[] = {
+	{ "SHA512-CRYPT", PW_CRYPT, { "$6$" }, "$6$", 1 },
+	{ "SHA256-CRYPT", PW_CRYPT, { "$5$" }, "$5$", 1 },
+	{ "BLF-CRYPT", PW_CRYPT, { "$2y$", "$2b$", "$2a$" }, "$2b$", 1 },
+	/* Written bare, as crypt(5) and other tools know it. */
+	{ "YESCRYPT", PW_CRYPT, { "$y$" }, "$y$", 0 },
+	{ "PLAIN", PW_PLAIN, { NULL }, NULL, 1 },
+	/* Last: PW_CRYPT_ANY, for hashes stored without a scheme. */
+	{ "CRYPT", PW_CRYPT, { NULL }, NULL, 1 },
+};
+#define PW_NSCHEMES	(sizeof(pw_schemes) / sizeof(pw_schemes[0]))
+#define PW_CRYPT_ANY	(&pw_schemes[PW_NSCHEMES - 1])
+
+/*
+ * SHA512-CRYPT of a random pass phrase, with a fixed salt and the default
+ * 5000 rounds: what a check of a real SHA512-CRYPT entry costs.
+ */
+static const char pw_dummy_hash[] =
+    "$6$pop3dummysalt$wqrO7L0Lw1hx8hT0aVyBm14t8CwOhFQbaK0NjccAmjwsOjuCSP"
+    "kddhDpDvBV3wtkOOxnXRMx.8kNT8I7pMGrL1";
+
+static struct crypt_data	pw_cd;
+
+/* Read by nothing; keeps the work of the dummy check from being dropped. */
+static volatile int		pw_sink;
+
+static const struct pw_scheme *
+pw_scheme_byname(const char *name, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < PW_NSCHEMES; i++)
+		if (strlen(pw_schemes[i].name) == len &&
+		    strncasecmp(pw_schemes[i].name, name, len) == 0)
+			return &pw_schemes[i];
+	return NULL;
+}
+
+/* Split "{SCHEME}data"; a hash with no scheme is a crypt(3) string. */
+static const struct pw_scheme *
+pw_split(const char *stored, const char **data)
+{
+	const struct pw_scheme	*s;
+	const char		*end;
+
+	if (stored[0] != '{') {
+		*data = stored;
+		return PW_CRYPT_ANY;
+	}
+	if ((end = strchr(stored, '}')) == NULL)
+		return NULL;
+	if ((s = pw_scheme_byname(stored + 1, end - stored - 1)) == NULL)
+		return NULL;
+	*data = end + 1;
+	return s;
+}
+
+static int
+pw_prefix_ok(const struct pw_scheme *s, const char *hash)
+{
+	size_t	i;
+
+	if (s->prefix[0] == NULL)
+		return 1;
+	for (i = 0; i < sizeof(s->prefix) / sizeof(s->prefix[0]); i++)
+		if (s->prefix[i] != NULL &&
+		    strncmp(hash, s->prefix[i], strlen(s->prefix[i])) == 0)
+			return 1;
+	return 0;
+}
+
+static enum password_result
+pw_crypt_verify(const char *hash, const char *password)
+{
+	enum password_result	 r;
+	const char		*out;
+	size_t			 len;
+
+	len = strlen(hash);
+	if (len == 0 || len >= CRYPT_OUTPUT_SIZE)
+		return PASSWORD_BADHASH;
+	out = crypt_rn(password, hash, &pw_cd, sizeof(pw_cd));
+	if (out == NULL || out[0] == '*')
+		r = PASSWORD_BADHASH;
+	else if (strlen(out) != len)
+		r = PASSWORD_BADHASH;	/* a setting without the hash part */
+	else if (CRYPTO_memcmp(out, hash, len) == 0)
+		r = PASSWORD_MATCH;
+	else
+		r = PASSWORD_MISMATCH;
+	explicit_bzero(&pw_cd, sizeof(pw_cd));
+	return r;
+}
+
+/*
+ * Compare SHA-256 digests rather than the strings: the digests have one
+ * length, so the time taken does not depend on where the two differ or on
+ * how long the stored password is, beyond the cost of hashing it.
+ */
+static enum password_result
+pw_plain_verify(const char *stored, const char *password)
+{
+	unsigned char		a[EVP_MAX_MD_SIZE], b[EVP_MAX_MD_SIZE];
+	unsigned int		alen, blen;
+	enum password_result	r;
+
+	if (stored[0] == '\0')
+		return PASSWORD_BADHASH;
+	if (EVP_Digest(stored, strlen(stored), a, &alen, EVP_sha256(),
+	    NULL) != 1 ||
+	    EVP_Digest(password, strlen(password), b, &blen, EVP_sha256(),
+	    NULL) != 1 || alen != blen) {
+		log_warnx("password: SHA-256 failed");
+		r = PASSWORD_BADHASH;
+	} else if (CRYPTO_memcmp(a, b, alen) == 0)
+		r = PASSWORD_MATCH;
+	else
+		r = PASSWORD_MISMATCH;
+	explicit_bzero(a, sizeof(a));
+	explicit_bzero(b, sizeof(b));
+	return r;
+}
+
+/* An empty password never matches, whatever is stored. */
+enum password_result
+password_verify(const char *stored, const char *password)
+{
+	const struct pw_scheme	*s;
+	const char		*data;
+	enum password_result	 r;
+
+	if (strlen(stored) > AUTH_HASH_MAX ||
+	    (s = pw_split(stored, &data)) == NULL)
+		return PASSWORD_BADHASH;
+	/* Longer than any PASS can carry: the client knows its length. */
+	if (strlen(password) > AUTH_PASS_MAX)
+		return PASSWORD_MISMATCH;
+	if (s->kind == PW_PLAIN)
+		r = pw_plain_verify(data, password);
+	else if (!pw_prefix_ok(s, data))
+		r = PASSWORD_BADHASH;
+	else
+		r = pw_crypt_verify(data, password);
+	if (r == PASSWORD_MATCH && password[0] == '\0')
+		r = PASSWORD_MISMATCH;
+	return r;
+}
+
+void
+password_dummy_verify(const char *password)
+{
+	const char	*out;
+	size_t		 len = sizeof(pw_dummy_hash) - 1;
+
+	if (strlen(password) > AUTH_PASS_MAX)
+		return;		/* as password_verify() */
+	out = crypt_rn(password, pw_dummy_hash, &pw_cd, sizeof(pw_cd));
+	pw_sink = out != NULL && strlen(out) == len &&
+	    CRYPTO_memcmp(out, pw_dummy_hash, len) == 0;
+	explicit_bzero(&pw_cd, sizeof(pw_cd));
+}
+
+static const struct pw_scheme *
+pw_scheme_hashable(const char *scheme)
+{
+	const struct pw_scheme	*s;
+
+	s = pw_scheme_byname(scheme, strlen(scheme));
+	if (s == NULL || (s->gensalt == NULL && s->kind != PW_PLAIN))
+		return NULL;
+	return s;
+}
+
+int
+password_scheme_known(const char *scheme)
+{
+	return pw_scheme_hashable(scheme) != NULL;
+}
+
+const char *
+password_scheme_name(size_t i)
+{
+	size_t	n;
+
+	for (n = 0; n < PW_NSCHEMES; n++) {
+		if (pw_scheme_hashable(pw_schemes[n].name) == NULL)
+			continue;
+		if (i-- == 0)
+			return pw_schemes[n].name;
+	}
+	return NULL;
+}
+
+static int
+pw_crypt_hash(const struct pw_scheme *s, const char *password, char *out,
+    size_t outlen)
+{
+	char		 salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	const char	*h;
+	int		 n = -1;
+
+	/* NULL random bytes: crypt_gensalt_rn() asks the kernel itself. */
+	if (crypt_gensalt_rn(s->gensalt, 0, NULL, 0, salt,
+	    sizeof(salt)) == NULL) {
+		log_warn("password: crypt_gensalt %s", s->name);
+		return -1;
+	}
+	h = crypt_rn(password, salt, &pw_cd, sizeof(pw_cd));
+	if (h == NULL || h[0] == '*')
+		log_warnx("password: crypt %s failed", s->name);
+	else
+		n = snprintf(out, outlen, "%s%s%s%s", s->tagged ? "{" : "",
+		    s->tagged ? s->name : "", s->tagged ? "}" : "", h);
+	explicit_bzero(&pw_cd, sizeof(pw_cd));
+	explicit_bzero(salt, sizeof(salt));
+	return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
+}
+
+/* An empty password is refused: it would never verify. */
+int
+password_hash(const char *scheme, const char *password, char *out,
+    size_t outlen)
+{
+	const struct pw_scheme	*s;
+	int			 n, r;
+
+	if ((s = pw_scheme_hashable(scheme)) == NULL) {
+		log_warnx("password: unknown scheme");
+		return -1;
+	}
+	if (password[0] == '\0' || strlen(password) > AUTH_PASS_MAX) {
+		log_warnx("password: empty or longer than %d bytes",
+		    AUTH_PASS_MAX);
+		return -1;
+	}
+	if (s->kind == PW_PLAIN) {
+		n = snprintf(out, outlen, "{%s}%s", s->name, password);
+		r = (n < 0 || (size_t)n >= outlen) ? -1 : 0;
+	} else
+		r = pw_crypt_hash(s, password, out, outlen);
+	if (r == -1 && outlen > 0)
+		explicit_bzero(out, outlen);
+	return r;
+}

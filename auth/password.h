@@ -1,0 +1,40 @@
+/*
+ * Password schemes.  A stored password is "{SCHEME}data" as in Dovecot:
+ * {SHA512-CRYPT}, {SHA256-CRYPT}, {BLF-CRYPT}, {CRYPT}, {PLAIN}, and a bare
+ * "$y$..." (yescrypt) or any other bare crypt(3) string.  All hashing goes
+ * through crypt_rn(3) from libxcrypt; all comparisons are constant-time.
+ */
+#ifndef POP3D_PASSWORD_H
+#define POP3D_PASSWORD_H
+
+#include <stddef.h>
+
+enum password_result {
+	PASSWORD_MATCH,
+	PASSWORD_MISMATCH,
+	PASSWORD_BADHASH	/* unknown scheme or malformed hash: logged by caller, never a match */
+};
+
+enum password_result password_verify(const char *stored, const char *password);
+
+/*
+ * Spend the time a real check costs, for a user that does not exist, so
+ * that unknown users and wrong passwords cannot be told apart by timing.
+ */
+void	password_dummy_verify(const char *password);
+
+/*
+ * Hash password with scheme ("SHA512-CRYPT", "SHA256-CRYPT", "BLF-CRYPT",
+ * "YESCRYPT", "PLAIN") into out as "{SCHEME}..." (yescrypt: bare "$y$...").
+ * Returns 0, or -1 for an unknown scheme or a failure of crypt.
+ */
+int	password_hash(const char *scheme, const char *password, char *out,
+	    size_t outlen);
+
+/* 1 if scheme is one password_hash() knows. */
+int	password_scheme_known(const char *scheme);
+
+/* The i-th scheme password_hash() knows, from 0; NULL past the last. */
+const char *password_scheme_name(size_t i);
+
+#endif

@@ -1,0 +1,105 @@
+/*
+ * Dropping privileges.  Every call is checked and a failure is fatal:
+ * a process that could not drop what it meant to must not go on.
+ */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "auth/sandbox.h"
+#include "common/log.h"
+
+void
+sandbox_prepare(const struct config *cf, struct login_ids *ids)
+{
+	struct passwd	*pw;
+	struct stat	 st;
+
+	if ((pw = getpwnam(cf->login_user)) == NULL)
+		fatalx(EX_CONFIG, "login_user %s: no such user", cf->login_user);
+	if (pw->pw_uid == 0 || pw->pw_gid == 0)
+		fatalx(EX_CONFIG, "login_user %s must not be root", cf->login_user);
+	ids->uid = pw->pw_uid;
+	ids->gid = pw->pw_gid;
+	if (stat(cf->empty_dir, &st) == -1) {
+		if (errno != ENOENT || mkdir(cf->empty_dir, 0755) == -1 ||
+		    stat(cf->empty_dir, &st) == -1)
+			fatal(EX_OSERR, "empty_dir %s", cf->empty_dir);
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022))
+		fatalx(EX_CONFIG, "empty_dir %s must be a directory owned by "
+		    "root and writable by no one else", cf->empty_dir);
+}
+
+static void
+limit(int resource, rlim_t value)
+{
+	struct rlimit rl;
+
+	rl.rlim_cur = rl.rlim_max = value;
+	if (setrlimit(resource, &rl) == -1)
+		fatal(EX_OSERR, "setrlimit");
+}
+
+static void
+set_ids(uid_t uid, gid_t gid, const char *name)
+{
+	uid_t	ru, eu, su;
+	gid_t	rg, eg, sg;
+
+	if (name != NULL ? initgroups(name, gid) == -1 :
+	    setgroups(1, &gid) == -1)
+		fatal(EX_OSERR, "setgroups");
+	if (setresgid(gid, gid, gid) == -1)
+		fatal(EX_OSERR, "setresgid %lu", (unsigned long)gid);
+	if (setresuid(uid, uid, uid) == -1)
+		fatal(EX_OSERR, "setresuid %lu", (unsigned long)uid);
+	if (getresuid(&ru, &eu, &su) == -1 || ru != uid || eu != uid ||
+	    su != uid || getresgid(&rg, &eg, &sg) == -1 || rg != gid ||
+	    eg != gid || sg != gid)
+		fatalx(EX_OSERR, "uid/gid not changed as asked");
+	if (uid != 0 && setuid(0) != -1)
+		fatalx(EX_OSERR, "could regain root");
+}
+
+void
+sandbox_login(const struct config *cf, const struct login_ids *ids, int root)
+{
+	if (root) {
+		if (chroot(cf->empty_dir) == -1 || chdir("/") == -1)
+			fatal(EX_OSERR, "chroot %s", cf->empty_dir);
+		set_ids(ids->uid, ids->gid, NULL);
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fatal(EX_OSERR, "prctl");
+	limit(RLIMIT_CORE, 0);
+	limit(RLIMIT_FSIZE, 0);
+	limit(RLIMIT_NPROC, 0);
+	limit(RLIMIT_NOFILE, LOGIN_RLIMIT_NOFILE);
+#ifndef POP3D_SANITIZE
+	/* AddressSanitizer reserves terabytes of address space. */
+	limit(RLIMIT_AS, LOGIN_RLIMIT_AS);
+#endif
+}
+
+int
+sandbox_become(uid_t uid, gid_t gid)
+{
+	struct passwd *pw;
+
+	if (uid == 0 || gid == 0) {
+		log_warnx("refusing to run a session as uid %lu gid %lu",
+		    (unsigned long)uid, (unsigned long)gid);
+		return -1;
+	}
+	pw = getpwuid(uid);
+	set_ids(uid, gid, pw != NULL ? pw->pw_name : NULL);
+	return 0;
+}

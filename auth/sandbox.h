@@ -1,0 +1,34 @@
+/*
+ * Privilege changes, each step checked, in one order: look up, chroot,
+ * chdir, setgroups, setresgid, setresuid, verify, then limits.
+ */
+#ifndef POP3D_SANDBOX_H
+#define POP3D_SANDBOX_H
+
+#include <sys/types.h>
+
+#include "common/config.h"
+
+struct login_ids {
+	uid_t	uid;
+	gid_t	gid;
+};
+
+/* Root only: find the pre-login user and check the empty directory. */
+void	sandbox_prepare(const struct config *, struct login_ids *);
+
+/*
+ * Confine the pre-login process.  As root: chroot into the empty
+ * directory and become the pre-login user.  As anyone: no new privileges,
+ * no core dumps, no forking, no files written, few descriptors.
+ */
+void	sandbox_login(const struct config *, const struct login_ids *, int root);
+
+/*
+ * Become the mailbox owner for good (as root), with the supplementary
+ * groups of the system account of that uid if there is one.  Returns 0 or
+ * -1 (logged).
+ */
+int	sandbox_become(uid_t, gid_t);
+
+#endif

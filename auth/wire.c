@@ -1,0 +1,88 @@
+/*
+ * Encoding and strict decoding of the pre-login -> monitor request.
+ */
+#include <string.h>
+
+#include "auth/wire.h"
+
+const char *
+wire_mech_name(enum wire_mech m)
+{
+	return m == MECH_PLAIN ? "PLAIN" : "USER";
+}
+
+static int
+put_field(unsigned char *buf, size_t len, size_t *off, const void *p,
+    size_t n)
+{
+	if (n > 0xffff || len - *off < 2 + n)
+		return -1;
+	buf[(*off)++] = n >> 8;
+	buf[(*off)++] = n & 0xff;
+	memcpy(buf + *off, p, n);
+	*off += n;
+	return 0;
+}
+
+long
+wire_encode_request(const struct wire_request *rq, unsigned char *buf,
+    size_t len)
+{
+	size_t off = 0;
+
+	if (len < 2)
+		return -1;
+	buf[off++] = WIRE_VERSION;
+	buf[off++] = rq->mech;
+	if (put_field(buf, len, &off, rq->user, strlen(rq->user)) == -1 ||
+	    put_field(buf, len, &off, rq->pass, strlen(rq->pass)) == -1 ||
+	    put_field(buf, len, &off, rq->carry, rq->carrylen) == -1)
+		return -1;
+	return (long)off;
+}
+
+/* Take one length-prefixed field of at most max octets. */
+static int
+get_field(const unsigned char *buf, size_t len, size_t *off, void *dst,
+    size_t max, size_t *n)
+{
+	if (len - *off < 2)
+		return -1;
+	*n = (size_t)buf[*off] << 8 | buf[*off + 1];
+	*off += 2;
+	if (*n > max || len - *off < *n)
+		return -1;
+	memcpy(dst, buf + *off, *n);
+	*off += *n;
+	return 0;
+}
+
+static int
+get_string(const unsigned char *buf, size_t len, size_t *off, char *dst,
+    size_t max)
+{
+	size_t n;
+
+	if (get_field(buf, len, off, dst, max, &n) == -1)
+		return -1;
+	dst[n] = '\0';
+	return memchr(dst, '\0', n) == NULL ? 0 : -1;
+}
+
+int
+wire_decode_request(const unsigned char *buf, size_t len,
+    struct wire_request *rq)
+{
+	size_t off = 2;
+
+	if (len < 2 || buf[0] != WIRE_VERSION ||
+	    (buf[1] != MECH_USER && buf[1] != MECH_PLAIN))
+		return -1;
+	rq->mech = buf[1];
+	if (get_string(buf, len, &off, rq->user, AUTH_USER_MAX) == -1 ||
+	    get_string(buf, len, &off, rq->pass, AUTH_PASS_MAX) == -1 ||
+	    get_field(buf, len, &off, rq->carry, sizeof(rq->carry),
+	    &rq->carrylen) == -1)
+		return -1;
+	return off == len ? 0 : -1;
+}

@@ -1,0 +1,57 @@
+/*
+ * The message between the pre-login process and the privileged monitor.
+ * One request, one verdict, over a SOCK_SEQPACKET socketpair so that each
+ * message arrives whole or not at all.
+ *
+ * Request, all integers big-endian:
+ *	u8  version (WIRE_VERSION)
+ *	u8  mechanism (enum wire_mech)
+ *	u16 length, then the user name (no NUL)
+ *	u16 length, then the password (no NUL)
+ *	u16 length, then the octets the client pipelined behind the command
+ * and nothing after.  Verdict: u8 version, u8 enum wire_verdict.
+ *
+ * The monitor decodes with wire_decode_request(), which checks every
+ * length against the limits in params.h and rejects trailing octets: it
+ * trusts nothing the unprivileged side sends.
+ */
+#ifndef POP3D_WIRE_H
+#define POP3D_WIRE_H
+
+#include <stddef.h>
+
+#include "params.h"
+
+#define WIRE_VERSION	1
+#define WIRE_REQUEST_MAX (2 + 3 * 2 + AUTH_USER_MAX + AUTH_PASS_MAX + PIPELINE_CARRY_MAX)
+
+enum wire_mech {
+	MECH_USER = 1,		/* USER and PASS */
+	MECH_PLAIN = 2		/* AUTH PLAIN */
+};
+
+enum wire_verdict {
+	VERDICT_OK = 1,		/* the monitor takes over; the sender exits */
+	VERDICT_FAIL = 2,	/* bad user or password */
+	VERDICT_FAIL_LAST = 3,	/* bad, and no more tries: close */
+	VERDICT_TEMPFAIL = 4	/* the user database could not be read */
+};
+
+struct wire_request {
+	enum wire_mech	mech;
+	char		user[AUTH_USER_MAX + 1];
+	char		pass[AUTH_PASS_MAX + 1];
+	unsigned char	carry[PIPELINE_CARRY_MAX];
+	size_t		carrylen;
+};
+
+const char *wire_mech_name(enum wire_mech);
+
+/* Encode into buf; returns the length, or -1 if a field is too long. */
+long	wire_encode_request(const struct wire_request *, unsigned char *buf,
+	    size_t len);
+/* 0, or -1 when the message is malformed in any way. */
+int	wire_decode_request(const unsigned char *buf, size_t len,
+	    struct wire_request *);
+
+#endif

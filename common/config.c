@@ -1,0 +1,190 @@
+/*
+ * Configuration parser.  A table names each key, where its value goes and
+ * what values are valid, so adding a key is one line.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/config.h"
+
+enum key_type { KEY_STR, KEY_PATH, KEY_INT, KEY_BOOL, KEY_LOG };
+
+struct key {
+	const char	*name;
+	enum key_type	 type;
+	size_t		 off;
+	size_t		 size;		/* KEY_STR, KEY_PATH: room */
+	long long	 min, max;	/* KEY_INT */
+};
+
+#define STR(f, t)	t, offsetof(struct config, f), sizeof(((struct config *)0)->f)
+#define NUM(f, lo, hi)	KEY_INT, offsetof(struct config, f), 0, lo, hi
+
+static const struct key keys[] = {
+	{ "users_file",		STR(users_file, KEY_PATH), 0, 0 },
+	{ "maildir",		STR(maildir, KEY_STR), 0, 0 },
+	{ "login_user",		STR(login_user, KEY_STR), 0, 0 },
+	{ "empty_dir",		STR(empty_dir, KEY_PATH), 0, 0 },
+	{ "implementation",	STR(implementation, KEY_STR), 0, 0 },
+	{ "greeting",		STR(greeting, KEY_STR), 0, 0 },
+	{ "login_timeout",	NUM(login_timeout, 1, 3600) },
+	{ "idle_timeout",	NUM(idle_timeout, MIN_IDLE_TIMEOUT, 86400) },
+	{ "max_bad_commands",	NUM(max_bad_commands, 1, 1000) },
+	{ "max_auth_failures",	NUM(max_auth_failures, 1, 100) },
+	{ "auth_fail_delay_ms",	NUM(auth_fail_delay_ms, 0, 60000) },
+	{ "log",		KEY_LOG, offsetof(struct config, log_stderr), 0, 0, 0 },
+};
+
+void
+config_defaults(struct config *cf)
+{
+	memset(cf, 0, sizeof(*cf));
+	strlcpy(cf->users_file, SYSCONFDIR "/pop3d/users", sizeof(cf->users_file));
+	strlcpy(cf->maildir, "%h/Maildir", sizeof(cf->maildir));
+	strlcpy(cf->login_user, "pop3d", sizeof(cf->login_user));
+	strlcpy(cf->empty_dir, "/var/empty", sizeof(cf->empty_dir));
+	strlcpy(cf->implementation, "pop3d", sizeof(cf->implementation));
+	strlcpy(cf->greeting, "POP3 server ready", sizeof(cf->greeting));
+	cf->login_timeout = DEFAULT_LOGIN_TIMEOUT;
+	cf->idle_timeout = DEFAULT_IDLE_TIMEOUT;
+	cf->max_bad_commands = DEFAULT_MAX_BAD_COMMANDS;
+	cf->max_auth_failures = DEFAULT_MAX_AUTH_FAILURES;
+	cf->auth_fail_delay_ms = DEFAULT_AUTH_FAIL_DELAY_MS;
+}
+
+/* Strip leading and trailing blanks in place. */
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static int
+printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!isprint((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+static int
+set_value(struct config *cf, const struct key *k, const char *val,
+    char *err, size_t errlen)
+{
+	char		*dst = (char *)cf + k->off;
+	const char	*errstr;
+	long long	 n;
+
+	switch (k->type) {
+	case KEY_PATH:
+		if (val[0] != '/') {
+			snprintf(err, errlen, "%s must be an absolute path", k->name);
+			return -1;
+		}
+		/* FALLTHROUGH */
+	case KEY_STR:
+		if (!printable(val)) {
+			snprintf(err, errlen, "%s: control characters in value", k->name);
+			return -1;
+		}
+		if (strlcpy(dst, val, k->size) >= k->size) {
+			snprintf(err, errlen, "%s: value too long", k->name);
+			return -1;
+		}
+		return 0;
+	case KEY_INT:
+		n = strtonum(val, k->min, k->max, &errstr);
+		if (errstr != NULL) {
+			snprintf(err, errlen, "%s: value %s (%lld..%lld)",
+			    k->name, errstr, k->min, k->max);
+			return -1;
+		}
+		*(int *)(void *)dst = (int)n;
+		return 0;
+	case KEY_BOOL:
+	case KEY_LOG:
+		if (strcmp(val, k->type == KEY_LOG ? "stderr" : "yes") == 0)
+			*(int *)(void *)dst = 1;
+		else if (strcmp(val, k->type == KEY_LOG ? "syslog" : "no") == 0)
+			*(int *)(void *)dst = 0;
+		else {
+			snprintf(err, errlen, "%s: expected %s", k->name,
+			    k->type == KEY_LOG ? "syslog or stderr" : "yes or no");
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+static int
+parse_line(struct config *cf, char *line, char *err, size_t errlen)
+{
+	char	*eq, *key, *val;
+	size_t	 i;
+
+	line = trim(line);
+	if (*line == '\0' || *line == '#')
+		return 0;
+	if ((eq = strchr(line, '=')) == NULL) {
+		snprintf(err, errlen, "expected key = value");
+		return -1;
+	}
+	*eq = '\0';
+	key = trim(line);
+	val = trim(eq + 1);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i].name, key) == 0)
+			return set_value(cf, &keys[i], val, err, errlen);
+	snprintf(err, errlen, "unknown key '%.64s'", key);
+	return -1;
+}
+
+int
+config_load(struct config *cf, const char *path, int must_exist,
+    char *err, size_t errlen)
+{
+	char	 line[CONFIG_LINE_MAX + 2], why[256];
+	FILE	*fp;
+	int	 lineno = 0, rc = 0;
+
+	config_defaults(cf);
+	if ((fp = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), fp) != NULL) {
+		if (++lineno > CONFIG_LINES_MAX) {
+			snprintf(why, sizeof(why), "too many lines");
+			rc = -1;
+		} else if (strchr(line, '\n') == NULL && !feof(fp)) {
+			snprintf(why, sizeof(why), "line too long");
+			rc = -1;
+		} else {
+			line[strcspn(line, "\n")] = '\0';
+			rc = parse_line(cf, line, why, sizeof(why));
+		}
+	}
+	if (rc == 0 && ferror(fp)) {
+		snprintf(why, sizeof(why), "read error");
+		rc = -1;
+	}
+	fclose(fp);
+	if (rc == -1)
+		snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+	return rc;
+}

@@ -1,0 +1,39 @@
+/*
+ * The configuration file: "key = value" lines, '#' comments.  Unknown keys
+ * and bad values are errors with the line number; see pop3d.conf(5).
+ */
+#ifndef POP3D_CONFIG_H
+#define POP3D_CONFIG_H
+
+#include <stddef.h>
+
+#include "params.h"
+
+#define CONFIG_DEFAULT_PATH	SYSCONFDIR "/pop3d/pop3d.conf"
+#define CONFIG_STR_MAX		256
+
+struct config {
+	char	users_file[POP3D_PATH_MAX];
+	char	maildir[POP3D_PATH_MAX];	/* template: %u, %h, %% */
+	char	login_user[CONFIG_STR_MAX];	/* runs the pre-login process */
+	char	empty_dir[POP3D_PATH_MAX];	/* its chroot */
+	char	implementation[CONFIG_STR_MAX];	/* CAPA IMPLEMENTATION; "" = none */
+	char	greeting[CONFIG_STR_MAX];
+	int	login_timeout;			/* seconds */
+	int	idle_timeout;			/* seconds */
+	int	max_bad_commands;
+	int	max_auth_failures;
+	int	auth_fail_delay_ms;
+	int	log_stderr;			/* log = stderr */
+};
+
+void	config_defaults(struct config *);
+
+/*
+ * Read path into cf (defaults first).  If must_exist is 0, a missing file
+ * leaves the defaults.  On error returns -1 with a reason in err.
+ */
+int	config_load(struct config *cf, const char *path, int must_exist,
+	    char *err, size_t errlen);
+
+#endif

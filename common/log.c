@@ -1,0 +1,108 @@
+/*
+ * Logging to syslog(3) (LOG_MAIL) or to stderr.  The ident is set once per
+ * process so that the operator sees which part of pop3d spoke.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+static int	log_stderr = 1;
+static char	log_ident[32] = "pop3d";
+
+void
+log_init(const char *ident, int to_stderr)
+{
+	strlcpy(log_ident, ident, sizeof(log_ident));
+	log_stderr = to_stderr;
+	if (!to_stderr)
+		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+static void __attribute__((format(printf, 2, 0)))
+log_emit(int pri, const char *fmt, va_list ap, int with_errno)
+{
+	char	msg[1024];
+	int	saved = errno;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (with_errno) {
+		strlcat(msg, ": ", sizeof(msg));
+		strlcat(msg, strerror(saved), sizeof(msg));
+	}
+	if (log_stderr)
+		fprintf(stderr, "%s[%ld]: %s\n", log_ident, (long)getpid(), msg);
+	else
+		syslog(pri, "%s", msg);
+	errno = saved;
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emit(LOG_INFO, fmt, ap, 0);
+	va_end(ap);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emit(LOG_WARNING, fmt, ap, 0);
+	va_end(ap);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emit(LOG_WARNING, fmt, ap, 1);
+	va_end(ap);
+}
+
+void
+fatalx(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emit(LOG_ERR, fmt, ap, 0);
+	va_end(ap);
+	exit(status);
+}
+
+void
+fatal(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emit(LOG_ERR, fmt, ap, 1);
+	va_end(ap);
+	exit(status);
+}
+
+const char *
+log_sanitize(const char *s, char *buf, size_t bufsize)
+{
+	size_t i;
+
+	if (bufsize == 0)
+		return "";
+	for (i = 0; s[i] != '\0' && i + 1 < bufsize; i++)
+		buf[i] = (s[i] > 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}

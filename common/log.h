@@ -1,0 +1,25 @@
+/*
+ * Logging: syslog(3) with LOG_MAIL, or stderr.  One line per event, no
+ * secrets ever.  Strings a client chose (user names) go through
+ * log_sanitize() before they reach a format.
+ */
+#ifndef POP3D_LOG_H
+#define POP3D_LOG_H
+
+#include <stddef.h>
+
+void	log_init(const char *ident, int to_stderr);
+void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* As log_warnx, with ": strerror(errno)" appended. */
+void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* Log and exit with the given status. */
+void	fatalx(int status, const char *, ...)
+	    __attribute__((format(printf, 2, 3), noreturn));
+void	fatal(int status, const char *, ...)
+	    __attribute__((format(printf, 2, 3), noreturn));
+
+/* Copy s into buf, replacing control and non-ASCII octets with '?'. */
+const char *log_sanitize(const char *s, char *buf, size_t bufsize);
+
+#endif

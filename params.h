@@ -1,0 +1,64 @@
+/*
+ * Every fixed limit of pop3d, with the reason for its value.
+ * Nothing else in the tree hard-codes a size that a peer can influence.
+ */
+#ifndef POP3D_PARAMS_H
+#define POP3D_PARAMS_H
+
+/* RFC 2449 section 4: a command line is at most 255 octets, CRLF included. */
+#define POP3_LINE_MAX		255
+
+/*
+ * RFC 5034 section 4: SASL responses are not bound by the 255-octet command
+ * limit.  PLAIN with the longest user name and password below, base64
+ * encoded, stays well inside this.
+ */
+#define SASL_LINE_MAX		1024
+
+/* RFC 2449 section 4: the first line of a reply is at most 512 octets. */
+#define POP3_REPLY_MAX		512
+
+/* RFC 1939 section 3 allows 40; e-mail addresses as user names need more. */
+#define AUTH_USER_MAX		128
+
+/* Long enough for pass phrases and generated passwords; the line limit caps PASS anyway. */
+#define AUTH_PASS_MAX		256
+
+/* A stored "{SCHEME}hash": yescrypt and SHA512-CRYPT hashes are under 130. */
+#define AUTH_HASH_MAX		512
+
+/* Paths taken from the users file and the configuration. */
+#define POP3D_PATH_MAX		1024
+
+/* RFC 1939 section 7: a unique-id is 1 to 70 characters in 0x21..0x7E. */
+#define UIDL_MAX		70
+
+/* Input buffer of a connection: several pipelined command lines. */
+#define IO_INBUF_SIZE		4096
+
+/* Output buffer: large writes keep RETR away from one syscall per line. */
+#define IO_OUTBUF_SIZE		(128 * 1024)
+
+/* Bytes pipelined behind PASS/AUTH that are carried across to the session. */
+#define PIPELINE_CARRY_MAX	IO_INBUF_SIZE
+
+/* Messages in one maildrop; message numbers then always fit an int. */
+#define MAILDROP_MAX_MESSAGES	10000000
+
+/* Defaults of the configuration (see pop3d.conf(5)). */
+#define DEFAULT_LOGIN_TIMEOUT	60	/* seconds before login */
+#define DEFAULT_IDLE_TIMEOUT	600	/* RFC 1939 section 3: at least 10 minutes */
+#define MIN_IDLE_TIMEOUT	600
+#define DEFAULT_MAX_BAD_COMMANDS 10	/* then the session ends */
+#define DEFAULT_MAX_AUTH_FAILURES 3	/* then the connection closes */
+#define DEFAULT_AUTH_FAIL_DELAY_MS 1000	/* slows down password guessing */
+
+/* The configuration file: a line, and the number of lines. */
+#define CONFIG_LINE_MAX		1024
+#define CONFIG_LINES_MAX	1000
+
+/* Resource limits of the unprivileged pre-login process. */
+#define LOGIN_RLIMIT_NOFILE	16
+#define LOGIN_RLIMIT_AS		(256UL * 1024 * 1024)
+
+#endif

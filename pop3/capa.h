@@ -1,0 +1,11 @@
+/* CAPA (RFC 2449): one list for both states, as section 5 asks. */
+#ifndef POP3D_CAPA_H
+#define POP3D_CAPA_H
+
+#include "common/config.h"
+#include "pop3/io.h"
+
+/* Write the capability lines and the terminating "." line. */
+int	capa_write(struct io *, const struct config *);
+
+#endif

@@ -1,0 +1,179 @@
+/*
+ * The command loop: read a bounded line, find the keyword in the state's
+ * table, check the argument count, run the handler, write its one reply.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pop3/cmd.h"
+
+enum cmd_status
+cmd_say(struct cmd_reply *r, enum cmd_status st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->text, sizeof(r->text), fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+static int
+all_digits(const char *s, size_t maxlen)
+{
+	size_t n = strspn(s, "0123456789");
+
+	return n > 0 && s[n] == '\0' && n <= maxlen;
+}
+
+int
+cmd_msgnum(const char *s, size_t count, size_t *idx)
+{
+	const char	*errstr;
+	long long	 n;
+
+	if (!all_digits(s, 18))
+		return -1;
+	n = strtonum(s, 1, (long long)count, &errstr);
+	if (errstr != NULL)
+		return -1;
+	*idx = (size_t)n - 1;
+	return 0;
+}
+
+int
+cmd_count(const char *s, long *n)
+{
+	const char *errstr;
+
+	if (!all_digits(s, 18))
+		return -1;
+	*n = (long)strtonum(s, 0, LONG_MAX, &errstr);
+	return errstr == NULL ? 0 : -1;
+}
+
+static const struct command *
+lookup(const struct command *t, const char *kw)
+{
+	for (; t->name != NULL; t++)
+		if (strcasecmp(t->name, kw) == 0)
+			return t;
+	return NULL;
+}
+
+/*
+ * Split the arguments after the keyword.  ARGS_REST keeps the rest of the
+ * line whole (PASS: a password may hold spaces).  Otherwise arguments are
+ * separated by spaces; returns the count, or -1 if there are too many.
+ */
+static int
+split_args(const struct command *c, char *rest, char **argv)
+{
+	int argc = 0;
+
+	if (rest == NULL)
+		return 0;
+	if (c->maxargs == ARGS_REST) {
+		argv[0] = rest;
+		return *rest != '\0';
+	}
+	for (;;) {
+		while (*rest == ' ')
+			rest++;
+		if (*rest == '\0')
+			return argc;
+		if (argc == CMD_ARGS_MAX)
+			return -1;
+		argv[argc++] = rest;
+		rest += strcspn(rest, " ");
+		if (*rest != '\0')
+			*rest++ = '\0';
+	}
+}
+
+static enum cmd_status
+dispatch(struct cmd_state *st, char *line, struct cmd_reply *r)
+{
+	const struct command	*c;
+	char			*argv[CMD_ARGS_MAX + 1], *rest;
+	int			 argc, max;
+
+	rest = strchr(line, ' ');
+	if (rest != NULL)
+		*rest++ = '\0';
+	if ((c = lookup(st->table, line)) == NULL)
+		return cmd_say(r, CMD_BAD, "Unknown command");
+	argc = split_args(c, rest, argv);
+	max = c->maxargs == ARGS_REST ? 1 : c->maxargs;
+	if (argc < c->minargs || argc > max)
+		return cmd_say(r, CMD_BAD, "Syntax: %s takes %s argument%s",
+		    c->name, c->minargs == max ?
+		    (max == 0 ? "no" : max == 1 ? "one" : "two") :
+		    (c->minargs == 0 ? "at most one" : "one or two"),
+		    max == 1 && c->minargs == max ? "" : "s");
+	argv[argc] = NULL;
+	return c->run(st->ctx, r, argc, argv);
+}
+
+static enum loop_end
+io_end(struct cmd_state *st, enum io_status s)
+{
+	switch (s) {
+	case IO_EOF:
+		return LOOP_EOF;
+	case IO_TIMEOUT:
+		io_reply(st->io, "-ERR Disconnected for inactivity");
+		io_flush(st->io);
+		return LOOP_TIMEOUT;
+	default:
+		return LOOP_IOERR;
+	}
+}
+
+enum loop_end
+cmd_loop(struct cmd_state *st)
+{
+	char			line[POP3_LINE_MAX + 1];
+	struct cmd_reply	r;
+	enum cmd_status		s;
+	enum io_status		is;
+	size_t			len;
+
+	for (;;) {
+		r.text[0] = '\0';
+		r.body = NULL;
+		is = io_readline(st->io, line, POP3_LINE_MAX - 2, &len);
+		if (is == IO_LINE) {
+			s = dispatch(st, line, &r);
+			explicit_bzero(line, len);	/* it may have been PASS */
+		}
+		else if (is == IO_TOOLONG)
+			s = cmd_say(&r, CMD_BAD, "Line too long");
+		else if (is == IO_BADCHAR)
+			s = cmd_say(&r, CMD_BAD, "NUL octet in command");
+		else
+			return io_end(st, is);
+		st->commands++;
+		if (s == CMD_LEAVE)
+			return LOOP_LEAVE;
+		if (io_reply(st->io, "%s%s%s",
+		    s == CMD_OK || s == CMD_QUIT ? "+OK" : "-ERR",
+		    r.text[0] != '\0' ? " " : "", r.text) == -1)
+			return LOOP_IOERR;
+		if (s == CMD_OK && r.body != NULL && r.body(st->io, st->ctx) == -1)
+			return LOOP_IOERR;
+		if (s == CMD_QUIT || s == CMD_CLOSE) {
+			io_flush(st->io);
+			return LOOP_QUIT;
+		}
+		if (s == CMD_BAD && ++st->bad >= st->max_bad) {
+			io_reply(st->io, "-ERR Too many bad commands, closing");
+			io_flush(st->io);
+			return LOOP_BAD;
+		}
+	}
+}

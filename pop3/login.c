@@ -1,0 +1,244 @@
+/*
+ * AUTHORIZATION state commands (RFC 1939 section 4, RFC 5034 AUTH).
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "auth/wire.h"
+#include "common/base64.h"
+#include "common/log.h"
+#include "pop3/capa.h"
+#include "pop3/cmd.h"
+#include "pop3/io.h"
+#include "pop3/login.h"
+#include "pop3/sasl.h"
+
+struct login {
+	struct io		 io;
+	const struct config	*cf;
+	int			 monitor;
+	int			 have_user;
+	struct wire_request	 rq;		/* holds the password: wiped */
+	unsigned char		 msg[WIRE_REQUEST_MAX];
+};
+
+static struct login	 login;	/* large buffers: not on the stack */
+
+static void
+forget(struct login *l)
+{
+	explicit_bzero(&l->rq, sizeof(l->rq));
+	explicit_bzero(l->msg, sizeof(l->msg));
+	l->have_user = 0;
+}
+
+/*
+ * Hand the credentials to the monitor and wait for its verdict.  The
+ * octets pipelined behind the command travel along, so that a client that
+ * sends PASS and STAT in one packet gets both answered.
+ */
+static enum cmd_status
+ask_monitor(struct login *l, struct cmd_reply *r, enum wire_mech mech)
+{
+	const unsigned char	*p;
+	unsigned char		 v[2];
+	long			 len;
+	ssize_t			 n;
+
+	l->rq.mech = mech;
+	p = io_pending(&l->io, &l->rq.carrylen);
+	memcpy(l->rq.carry, p, l->rq.carrylen);
+	len = wire_encode_request(&l->rq, l->msg, sizeof(l->msg));
+	if (len == -1 || io_flush(&l->io) == -1) {
+		forget(l);
+		return cmd_say(r, CMD_CLOSE, "[SYS/TEMP] Internal error");
+	}
+	n = send(l->monitor, l->msg, len, 0);
+	forget(l);
+	if (n != len || (n = recv(l->monitor, v, sizeof(v), 0)) != 2 ||
+	    v[0] != WIRE_VERSION)
+		return cmd_say(r, CMD_CLOSE, "[SYS/TEMP] Authentication unavailable");
+	switch (v[1]) {
+	case VERDICT_OK:
+		return CMD_LEAVE;
+	case VERDICT_FAIL:
+		return cmd_say(r, CMD_ERR, "[AUTH] Authentication failed");
+	case VERDICT_FAIL_LAST:
+		return cmd_say(r, CMD_CLOSE, "[AUTH] Authentication failed, closing");
+	case VERDICT_TEMPFAIL:
+		return cmd_say(r, CMD_ERR,
+		    "[SYS/TEMP] Authentication temporarily unavailable");
+	default:
+		return cmd_say(r, CMD_CLOSE, "[SYS/TEMP] Authentication unavailable");
+	}
+}
+
+static enum cmd_status
+auth_user(void *ctx, struct cmd_reply *r, int argc, char **argv)
+{
+	struct login *l = ctx;
+
+	(void)argc;
+	if (strlcpy(l->rq.user, argv[0], sizeof(l->rq.user)) >=
+	    sizeof(l->rq.user)) {
+		forget(l);
+		return cmd_say(r, CMD_BAD, "User name too long");
+	}
+	l->have_user = 1;
+	return cmd_say(r, CMD_OK, "Send PASS");
+}
+
+static enum cmd_status
+auth_pass(void *ctx, struct cmd_reply *r, int argc, char **argv)
+{
+	struct login *l = ctx;
+
+	(void)argc;
+	if (!l->have_user)
+		return cmd_say(r, CMD_BAD, "USER first");
+	if (strlcpy(l->rq.pass, argv[0], sizeof(l->rq.pass)) >=
+	    sizeof(l->rq.pass)) {
+		forget(l);
+		return cmd_say(r, CMD_ERR, "[AUTH] Authentication failed");
+	}
+	return ask_monitor(l, r, MECH_USER);
+}
+
+static int
+mechs_body(struct io *io, void *ctx)
+{
+	(void)ctx;
+	io_reply(io, "PLAIN");
+	return io_reply(io, ".");
+}
+
+/* Read the client's SASL response line after "+ ". */
+static enum cmd_status
+read_response(struct login *l, struct cmd_reply *r, char *line, size_t *len)
+{
+	if (io_reply(&l->io, "+ ") == -1)
+		return CMD_CLOSE;
+	switch (io_readline(&l->io, line, SASL_LINE_MAX, len)) {
+	case IO_LINE:
+		if (strcmp(line, "*") == 0)
+			return cmd_say(r, CMD_ERR, "Authentication cancelled");
+		return CMD_OK;
+	case IO_TOOLONG:
+	case IO_BADCHAR:
+		return cmd_say(r, CMD_BAD, "Invalid SASL response");
+	case IO_TIMEOUT:
+		return cmd_say(r, CMD_CLOSE, "Disconnected for inactivity");
+	default:
+		return cmd_say(r, CMD_CLOSE, "Connection lost");
+	}
+}
+
+static enum cmd_status
+auth_auth(void *ctx, struct cmd_reply *r, int argc, char **argv)
+{
+	struct login	*l = ctx;
+	char		 line[SASL_LINE_MAX + 1];
+	unsigned char	 msg[SASL_LINE_MAX];
+	const char	*resp;
+	size_t		 len;
+	long		 n;
+	enum cmd_status	 st;
+	enum sasl_plain_status ps;
+
+	if (argc == 0) {
+		r->body = mechs_body;
+		return cmd_say(r, CMD_OK, "List of SASL mechanisms follows");
+	}
+	if (strcasecmp(argv[0], "PLAIN") != 0)
+		return cmd_say(r, CMD_ERR, "Unsupported authentication mechanism");
+	if (argc == 2)
+		resp = strcmp(argv[1], "=") == 0 ? "" : argv[1];
+	else {
+		if ((st = read_response(l, r, line, &len)) != CMD_OK)
+			return st;
+		resp = line;
+	}
+	n = base64_decode(resp, strlen(resp), msg, sizeof(msg));
+	explicit_bzero(line, sizeof(line));
+	if (n < 0)
+		return cmd_say(r, CMD_BAD, "Invalid base64 data");
+	ps = sasl_plain_parse(msg, n, l->rq.user, l->rq.pass);
+	explicit_bzero(msg, sizeof(msg));
+	if (ps == SASL_PLAIN_OK)
+		return ask_monitor(l, r, MECH_PLAIN);
+	forget(l);
+	if (ps == SASL_PLAIN_AUTHZID)
+		return cmd_say(r, CMD_ERR, "[AUTH] Authorization identity refused");
+	return cmd_say(r, CMD_BAD, "Malformed PLAIN message");
+}
+
+static int
+capa_body(struct io *io, void *ctx)
+{
+	return capa_write(io, ((struct login *)ctx)->cf);
+}
+
+static enum cmd_status
+auth_capa(void *ctx, struct cmd_reply *r, int argc, char **argv)
+{
+	(void)ctx, (void)argc, (void)argv;
+	r->body = capa_body;
+	return cmd_say(r, CMD_OK, "Capability list follows");
+}
+
+static enum cmd_status
+auth_quit(void *ctx, struct cmd_reply *r, int argc, char **argv)
+{
+	(void)ctx, (void)argc, (void)argv;
+	return cmd_say(r, CMD_QUIT, "Bye");
+}
+
+static enum cmd_status
+auth_not_yet(void *ctx, struct cmd_reply *r, int argc, char **argv)
+{
+	(void)ctx, (void)argc, (void)argv;
+	return cmd_say(r, CMD_BAD, "Not logged in");
+}
+
+static const struct command authorization[] = {
+	{ "USER",	1, 1,		auth_user },
+	{ "PASS",	1, ARGS_REST,	auth_pass },
+	{ "AUTH",	0, 2,		auth_auth },
+	{ "CAPA",	0, 0,		auth_capa },
+	{ "QUIT",	0, 0,		auth_quit },
+	{ "STAT",	0, ARGS_REST,	auth_not_yet },
+	{ "LIST",	0, ARGS_REST,	auth_not_yet },
+	{ "RETR",	0, ARGS_REST,	auth_not_yet },
+	{ "DELE",	0, ARGS_REST,	auth_not_yet },
+	{ "NOOP",	0, ARGS_REST,	auth_not_yet },
+	{ "RSET",	0, ARGS_REST,	auth_not_yet },
+	{ "TOP",	0, ARGS_REST,	auth_not_yet },
+	{ "UIDL",	0, ARGS_REST,	auth_not_yet },
+	{ NULL,		0, 0,		NULL }
+};
+
+int
+login_run(const struct config *cf, int monitor_fd)
+{
+	struct cmd_state st;
+	enum loop_end	 end;
+
+	login.cf = cf;
+	login.monitor = monitor_fd;
+	io_init(&login.io, 0, 1, cf->login_timeout * 1000);
+	io_reply(&login.io, "+OK %s", cf->greeting);
+
+	memset(&st, 0, sizeof(st));
+	st.io = &login.io;
+	st.table = authorization;
+	st.ctx = &login;
+	st.max_bad = cf->max_bad_commands;
+	end = cmd_loop(&st);
+	forget(&login);
+	io_flush(&login.io);
+	return end == LOOP_IOERR ? 1 : 0;
+}

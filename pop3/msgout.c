@@ -1,0 +1,182 @@
+/*
+ * The multi-line writer.  One pass over 64 KiB reads: memchr(3) finds each
+ * LF, the octets before it go straight into the connection's output buffer,
+ * and the line state (at a line start, the octet before, header or body,
+ * body lines left) carries from one read to the next, so a CRLF or a
+ * leading '.' split between two reads comes out as if read at once.
+ *
+ * The octets counted are those size.c counts: everything sent but the
+ * stuffing dots and the terminator.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pop3/io.h"
+#include "pop3/msgout.h"
+
+#define MSGOUT_CHUNK	(64 * 1024)
+
+struct msgout {
+	struct io	*io;
+	unsigned char	*w;		/* next free octet in io->out */
+	size_t		 room;		/* free octets at w */
+	size_t		 used;		/* octets before w not yet committed */
+	uint64_t	 counted;
+	size_t		 linelen;	/* octets of the current line so far */
+	int		 last;		/* last message octet sent, -1 before any */
+	int		 bol;		/* at the start of a line */
+	int		 body;		/* past the blank line ending the header */
+	long		 left;		/* body lines still to send, -1 for all */
+	int		 done;		/* TOP has sent its lines */
+};
+
+/* Hand the filled octets to io and take the free space after them. */
+static int
+reserve(struct msgout *mo)
+{
+	io_wcommit(mo->io, mo->used);
+	mo->used = 0;
+	mo->w = io_wspace(mo->io, &mo->room);
+	return mo->io->failed || mo->room == 0 ? -1 : 0;
+}
+
+static inline int
+put(struct msgout *mo, const void *data, size_t len)
+{
+	const unsigned char	*p = data;
+	size_t			 n;
+
+	while (len > 0) {
+		if (mo->room == 0 && reserve(mo) == -1)
+			return -1;
+		n = len < mo->room ? len : mo->room;
+		memcpy(mo->w, p, n);
+		mo->w += n;
+		mo->room -= n;
+		mo->used += n;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * An LF: it gains a CR unless one precedes it.  A line that is empty or a
+ * lone CR ends the header; TOP then counts the body lines.
+ */
+static int
+end_line(struct msgout *mo)
+{
+	int	blank = mo->linelen == 0 || (mo->linelen == 1 && mo->last == '\r');
+
+	if (mo->last == '\r' && mo->linelen > 0) {
+		if (put(mo, "\n", 1) == -1)
+			return -1;
+		mo->counted += 1;
+	} else {
+		if (put(mo, "\r\n", 2) == -1)
+			return -1;
+		mo->counted += 2;
+	}
+	mo->last = '\n';
+	mo->bol = 1;
+	mo->linelen = 0;
+	if (mo->left < 0)
+		return 0;
+	if (mo->body) {
+		if (--mo->left == 0)
+			mo->done = 1;
+	} else if (blank) {
+		mo->body = 1;
+		if (mo->left == 0)
+			mo->done = 1;
+	}
+	return 0;
+}
+
+static int
+send_chunk(struct msgout *mo, const unsigned char *p, size_t len)
+{
+	const unsigned char	*end = p + len, *lf, *stop;
+	size_t			 n;
+
+	while (p < end && !mo->done) {
+		if (mo->bol && *p == '.' && put(mo, ".", 1) == -1)
+			return -1;
+		mo->bol = 0;
+		lf = memchr(p, '\n', end - p);
+		stop = lf != NULL ? lf : end;
+		if ((n = stop - p) > 0) {
+			if (put(mo, p, n) == -1)
+				return -1;
+			mo->counted += n;
+			mo->linelen += n;
+			mo->last = stop[-1];
+		}
+		if (lf == NULL)
+			break;
+		if (end_line(mo) == -1)
+			return -1;
+		p = lf + 1;
+	}
+	return 0;
+}
+
+/* A CRLF for a message that does not end with one, and ".\r\n". */
+static int
+finish(struct msgout *mo)
+{
+	if (mo->last != -1 && mo->last != '\n') {
+		if (put(mo, "\r\n", 2) == -1)
+			return -1;
+		mo->counted += 2;
+	}
+	if (put(mo, ".\r\n", 3) == -1)
+		return -1;
+	io_wcommit(mo->io, mo->used);
+	mo->used = 0;
+	return 0;
+}
+
+enum msgout_status
+msgout_send(struct io *io, int fd, long body_lines, uint64_t expect,
+    uint64_t *sent)
+{
+	unsigned char		buf[MSGOUT_CHUNK];
+	struct msgout		mo;
+	enum msgout_status	st = MSGOUT_OK;
+	off_t			off = 0;
+	ssize_t			n;
+
+	memset(&mo, 0, sizeof(mo));
+	mo.io = io;
+	mo.last = -1;
+	mo.bol = 1;
+	mo.left = body_lines < 0 ? -1 : body_lines;
+	*sent = 0;
+	if (io->failed)
+		return MSGOUT_IOERR;
+	mo.w = io_wspace(io, &mo.room);
+	while (!mo.done) {
+		if ((n = pread(fd, buf, sizeof(buf), off)) == 0)
+			break;
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			st = MSGOUT_READERR;
+			break;
+		}
+		off += n;
+		if (send_chunk(&mo, buf, n) == -1) {
+			st = MSGOUT_IOERR;
+			break;
+		}
+	}
+	if (st != MSGOUT_IOERR && finish(&mo) == -1)
+		st = MSGOUT_IOERR;
+	*sent = mo.counted;
+	if (st == MSGOUT_OK && body_lines < 0 && mo.counted != expect)
+		st = MSGOUT_CHANGED;
+	return st;
+}

@@ -1,0 +1,407 @@
+/*
+ * TRANSACTION state commands (RFC 1939 section 5) and the UPDATE state on
+ * QUIT (section 6).  Only QUIT changes the maildrop on disk; a timeout, a
+ * dropped connection or too many bad commands end the session with
+ * nothing deleted.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "pop3/capa.h"
+#include "pop3/cmd.h"
+#include "pop3/io.h"
+#include "pop3/msgout.h"
+#include "pop3/trans.h"
+#include "store/maildrop.h"
+
+struct session {
+	struct io		 io;
+	const struct config	*cf;
+	const struct session_info *si;
+	struct maildrop		 md;
+	size_t			 live;		/* messages not deleted */
+	uint64_t		 live_size;
+	int			 msgfd;		/* RETR/TOP: the open message */
+	size_t			 msgidx;
+	long			 body_lines;	/* RETR: MSGOUT_ALL */
+	unsigned long		 retr, top, dele;
+	uint64_t		 retr_bytes;
+};
+
+static struct session	 sess;	/* large buffers: not on the stack */
+
+/* Message argument n: valid, and not deleted. */
+static enum cmd_status
+message_arg(struct session *s, struct cmd_reply *r, const char *arg,
+    size_t *idx)
+{
+	if (cmd_msgnum(arg, s->md.count, idx) == -1) {
+		if (cmd_count(arg, &(long){0}) == 0)
+			return cmd_say(r, CMD_ERR, "No such message");
+		return cmd_say(r, CMD_BAD, "Invalid message number");
+	}
+	if (s->md.msgs[*idx].flags & MSG_DELETED)
+		return cmd_say(r, CMD_ERR, "Message %s is deleted", arg);
+	return CMD_OK;
+}
+
+static enum cmd_status
+trans_stat(void *ctx, struct cmd_reply *r, int argc, char **argv)
+{
+	struct session *s = ctx;
+
+	(void)argc, (void)argv;
+	return cmd_say(r, CMD_OK, "%zu %" PRIu64, s->live, s->live_size);
+}
+
+static int
+list_body(struct io *io, void *ctx)
+{
+	struct session	*s = ctx;
+	size_t		 i;
+
+	for (i = 0; i < s->md.count; i++)
+		if (!(s->md.msgs[i].flags & MSG_DELETED))
+			io_reply(io, "%zu %" PRIu64, i + 1, s->md.msgs[i].size);
+	return io_reply(io, ".");
+}
+
+static enum cmd_status
+trans_list(void *ctx, struct cmd_reply *r, int argc, char **argv)
+{
+	struct session	*s = ctx;
+	enum cmd_status	 st;
+	size_t		 i;
+
+	if (argc == 0) {
+		r->body = list_body;
+		return cmd_say(r, CMD_OK, "%zu messages (%" PRIu64 " octets)",
+		    s->live, s->live_size);
+	}
+	if ((st = message_arg(s, r, argv[0], &i)) != CMD_OK)
+		return st;
+	return cmd_say(r, CMD_OK, "%zu %" PRIu64, i + 1, s->md.msgs[i].size);
+}
+
+static int
+uidl_body(struct io *io, void *ctx)
+{
+	struct session	*s = ctx;
+	size_t		 i;
+
+	for (i = 0; i < s->md.count; i++)
+		if (!(s->md.msgs[i].flags & MSG_DELETED))
+			io_reply(io, "%zu %s", i + 1, maildrop_uidl(&s->md, i));
+	return io_reply(io, ".");
+}
+
+static enum cmd_status
+trans_uidl(void *ctx, struct cmd_reply *r, int argc, char **argv)
+{
+	struct session	*s = ctx;
+	enum cmd_status	 st;
+	size_t		 i;
+
+	if (argc == 0) {
+		r->body = uidl_body;
+		return cmd_say(r, CMD_OK, "Unique-ID listing follows");
+	}
+	if ((st = message_arg(s, r, argv[0], &i)) != CMD_OK)
+		return st;
+	return cmd_say(r, CMD_OK, "%zu %s", i + 1, maildrop_uidl(&s->md, i));
+}
+
+static int
+message_body(struct io *io, void *ctx)
+{
+	struct session		*s = ctx;
+	struct message		*m = &s->md.msgs[s->msgidx];
+	enum msgout_status	 st;
+	uint64_t		 sent = 0;
+
+	st = msgout_send(io, s->msgfd, s->body_lines, m->size, &sent);
+	close(s->msgfd);
+	s->msgfd = -1;
+	if (st == MSGOUT_CHANGED || st == MSGOUT_READERR)
+		log_warnx("message %s %s while being sent (%" PRIu64
+		    " of %" PRIu64 " octets)", maildrop_name(&s->md, s->msgidx),
+		    st == MSGOUT_CHANGED ? "changed" : "unreadable",
+		    sent, m->size);
+	if (s->body_lines == MSGOUT_ALL) {
+		s->retr++;
+		s->retr_bytes += sent;
+		if (st == MSGOUT_OK)
+			m->flags |= MSG_RETRIEVED;
+	} else
+		s->top++;
+	return st == MSGOUT_IOERR ? -1 : 0;
+}
+
+/* Open message idx for RETR or TOP; the body sends it after "+OK". */
+static enum cmd_status
+open_message(struct session *s, struct cmd_reply *r, size_t idx,
+    long body_lines)
+{
+	s->msgfd = maildrop_open_message(&s->md, idx);
+	if (s->msgfd == -1) {
+		if (errno == ENOENT)
+			return cmd_say(r, CMD_ERR,
+			    "Message %zu is no longer available", idx + 1);
+		log_warn("open %s", maildrop_name(&s->md, idx));
+		return cmd_say(r, CMD_ERR, "[SYS/TEMP] Cannot read message %zu",
+		    idx + 1);
+	}
+	s->msgidx = idx;
+	s->body_lines = body_lines;
+	r->body = message_body;
+	if (body_lines == MSGOUT_ALL)
+		return cmd_say(r, CMD_OK, "%" PRIu64 " octets",
+		    s->md.msgs[idx].size);
+	return cmd_say(r, CMD_OK, "Top of message follows");
+}
+
+static enum cmd_status
+trans_retr(void *ctx, struct cmd_reply *r, int argc, char **argv)
+{
+	struct session	*s = ctx;
+	enum cmd_status	 st;
+	size_t		 i;
+
+	(void)argc;
+	if ((st = message_arg(s, r, argv[0], &i)) != CMD_OK)
+		return st;
+	return open_message(s, r, i, MSGOUT_ALL);
+}
+
+static enum cmd_status
+trans_top(void *ctx, struct cmd_reply *r, int argc, char **argv)
+{
+	struct session	*s = ctx;
+	enum cmd_status	 st;
+	size_t		 i;
+	long		 n;
+
+	(void)argc;
+	if ((st = message_arg(s, r, argv[0], &i)) != CMD_OK)
+		return st;
+	if (cmd_count(argv[1], &n) == -1)
+		return cmd_say(r, CMD_BAD, "Invalid line count");
+	return open_message(s, r, i, n);
+}
+
+static enum cmd_status
+trans_dele(void *ctx, struct cmd_reply *r, int argc, char **argv)
+{
+	struct session	*s = ctx;
+	enum cmd_status	 st;
+	size_t		 i;
+
+	(void)argc;
+	if ((st = message_arg(s, r, argv[0], &i)) != CMD_OK)
+		return st;
+	s->md.msgs[i].flags |= MSG_DELETED;
+	s->live--;
+	s->live_size -= s->md.msgs[i].size;
+	s->dele++;
+	return cmd_say(r, CMD_OK, "Message %zu deleted", i + 1);
+}
+
+static void
+count_live(struct session *s)
+{
+	size_t i;
+
+	s->live = 0;
+	s->live_size = 0;
+	for (i = 0; i < s->md.count; i++)
+		if (!(s->md.msgs[i].flags & MSG_DELETED)) {
+			s->live++;
+			s->live_size += s->md.msgs[i].size;
+		}
+}
+
+static enum cmd_status
+trans_rset(void *ctx, struct cmd_reply *r, int argc, char **argv)
+{
+	struct session	*s = ctx;
+	size_t		 i;
+
+	(void)argc, (void)argv;
+	for (i = 0; i < s->md.count; i++)
+		s->md.msgs[i].flags &= ~MSG_DELETED;
+	s->dele = 0;
+	count_live(s);
+	return cmd_say(r, CMD_OK, "%zu messages (%" PRIu64 " octets)",
+	    s->live, s->live_size);
+}
+
+static enum cmd_status
+trans_noop(void *ctx, struct cmd_reply *r, int argc, char **argv)
+{
+	(void)ctx, (void)argc, (void)argv;
+	return cmd_say(r, CMD_OK, "%s", "");
+}
+
+static int
+capa_body(struct io *io, void *ctx)
+{
+	return capa_write(io, ((struct session *)ctx)->cf);
+}
+
+static enum cmd_status
+trans_capa(void *ctx, struct cmd_reply *r, int argc, char **argv)
+{
+	(void)ctx, (void)argc, (void)argv;
+	r->body = capa_body;
+	return cmd_say(r, CMD_OK, "Capability list follows");
+}
+
+/* The UPDATE state: the reply says whether every deletion is on disk. */
+static enum cmd_status
+trans_quit(void *ctx, struct cmd_reply *r, int argc, char **argv)
+{
+	struct session		*s = ctx;
+	struct commit_result	 cr;
+
+	(void)argc, (void)argv;
+	memset(&cr, 0, sizeof(cr));
+	if (maildrop_commit(&s->md, &cr) != STORE_OK) {
+		log_warnx("update failed user=%s deleted=%zu failed=%zu",
+		    s->si->user, cr.deleted, cr.failed);
+		return cmd_say(r, CMD_CLOSE,
+		    "[SYS/TEMP] Some deleted messages were not removed");
+	}
+	s->dele = cr.deleted;
+	return cmd_say(r, CMD_QUIT, "Logging out, %zu messages deleted",
+	    cr.deleted);
+}
+
+static enum cmd_status
+trans_wrong_state(void *ctx, struct cmd_reply *r, int argc, char **argv)
+{
+	(void)ctx, (void)argc, (void)argv;
+	return cmd_say(r, CMD_BAD, "Already logged in");
+}
+
+static const struct command transaction[] = {
+	{ "STAT",	0, 0,		trans_stat },
+	{ "LIST",	0, 1,		trans_list },
+	{ "RETR",	1, 1,		trans_retr },
+	{ "DELE",	1, 1,		trans_dele },
+	{ "NOOP",	0, 0,		trans_noop },
+	{ "RSET",	0, 0,		trans_rset },
+	{ "TOP",	2, 2,		trans_top },
+	{ "UIDL",	0, 1,		trans_uidl },
+	{ "CAPA",	0, 0,		trans_capa },
+	{ "QUIT",	0, 0,		trans_quit },
+	{ "USER",	0, ARGS_REST,	trans_wrong_state },
+	{ "PASS",	0, ARGS_REST,	trans_wrong_state },
+	{ "AUTH",	0, ARGS_REST,	trans_wrong_state },
+	{ "APOP",	0, ARGS_REST,	trans_wrong_state },
+	{ NULL,		0, 0,		NULL }
+};
+
+/* Octets the client sent behind PASS/AUTH, read ahead before login. */
+static void
+load_carry(struct session *s, int fd)
+{
+	unsigned char	buf[PIPELINE_CARRY_MAX];
+	size_t		len = 0;
+	ssize_t		n;
+
+	if (fd == -1)
+		return;
+	while (len < sizeof(buf) &&
+	    ((n = read(fd, buf + len, sizeof(buf) - len)) > 0 ||
+	    (n == -1 && errno == EINTR)))
+		if (n > 0)
+			len += n;
+	close(fd);
+	io_preload(&s->io, buf, len);
+}
+
+static const char *
+end_reason(enum loop_end e)
+{
+	switch (e) {
+	case LOOP_QUIT:
+		return "quit";
+	case LOOP_BAD:
+		return "bad-commands";
+	case LOOP_EOF:
+		return "disconnected";
+	case LOOP_TIMEOUT:
+		return "timeout";
+	default:
+		return "io-error";
+	}
+}
+
+static enum store_status
+open_maildrop(struct session *s)
+{
+	char			err[256];
+	enum store_status	st;
+
+	st = maildrop_open(&s->md, s->si->maildir, err, sizeof(err));
+	switch (st) {
+	case STORE_OK:
+		break;
+	case STORE_INUSE:
+		io_reply(&s->io, "-ERR [IN-USE] Maildrop is locked by another session");
+		break;
+	case STORE_PERMFAIL:
+		log_warnx("user=%s maildir %s: %s", s->si->user, s->si->maildir, err);
+		io_reply(&s->io, "-ERR [SYS/PERM] Maildrop unavailable");
+		break;
+	default:
+		log_warnx("user=%s maildir %s: %s", s->si->user, s->si->maildir, err);
+		io_reply(&s->io, "-ERR [SYS/TEMP] Maildrop unavailable, try later");
+		break;
+	}
+	return st;
+}
+
+int
+trans_run(const struct config *cf, const struct session_info *si)
+{
+	struct session	*s = &sess;
+	struct cmd_state st;
+	enum loop_end	 end;
+
+	s->cf = cf;
+	s->si = si;
+	s->msgfd = -1;
+	io_init(&s->io, 0, 1, cf->idle_timeout * 1000);
+	load_carry(s, si->carry_fd);
+	if (open_maildrop(s) != STORE_OK) {
+		log_info("login refused user=%s method=%s remote=%s",
+		    si->user, si->method, si->remote);
+		io_flush(&s->io);
+		return 0;
+	}
+	count_live(s);
+	log_info("login user=%s method=%s remote=%s messages=%zu size=%" PRIu64,
+	    si->user, si->method, si->remote, s->live, s->live_size);
+	io_reply(&s->io, "+OK Logged in, %zu messages (%" PRIu64 " octets)",
+	    s->live, s->live_size);
+
+	memset(&st, 0, sizeof(st));
+	st.io = &s->io;
+	st.table = transaction;
+	st.ctx = s;
+	st.max_bad = cf->max_bad_commands;
+	end = cmd_loop(&st);
+	io_flush(&s->io);
+	log_info("logout user=%s reason=%s retr=%lu/%" PRIu64 " top=%lu "
+	    "dele=%lu messages=%zu size=%" PRIu64 " out=%" PRIu64,
+	    si->user, end_reason(end), s->retr, s->retr_bytes, s->top,
+	    end == LOOP_QUIT ? s->dele : 0, s->md.count, s->md.total,
+	    s->io.bytes_out);
+	maildrop_close(&s->md);
+	return end == LOOP_IOERR ? 1 : 0;
+}

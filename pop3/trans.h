@@ -1,0 +1,21 @@
+/*
+ * The TRANSACTION and UPDATE states.  They run in the session process,
+ * under the mailbox owner's uid, never root.
+ */
+#ifndef POP3D_TRANS_H
+#define POP3D_TRANS_H
+
+#include "common/config.h"
+
+struct session_info {
+	const char	*user;		/* already checked by the monitor */
+	const char	*maildir;
+	const char	*remote;
+	const char	*method;
+	int		 carry_fd;	/* pipelined input from before login, or -1 */
+};
+
+/* Open the maildrop, answer the login command, run the states. */
+int	trans_run(const struct config *, const struct session_info *);
+
+#endif

@@ -1,0 +1,165 @@
+/*
+ * pop3d: a POP3 server for one connection on stdin/stdout, started by
+ * systemd, xinetd, tcpserver or stunnel.
+ *
+ * Three processes serve a connection:
+ *   the monitor     (root when started as root) reads the users file and
+ *                   checks passwords; it never reads the network;
+ *   the pre-login   (forked; unprivileged, chrooted) greets the client and
+ *                   runs the AUTHORIZATION state, passing credentials to
+ *                   the monitor as one request;
+ *   the session     (the monitor itself after a good login: it becomes the
+ *                   mailbox owner and executes this program again with -S)
+ *                   runs TRANSACTION and UPDATE.
+ */
+#include <sys/socket.h>
+
+#include <err.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "auth/monitor.h"
+#include "auth/passwd_file.h"
+#include "auth/sandbox.h"
+#include "common/config.h"
+#include "common/log.h"
+#include "common/peer.h"
+#include "pop3/login.h"
+#include "pop3/trans.h"
+
+static struct config	cf;
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: pop3d [-dt] [-c file]\n");
+	exit(EX_USAGE);
+}
+
+/* -t: check the configuration and what it names, then exit. */
+static int
+check_config(const char *path)
+{
+	struct login_ids	ids;
+	char			probe[POP3D_PATH_MAX];
+
+	if (access(cf.users_file, R_OK) == -1)
+		err(EX_CONFIG, "users_file %s", cf.users_file);
+	if (monitor_maildir(cf.maildir, "user", "/home/user", probe,
+	    sizeof(probe)) == -1)
+		errx(EX_CONFIG, "maildir '%s': not a template giving an absolute "
+		    "path (%%u, %%h, %%%% are known)", cf.maildir);
+	if (geteuid() == 0)
+		sandbox_prepare(&cf, &ids);
+	printf("%s: configuration OK\n", path);
+	return 0;
+}
+
+/* -S: the session, executed by the monitor as the mailbox owner. */
+static int
+session_main(void)
+{
+	struct session_info	 si;
+	const char		*fd, *errstr;
+
+	if (getenv("POP3D_SESSION") == NULL || geteuid() == 0 || getuid() == 0)
+		fatalx(EX_USAGE, "-S is internal: the monitor starts sessions");
+	si.user = getenv("POP3D_USER");
+	si.maildir = getenv("POP3D_MAILDIR");
+	si.remote = getenv("POP3D_REMOTE");
+	si.method = getenv("POP3D_METHOD");
+	fd = getenv("POP3D_CARRY_FD");
+	if (si.user == NULL || si.maildir == NULL || si.remote == NULL ||
+	    si.method == NULL || fd == NULL)
+		fatalx(EX_USAGE, "session environment incomplete");
+	si.carry_fd = strtonum(fd, 3, 1024, &errstr);
+	if (errstr != NULL)
+		fatalx(EX_USAGE, "POP3D_CARRY_FD %s", errstr);
+	return trans_run(&cf, &si);
+}
+
+static int
+connection_main(const char *config_path, int log_stderr)
+{
+	struct monitor_args	ma;
+	struct login_ids	ids;
+	char			remote[PEER_MAX];
+	int			sv[2], root = geteuid() == 0;
+	pid_t			pid;
+
+	peer_address(remote, sizeof(remote));
+	if (root)
+		sandbox_prepare(&cf, &ids);
+	memset(&ma, 0, sizeof(ma));
+	/* Opened now: after the uid change /proc/self may be closed to us. */
+	if ((ma.self_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) == -1)
+		fatal(EX_OSERR, "/proc/self/exe");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
+		fatal(EX_OSERR, "socketpair");
+	log_info("connect remote=%s", remote);
+	if ((pid = fork()) == -1)
+		fatal(EX_OSERR, "fork");
+	if (pid == 0) {
+		close(sv[0]);
+		close(ma.self_fd);
+		sandbox_login(&cf, &ids, root);
+		_exit(login_run(&cf, sv[1]));
+	}
+	close(sv[1]);
+	ma.cf = &cf;
+	ma.config_path = config_path;
+	ma.remote = remote;
+	ma.sock = sv[0];
+	ma.child = pid;
+	ma.root = root;
+	ma.log_stderr = log_stderr;
+	return monitor_run(&ma);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char	*path = CONFIG_DEFAULT_PATH;
+	char		 why[512];
+	int		 ch, dflag = 0, tflag = 0, sflag = 0, explicit = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	while ((ch = getopt(argc, argv, "c:dSt")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			explicit = 1;
+			break;
+		case 'd':
+			dflag = 1;
+			break;
+		case 'S':
+			sflag = 1;
+			break;
+		case 't':
+			tflag = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (argc != optind)
+		usage();
+	if (config_load(&cf, path, explicit, why, sizeof(why)) == -1) {
+		if (tflag)
+			errx(EX_CONFIG, "%s", why);
+		log_init("pop3d", dflag);
+		fatalx(EX_CONFIG, "%s", why);
+	}
+	if (tflag)
+		return check_config(path);
+	log_init("pop3d", dflag || cf.log_stderr);
+	if (sflag)
+		return session_main();
+	return connection_main(path, dflag);
+}

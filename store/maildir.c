@@ -1,0 +1,125 @@
+/*
+ * Names and files of listed messages.  A pool record holds the base name,
+ * the info and perhaps a unique-id, each NUL-terminated (see maildrop.h);
+ * these helpers put a file name back together from it.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/maildir.h"
+
+const char *
+maildir_base(const struct maildrop *md, size_t i)
+{
+	return md->pool + md->msgs[i].name;
+}
+
+const char *
+maildir_info(const struct maildrop *md, size_t i)
+{
+	const char	*base = maildir_base(md, i);
+
+	if (!(md->msgs[i].flags & MSG_INFO))
+		return NULL;
+	return base + strlen(base) + 1;
+}
+
+int
+maildir_dirfd(const struct maildrop *md, size_t i)
+{
+	return (md->msgs[i].flags & MSG_NEW) ? md->newfd : md->curfd;
+}
+
+int
+maildir_name(const struct maildrop *md, size_t i, char *buf, size_t len)
+{
+	const char	*info = maildir_info(md, i);
+	int		 n;
+
+	if (info == NULL)
+		n = snprintf(buf, len, "%s", maildir_base(md, i));
+	else
+		n = snprintf(buf, len, "%s:%s", maildir_base(md, i), info);
+	if (n < 0 || (size_t)n >= len)
+		return -1;
+	return 0;
+}
+
+int
+maildir_base_eq(const char *name, const char *base)
+{
+	size_t	len = strlen(base);
+
+	return strncmp(name, base, len) == 0 &&
+	    (name[len] == '\0' || name[len] == ':');
+}
+
+int
+maildir_open_file(int dfd, const char *name)
+{
+	struct stat	st;
+	int		fd;
+
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1) {
+		if (errno == ELOOP)	/* a symbolic link took its place */
+			errno = ENOENT;
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = ENOENT;
+		return -1;
+	}
+	return fd;
+}
+
+DIR *
+maildir_opendir(int dfd)
+{
+	DIR	*d;
+	int	 fd;
+
+	fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		return NULL;
+	if ((d = fdopendir(fd)) == NULL)
+		close(fd);
+	return d;
+}
+
+int
+maildir_find_moved(const struct maildrop *md, size_t i, char *buf, size_t len)
+{
+	const char	*base = maildir_base(md, i);
+	struct dirent	*de;
+	DIR		*d;
+	int		 found = 0;
+
+	if ((d = maildir_opendir(md->curfd)) == NULL)
+		return -1;
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if (errno != 0)
+				found = -1;
+			break;
+		}
+		if (de->d_name[0] != '.' && maildir_base_eq(de->d_name, base) &&
+		    strlcpy(buf, de->d_name, len) < len) {
+			found = 1;
+			break;
+		}
+	}
+	closedir(d);
+	return found;
+}

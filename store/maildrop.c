@@ -1,0 +1,615 @@
+/*
+ * Opening a maildrop: the lock, then one listing of new/ and cur/ with the
+ * size and unique-id of every message, taken at login and kept for the
+ * session.  Names come only from readdir(3); every file is opened relative
+ * to the new/ or cur/ descriptor with O_NOFOLLOW, and anything that is not
+ * a regular file is passed over.
+ *
+ * Order: oldest first by the delivery time in the name ("SECONDS.M<usec>
+ * P<pid>.host"; a name without leading digits counts as time 0), then by
+ * the file name, then cur/ before new/.  The order is the same in every
+ * session over the same files.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "params.h"
+#include "common/log.h"
+#include "store/maildir.h"
+#include "store/maildrop.h"
+#include "store/size.h"
+#include "store/uidl.h"
+
+#define MSG_DUP		0x80	/* while listing: its unique-id is taken */
+#define POOL_MIN	(64 * 1024)
+
+/* The listing as it is read, before it is sorted into the maildrop. */
+struct scan {
+	struct maildrop	*md;
+	struct message	*msgs;
+	size_t		 count;
+	size_t		 alloc;
+	char		*err;
+	size_t		 errlen;
+};
+
+struct sortkey {
+	uint64_t	 sec;
+	const char	*base;
+	uint32_t	 usec;
+	uint32_t	 idx;
+	uint8_t		 flags;
+};
+
+struct uidkey {
+	const char	*uidl;
+	size_t		 idx;
+};
+
+static enum store_status
+fail(char *err, size_t errlen, enum store_status st, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static enum store_status
+fail(char *err, size_t errlen, enum store_status st, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+/* Errors an operator must fix, as opposed to passing trouble. */
+static enum store_status
+errno_status(int e)
+{
+	switch (e) {
+	case EACCES:
+	case EPERM:
+	case ENOENT:
+	case ENOTDIR:
+	case ELOOP:
+	case ENAMETOOLONG:
+		return STORE_PERMFAIL;
+	default:
+		return STORE_TEMPFAIL;
+	}
+}
+
+static int
+mkdir_ok(int dfd, const char *name)
+{
+	return mkdirat(dfd, name, 0700) == 0 || errno == EEXIST;
+}
+
+/* A Maildir that does not exist yet is made, as an MDA would on delivery. */
+static enum store_status
+create_maildir(struct maildrop *md, const char *path, char *err, size_t errlen)
+{
+	if (!mkdir_ok(AT_FDCWD, path))
+		return fail(err, errlen, errno_status(errno), "mkdir %s: %s",
+		    path, strerror(errno));
+	md->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (md->dirfd == -1)
+		return fail(err, errlen, errno_status(errno), "open %s: %s",
+		    path, strerror(errno));
+	if (!mkdir_ok(md->dirfd, "tmp") || !mkdir_ok(md->dirfd, "new") ||
+	    !mkdir_ok(md->dirfd, "cur"))
+		return fail(err, errlen, errno_status(errno),
+		    "create Maildir %s: %s", path, strerror(errno));
+	return STORE_OK;
+}
+
+static enum store_status
+open_maildir(struct maildrop *md, const char *path, char *err, size_t errlen)
+{
+	md->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (md->dirfd == -1 && errno == ENOENT)
+		return create_maildir(md, path, err, errlen);
+	if (md->dirfd == -1)
+		return fail(err, errlen, errno_status(errno), "open %s: %s",
+		    path, strerror(errno));
+	return STORE_OK;
+}
+
+/* The flock(2) belongs to dirfd: it ends with the descriptor or the process. */
+static enum store_status
+lock_maildir(struct maildrop *md, char *err, size_t errlen)
+{
+	if (flock(md->dirfd, LOCK_EX | LOCK_NB) == 0)
+		return STORE_OK;
+	if (errno == EWOULDBLOCK)
+		return fail(err, errlen, STORE_INUSE, "locked by another session");
+	return fail(err, errlen, STORE_TEMPFAIL, "flock: %s", strerror(errno));
+}
+
+static enum store_status
+open_subdir(struct maildrop *md, const char *name, int *fd, char *err,
+    size_t errlen)
+{
+	*fd = openat(md->dirfd, name,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd != -1)
+		return STORE_OK;
+	if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+		return fail(err, errlen, STORE_PERMFAIL,
+		    "not a Maildir: no %s/ directory", name);
+	return fail(err, errlen, errno_status(errno), "open %s/: %s", name,
+	    strerror(errno));
+}
+
+/* Room for len more octets in the pool, whose offsets are 32 bits. */
+static enum store_status
+pool_reserve(struct scan *sc, size_t len)
+{
+	struct maildrop	*md = sc->md;
+	size_t		 want;
+	char		*p;
+
+	if (len > UINT32_MAX - md->poolsize)
+		return fail(sc->err, sc->errlen, STORE_PERMFAIL,
+		    "file names exceed 4 GiB");
+	if (md->poolsize + len <= md->poolalloc)
+		return STORE_OK;
+	want = md->poolalloc < POOL_MIN ? POOL_MIN : md->poolalloc;
+	while (want < md->poolsize + len && want <= UINT32_MAX / 2)
+		want *= 2;
+	if (want < md->poolsize + len)
+		want = UINT32_MAX;
+	if ((p = realloc(md->pool, want)) == NULL)
+		return fail(sc->err, sc->errlen, STORE_TEMPFAIL,
+		    "out of memory");
+	md->pool = p;
+	md->poolalloc = want;
+	return STORE_OK;
+}
+
+/* Append len octets and a NUL. */
+static void
+pool_put(struct maildrop *md, const char *s, size_t len)
+{
+	memcpy(md->pool + md->poolsize, s, len);
+	md->pool[md->poolsize + len] = '\0';
+	md->poolsize += len + 1;
+}
+
+/*
+ * Store name as a pool record: the ':' that starts the info becomes a NUL,
+ * and a base name that is no valid unique-id gets its fallback after it.
+ */
+static enum store_status
+pool_add_name(struct scan *sc, const char *name, uint32_t *off,
+    uint8_t *flags)
+{
+	struct maildrop	*md = sc->md;
+	char		 uidl[UIDL_HASH_LEN + 1];
+	size_t		 len = strlen(name), blen = uidl_base_len(name);
+	size_t		 ulen = 0;
+	enum store_status st;
+
+	if (!uidl_valid(name, blen)) {
+		if ((ulen = uidl_hash(name, blen, uidl)) == 0)
+			return fail(sc->err, sc->errlen, STORE_TEMPFAIL,
+			    "SHA-256 unavailable");
+		*flags |= MSG_OWNUIDL;
+	}
+	if ((st = pool_reserve(sc, len + 1 + (ulen ? ulen + 1 : 0))) != STORE_OK)
+		return st;
+	*off = md->poolsize;
+	pool_put(md, name, len);
+	if (blen < len) {
+		md->pool[*off + blen] = '\0';
+		*flags |= MSG_INFO;
+	}
+	if (ulen)
+		pool_put(md, uidl, ulen);
+	return STORE_OK;
+}
+
+static enum store_status
+scan_add(struct scan *sc, const char *name, uint8_t flags, uint64_t size)
+{
+	struct message	*m;
+	enum store_status st;
+	size_t		 n;
+
+	if (sc->count >= MAILDROP_MAX_MESSAGES)
+		return fail(sc->err, sc->errlen, STORE_PERMFAIL,
+		    "more than %d messages", MAILDROP_MAX_MESSAGES);
+	if (sc->count == sc->alloc) {
+		n = sc->alloc ? sc->alloc * 2 : 1024;
+		if ((m = reallocarray(sc->msgs, n, sizeof(*m))) == NULL)
+			return fail(sc->err, sc->errlen, STORE_TEMPFAIL,
+			    "out of memory");
+		sc->msgs = m;
+		sc->alloc = n;
+	}
+	m = &sc->msgs[sc->count];
+	m->size = size;
+	m->flags = flags;
+	if ((st = pool_add_name(sc, name, &m->name, &m->flags)) != STORE_OK)
+		return st;
+	sc->count++;
+	sc->md->total += size;
+	return STORE_OK;
+}
+
+/* d_type when the file system gives it, lstat otherwise. */
+static int
+is_regular(int dfd, const struct dirent *de)
+{
+	struct stat	st;
+
+	if (de->d_type != DT_UNKNOWN)
+		return de->d_type == DT_REG;
+	return fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode);
+}
+
+/* Size one file; one that vanished or cannot be read is left out. */
+static enum store_status
+scan_file(struct scan *sc, int dfd, const char *dir, const char *name,
+    uint8_t flags)
+{
+	char		safe[MAILDIR_NAME_SIZE];
+	uint64_t	size;
+	int		fd, rv;
+
+	if ((fd = maildir_open_file(dfd, name)) == -1) {
+		if (errno == ENOENT)
+			return STORE_OK;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM)
+			return fail(sc->err, sc->errlen, STORE_TEMPFAIL,
+			    "open %s/: %s", dir, strerror(errno));
+		log_warn("skipping %s/%s", dir,
+		    log_sanitize(name, safe, sizeof(safe)));
+		return STORE_OK;
+	}
+	rv = size_count_fd(fd, &size);
+	close(fd);
+	if (rv == -1) {
+		log_warn("skipping %s/%s", dir,
+		    log_sanitize(name, safe, sizeof(safe)));
+		return STORE_OK;
+	}
+	return scan_add(sc, name, flags, size);
+}
+
+static enum store_status
+scan_dir(struct scan *sc, int dfd, const char *dir, uint8_t flags)
+{
+	enum store_status st = STORE_OK;
+	struct dirent	*de;
+	DIR		*d;
+
+	if ((d = maildir_opendir(dfd)) == NULL)
+		return fail(sc->err, sc->errlen, errno_status(errno),
+		    "open %s/: %s", dir, strerror(errno));
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if (errno != 0)
+				st = fail(sc->err, sc->errlen, STORE_TEMPFAIL,
+				    "read %s/: %s", dir, strerror(errno));
+			break;
+		}
+		if (de->d_name[0] == '.' || !is_regular(dfd, de))
+			continue;
+		if ((st = scan_file(sc, dfd, dir, de->d_name, flags)) != STORE_OK)
+			break;
+	}
+	closedir(d);
+	return st;
+}
+
+/* Leading decimal seconds, then the M<usec> of the unique part if any. */
+static void
+parse_time(const char *base, uint64_t *sec, uint32_t *usec)
+{
+	const char	*p = base;
+
+	*sec = 0;
+	*usec = 0;
+	for (; isdigit((unsigned char)*p); p++)
+		*sec = *sec > (UINT64_MAX - 9) / 10 ? UINT64_MAX :
+		    *sec * 10 + (*p - '0');
+	if (*p++ != '.')
+		return;
+	for (; *p != '\0' && *p != '.'; p++) {
+		/* Fields of the unique part are a letter and digits. */
+		if (*p != 'M' || !isdigit((unsigned char)p[1]) ||
+		    !(p[-1] == '.' || isdigit((unsigned char)p[-1])))
+			continue;
+		for (p++; isdigit((unsigned char)*p); p++)
+			*usec = *usec > (UINT32_MAX - 9) / 10 ? UINT32_MAX :
+			    *usec * 10 + (*p - '0');
+		return;
+	}
+}
+
+/* The next octet of a stored name read as "base:info"; 0 at its end. */
+static int
+name_next(const char **p, int *info)
+{
+	int	c = (unsigned char)**p;
+
+	if (c == '\0') {
+		if (!*info)
+			return 0;
+		*info = 0;
+		c = ':';
+	}
+	(*p)++;
+	return c;
+}
+
+/* strcmp(3) of two file names in their stored form. */
+static int
+name_cmp(const char *a, int ainfo, const char *b, int binfo)
+{
+	int	ca, cb;
+
+	do {
+		ca = name_next(&a, &ainfo);
+		cb = name_next(&b, &binfo);
+	} while (ca == cb && ca != 0);
+	return ca - cb;
+}
+
+static int
+sortkey_cmp(const void *va, const void *vb)
+{
+	const struct sortkey	*a = va, *b = vb;
+	int			 c;
+
+	if (a->sec != b->sec)
+		return a->sec < b->sec ? -1 : 1;
+	if (a->usec != b->usec)
+		return a->usec < b->usec ? -1 : 1;
+	c = name_cmp(a->base, a->flags & MSG_INFO, b->base, b->flags & MSG_INFO);
+	if (c != 0)
+		return c;
+	return (a->flags & MSG_NEW) - (b->flags & MSG_NEW);
+}
+
+/* Move the listing into md->msgs, oldest first, allocated to fit. */
+static enum store_status
+sort_listing(struct scan *sc)
+{
+	struct maildrop	*md = sc->md;
+	struct sortkey	*keys;
+	size_t		 i;
+
+	if (sc->count == 0)
+		return STORE_OK;
+	keys = reallocarray(NULL, sc->count, sizeof(*keys));
+	md->msgs = reallocarray(NULL, sc->count, sizeof(*md->msgs));
+	if (keys == NULL || md->msgs == NULL) {
+		free(keys);
+		return fail(sc->err, sc->errlen, STORE_TEMPFAIL, "out of memory");
+	}
+	for (i = 0; i < sc->count; i++) {
+		keys[i].base = md->pool + sc->msgs[i].name;
+		parse_time(keys[i].base, &keys[i].sec, &keys[i].usec);
+		keys[i].idx = i;
+		keys[i].flags = sc->msgs[i].flags;
+	}
+	qsort(keys, sc->count, sizeof(*keys), sortkey_cmp);
+	for (i = 0; i < sc->count; i++)
+		md->msgs[i] = sc->msgs[keys[i].idx];
+	md->count = sc->count;
+	free(keys);
+	return STORE_OK;
+}
+
+static int
+uidkey_cmp(const void *va, const void *vb)
+{
+	const struct uidkey	*a = va, *b = vb;
+	int			 c;
+
+	if ((c = strcmp(a->uidl, b->uidl)) != 0)
+		return c;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/*
+ * Mark every message whose unique-id an earlier one already has, and every
+ * message that shares its base name with another (the same thing before
+ * the duplicates are renamed).
+ */
+static enum store_status
+find_duplicates(struct scan *sc, size_t *ndup)
+{
+	struct maildrop	*md = sc->md;
+	struct uidkey	*keys;
+	size_t		 i;
+
+	*ndup = 0;
+	if ((keys = reallocarray(NULL, md->count, sizeof(*keys))) == NULL)
+		return fail(sc->err, sc->errlen, STORE_TEMPFAIL, "out of memory");
+	for (i = 0; i < md->count; i++) {
+		keys[i].uidl = maildrop_uidl(md, i);
+		keys[i].idx = i;
+	}
+	qsort(keys, md->count, sizeof(*keys), uidkey_cmp);
+	for (i = 1; i < md->count; i++) {
+		if (strcmp(keys[i].uidl, keys[i - 1].uidl) != 0)
+			continue;
+		md->msgs[keys[i - 1].idx].flags |= MSG_SHARED;
+		md->msgs[keys[i].idx].flags |= MSG_SHARED | MSG_DUP;
+		(*ndup)++;
+	}
+	free(keys);
+	return STORE_OK;
+}
+
+/* A new record for message i with ':' + SHA-256 of "new/NAME" as uidl. */
+static enum store_status
+rename_uidl(struct scan *sc, size_t i)
+{
+	struct maildrop	*md = sc->md;
+	struct message	*m = &md->msgs[i];
+	char		 path[4 + MAILDIR_NAME_SIZE], uidl[UIDL_HASH_LEN + 1];
+	const char	*info = maildir_info(md, i);
+	size_t		 blen, ilen, ulen;
+	enum store_status st;
+
+	memcpy(path, (m->flags & MSG_NEW) ? "new/" : "cur/", 4);
+	if (maildir_name(md, i, path + 4, sizeof(path) - 4) == -1 ||
+	    (ulen = uidl_hash(path, strlen(path), uidl)) == 0)
+		return fail(sc->err, sc->errlen, STORE_TEMPFAIL,
+		    "SHA-256 unavailable");
+	blen = strlen(maildir_base(md, i));
+	ilen = info ? strlen(info) + 1 : 0;
+	if ((st = pool_reserve(sc, blen + 1 + ilen + ulen + 1)) != STORE_OK)
+		return st;
+	/* The pool may have moved: copy from offsets, not old pointers. */
+	memmove(md->pool + md->poolsize, md->pool + m->name, blen + 1 + ilen);
+	m->name = md->poolsize;
+	md->poolsize += blen + 1 + ilen;
+	pool_put(md, uidl, ulen);
+	m->flags = (m->flags & ~MSG_DUP) | MSG_OWNUIDL;
+	return STORE_OK;
+}
+
+static enum store_status
+unique_uidls(struct scan *sc)
+{
+	struct maildrop	*md = sc->md;
+	enum store_status st;
+	size_t		 i, ndup;
+
+	if ((st = find_duplicates(sc, &ndup)) != STORE_OK || ndup == 0)
+		return st;
+	for (i = 0; i < md->count; i++)
+		if ((md->msgs[i].flags & MSG_DUP) &&
+		    (st = rename_uidl(sc, i)) != STORE_OK)
+			return st;
+	return STORE_OK;
+}
+
+static enum store_status
+list_maildir(struct maildrop *md, char *err, size_t errlen)
+{
+	struct scan	 sc;
+	enum store_status st;
+	char		*p;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.md = md;
+	sc.err = err;
+	sc.errlen = errlen;
+	if ((st = scan_dir(&sc, md->newfd, "new", MSG_NEW)) == STORE_OK &&
+	    (st = scan_dir(&sc, md->curfd, "cur", 0)) == STORE_OK &&
+	    (st = sort_listing(&sc)) == STORE_OK)
+		st = unique_uidls(&sc);
+	free(sc.msgs);
+	if (st == STORE_OK && md->poolsize > 0 && md->poolsize < md->poolalloc &&
+	    (p = realloc(md->pool, md->poolsize)) != NULL) {
+		md->pool = p;
+		md->poolalloc = md->poolsize;
+	}
+	return st;
+}
+
+enum store_status
+maildrop_open(struct maildrop *md, const char *path, char *err, size_t errlen)
+{
+	enum store_status st;
+
+	memset(md, 0, sizeof(*md));
+	md->dirfd = md->newfd = md->curfd = -1;
+	if (errlen > 0)
+		err[0] = '\0';
+	if ((st = open_maildir(md, path, err, errlen)) == STORE_OK &&
+	    (st = lock_maildir(md, err, errlen)) == STORE_OK &&
+	    (st = open_subdir(md, "new", &md->newfd, err, errlen)) == STORE_OK &&
+	    (st = open_subdir(md, "cur", &md->curfd, err, errlen)) == STORE_OK)
+		st = list_maildir(md, err, errlen);
+	if (st != STORE_OK)
+		maildrop_close(md);
+	return st;
+}
+
+int
+maildrop_open_message(struct maildrop *md, size_t i)
+{
+	char	name[MAILDIR_NAME_SIZE];
+	int	fd, found;
+
+	if (i >= md->count) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (maildir_name(md, i, name, sizeof(name)) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = maildir_open_file(maildir_dirfd(md, i), name);
+	if (fd != -1 || errno != ENOENT || (md->msgs[i].flags & MSG_SHARED))
+		return fd;
+	if ((found = maildir_find_moved(md, i, name, sizeof(name))) != 1) {
+		if (found == 0)
+			errno = ENOENT;
+		return -1;
+	}
+	return maildir_open_file(md->curfd, name);
+}
+
+const char *
+maildrop_name(const struct maildrop *md, size_t i)
+{
+	static char	buf[4 + MAILDIR_NAME_SIZE];
+	int		saved = errno;
+
+	if (i >= md->count)
+		return "";
+	memcpy(buf, (md->msgs[i].flags & MSG_NEW) ? "new/" : "cur/", 4);
+	if (maildir_name(md, i, buf + 4, sizeof(buf) - 4) == -1)
+		buf[4] = '\0';
+	errno = saved;
+	return buf;
+}
+
+const char *
+maildrop_uidl(const struct maildrop *md, size_t i)
+{
+	const char	*p;
+
+	if (i >= md->count)
+		return "";
+	p = maildir_base(md, i);
+	if (!(md->msgs[i].flags & MSG_OWNUIDL))
+		return p;
+	p += strlen(p) + 1;
+	if (md->msgs[i].flags & MSG_INFO)
+		p += strlen(p) + 1;
+	return p;
+}
+
+void
+maildrop_close(struct maildrop *md)
+{
+	if (md->curfd != -1)
+		close(md->curfd);
+	if (md->newfd != -1)
+		close(md->newfd);
+	if (md->dirfd != -1)
+		close(md->dirfd);
+	free(md->msgs);
+	free(md->pool);
+	memset(md, 0, sizeof(*md));
+	md->dirfd = md->newfd = md->curfd = -1;
+}

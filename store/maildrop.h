@@ -1,0 +1,98 @@
+/*
+ * A maildrop: the snapshot of one Maildir taken at login.
+ *
+ * The session runs as the mailbox owner.  Every file is opened relative to
+ * the Maildir's directory descriptor with O_NOFOLLOW; names come only from
+ * readdir(3) of new/ and cur/, so nothing outside the Maildir is reached.
+ * Nothing on disk changes before maildrop_commit() (the RFC 1939 UPDATE
+ * state); a dropped connection simply never calls it.
+ */
+#ifndef POP3D_MAILDROP_H
+#define POP3D_MAILDROP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum store_status {
+	STORE_OK,
+	STORE_INUSE,	/* another session holds the maildrop lock */
+	STORE_TEMPFAIL,	/* I/O error, out of memory: try again later */
+	STORE_PERMFAIL	/* not a Maildir, too many messages: an operator must act */
+};
+
+#define MSG_NEW		0x01	/* the file is in new/ */
+#define MSG_DELETED	0x02	/* DELE'd in this session */
+#define MSG_RETRIEVED	0x04	/* RETR'd: gets the S flag at commit */
+/* The store's own bookkeeping; callers leave these alone. */
+#define MSG_INFO	0x08	/* the name has a ':' and an info part */
+#define MSG_OWNUIDL	0x10	/* the uidl is stored, not the base name */
+#define MSG_SHARED	0x20	/* another listed file has the same base name */
+
+/*
+ * Compact: 16 bytes a message plus its name, stored once.  A pool record
+ * is the base name (the file name up to the first ':') and a NUL, then
+ * with MSG_INFO the info after the ':' and a NUL, then with MSG_OWNUIDL
+ * the unique-id and a NUL.  Without MSG_OWNUIDL the base name is the
+ * unique-id, so the common case costs no second copy.
+ */
+struct message {
+	uint64_t	size;	/* octets RETR sends, before stuffing: see size.h */
+	uint32_t	name;	/* offset in the pool of the record above */
+	uint8_t		flags;
+};
+
+struct maildrop {
+	int		 dirfd;		/* the Maildir itself; holds the flock */
+	int		 newfd;		/* its new/ and cur/, opened without */
+	int		 curfd;		/* following a symbolic link */
+	struct message	*msgs;		/* oldest first, message n is msgs[n - 1] */
+	size_t		 count;
+	uint64_t	 total;		/* sum of sizes, deleted ones included */
+	char		*pool;		/* NUL-terminated names and uidls */
+	size_t		 poolsize;
+	size_t		 poolalloc;
+};
+
+/*
+ * Open the Maildir at path (creating new/, cur/, tmp/ if it does not exist
+ * yet), take the exclusive lock, list new/ and cur/ and size every message.
+ * On failure a short reason for the log is put in err.
+ */
+enum store_status maildrop_open(struct maildrop *, const char *path,
+	    char *err, size_t errlen);
+
+/*
+ * Open message i (0-based) for reading; -1 with errno ENOENT if it vanished.
+ * Another client (an IMAP server, a mail reader) may have moved the file
+ * from new/ to cur/ or changed its flags since the listing: when the name
+ * is gone and no other listed file shares its base name, cur/ is searched
+ * once for a file with that base name.
+ */
+int	maildrop_open_message(struct maildrop *, size_t i);
+
+/*
+ * "new/NAME" or "cur/NAME" of message i, for log lines.  The string lives
+ * in a static buffer, valid until the next call; errno is left alone.
+ */
+const char *maildrop_name(const struct maildrop *, size_t i);
+/* The unique-id of message i; valid until maildrop_close(). */
+const char *maildrop_uidl(const struct maildrop *, size_t i);
+
+struct commit_result {
+	size_t		deleted;	/* files unlinked */
+	uint64_t	deleted_bytes;	/* their size, as reported */
+	size_t		failed;		/* deletions that failed (not vanished ones) */
+};
+
+/*
+ * The UPDATE state: unlink the messages marked deleted, move retrieved ones
+ * from new/ to cur/ with the S flag, keep maildirsize right, fsync new/ and
+ * cur/.  Returns STORE_OK when every deletion is on disk.
+ */
+enum store_status maildrop_commit(struct maildrop *, struct commit_result *);
+
+/* Release the lock and the memory; deletes nothing. */
+void	maildrop_close(struct maildrop *);
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * The size of a message as POP3 reports it: the octets RETR sends for the
+ * message with every bare LF turned into CRLF (an existing CRLF counts two),
+ * a final CRLF added when the file does not end with LF, and before
+ * byte-stuffing.  This is what poplib and other clients count after
+ * un-stuffing, and what RFC 1939 section 11 asks for.
+ */
+#ifndef POP3D_SIZE_H
+#define POP3D_SIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct size_counter {
+	uint64_t	octets;
+	int		last;	/* last octet seen, -1 before any */
+};
+
+void		size_init(struct size_counter *);
+void		size_feed(struct size_counter *, const void *, size_t);
+uint64_t	size_finish(const struct size_counter *);
+
+/* Count the whole file in fd from offset 0; -1 on read error. */
+int		size_count_fd(int fd, uint64_t *size);
+
+#endif

@@ -1,0 +1,32 @@
+#!/bin/sh
+# Install what building and testing pop3d needs, on Debian, when missing.
+# Runs as root (apt-get); as another user it only reports what is missing.
+set -eu
+
+pkgs="build-essential pkg-config libbsd-dev libssl-dev libcrypt-dev
+python3 openssl curl fetchmail mpop ucspi-tcp systemd valgrind mandoc"
+
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+	    grep -q '^install ok installed$' || missing="$missing $p"
+done
+
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "deps: missing packages:$missing (run as root to install)" >&2
+		exit 1
+	fi
+	echo "deps: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# The unprivileged user of the pre-login process (see pop3d.conf(5)).
+if [ "$(id -u)" = 0 ] && ! getent passwd pop3d >/dev/null; then
+	useradd --system --no-create-home --home-dir /nonexistent \
+	    --shell /usr/sbin/nologin pop3d
+fi
+exit 0

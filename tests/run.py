@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Run every pop3d test and print one closing line: N passed, N failed.
+
+Suites: the C unit tests (TAP programs) and the integration tests
+(tests/integration/test_*.py, TAP via tests/lib/pop3test.py), first against
+the normal build, then again against the ASan+UBSan build, where any
+sanitizer report fails the run.
+"""
+import argparse
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SUITE_TIMEOUT = 900
+
+
+def run_tap(name, argv, env):
+    """Run one TAP producer; returns (passed, failed)."""
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(argv, env=env, cwd=TOP, capture_output=True,
+                           timeout=SUITE_TIMEOUT)
+        out = p.stdout.decode("utf-8", "replace")
+        err = p.stderr.decode("utf-8", "replace")
+        rc = p.returncode
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode("utf-8", "replace")
+        err = "timed out"
+        rc = -1
+    passed = len(re.findall(r"^ok \d+", out, re.M))
+    failed = len(re.findall(r"^not ok \d+", out, re.M))
+    plan = re.search(r"^1\.\.(\d+)", out, re.M)
+    if rc != 0 and failed == 0:
+        failed = 1      # crashed or exited badly without saying why
+    if plan is None or int(plan.group(1)) != passed + failed:
+        failed += 0 if plan else 1
+    mark = "ok  " if failed == 0 else "FAIL"
+    print(f"{mark} {name}: {passed} passed, {failed} failed "
+          f"({time.monotonic() - t0:.1f}s)", flush=True)
+    if failed:
+        for line in out.splitlines():
+            if line.startswith("not ok") or line.startswith("#"):
+                print("     " + line)
+        if err.strip():
+            print("     stderr: " + err.strip()[-3000:].replace("\n", "\n     "))
+    return passed, failed
+
+
+def suites(build, env, only):
+    out = []
+    for exe in sorted(glob.glob(os.path.join(TOP, build, "tests/unit/test_*"))):
+        if os.access(exe, os.X_OK) and not exe.endswith(".o"):
+            out.append((f"{build}: unit/{os.path.basename(exe)}", [exe]))
+    for py in sorted(glob.glob(os.path.join(TOP, "tests/integration/test_*.py"))):
+        out.append((f"{build}: integration/{os.path.basename(py)}",
+                    [sys.executable, py]))
+    if only:
+        out = [s for s in out if any(o in s[0] for o in only)]
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--asan-build")
+    ap.add_argument("only", nargs="*", help="run suites whose name has this")
+    a = ap.parse_args()
+
+    total_p = total_f = 0
+    runs = [(a.build, {})]
+    sanlog = None
+    if a.asan_build:
+        sanlog = tempfile.mkdtemp(prefix="pop3d-san-")
+        os.chmod(sanlog, 0o1777)
+        runs.append((a.asan_build, {
+            "ASAN_OPTIONS": f"log_path={sanlog}/asan:detect_leaks=1:"
+                            "abort_on_error=0:exitcode=86",
+            "UBSAN_OPTIONS": f"log_path={sanlog}/ubsan:print_stacktrace=1:"
+                             "halt_on_error=1",
+        }))
+    for build, extra in runs:
+        env = dict(os.environ, POP3D_BUILD=build, **extra)
+        for name, argv in suites(build, env, a.only):
+            p, f = run_tap(name, argv, env)
+            total_p += p
+            total_f += f
+    if sanlog:
+        reports = sorted(glob.glob(os.path.join(sanlog, "*")))
+        if reports:
+            total_f += 1
+            print(f"FAIL sanitizer reports: {len(reports)}")
+            for r in reports[:5]:
+                with open(r, errors="replace") as fh:
+                    print("     " + fh.read()[-4000:].replace("\n", "\n     "))
+        else:
+            total_p += 1
+            print("ok   sanitizers: no reports")
+        shutil.rmtree(sanlog, ignore_errors=True)
+    print(f"{total_p} passed, {total_f} failed")
+    return 1 if total_f else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
