@@ -67,7 +67,7 @@ monitor_maildir(const char *tmpl, const char *user, const char *home,
 			tmpl++;
 			if (*tmpl == 'u')
 				add = user;
-			else if (*tmpl == 'h')
+			else if (*tmpl == 'h' && home[0] == '/')
 				add = home;
 			else if (*tmpl == '%')
 				add = "%";
@@ -81,7 +81,10 @@ monitor_maildir(const char *tmpl, const char *user, const char *home,
 		n += alen;
 	}
 	out[n] = '\0';
-	return out[0] == '/' && strstr(out, "/../") == NULL ? 0 : -1;
+	if (out[0] != '/' || strstr(out, "/../") != NULL ||
+	    (n >= 3 && strcmp(out + n - 3, "/..") == 0))
+		return -1;
+	return 0;
 }
 
 static void

@@ -18,6 +18,8 @@
 
 #include <stddef.h>
 
+#include "params.h"
+
 #define UIDL_HASH_OCTETS	32	/* SHA-256 */
 #define UIDL_HASH_LEN		(1 + 2 * UIDL_HASH_OCTETS)	/* ':' + hex */
 

@@ -1,0 +1,476 @@
+/*
+ * The Maildir store in a scratch directory: creation, order, what is left
+ * out, sizes, unique-ids, the lock across processes, and the UPDATE state
+ * with files that other clients moved or removed meanwhile.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/maildrop.h"
+#include "store/uidl.h"
+#include "tap.h"
+
+static char	top[] = "/tmp/test_maildrop.XXXXXX";
+static char	md_path[256];
+
+static void
+mkfile(const char *sub, const char *name, const char *body)
+{
+	char	path[512];
+	int	fd;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", md_path, sub, name);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1 ||
+	    write(fd, body, strlen(body)) != (ssize_t)strlen(body))
+		abort();
+	close(fd);
+}
+
+static int
+exists(const char *sub, const char *name)
+{
+	char		path[512];
+	struct stat	st;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", md_path, sub, name);
+	return lstat(path, &st) == 0;
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+/* A fresh, empty Maildir under the scratch directory. */
+static void
+fresh(const char *name)
+{
+	char	path[512];
+
+	snprintf(md_path, sizeof(md_path), "%s/%s", top, name);
+	mkdir(md_path, 0700);
+	snprintf(path, sizeof(path), "%s/new", md_path);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/cur", md_path);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/tmp", md_path);
+	mkdir(path, 0700);
+}
+
+static enum store_status
+open_md(struct maildrop *md)
+{
+	char	err[256];
+
+	return maildrop_open(md, md_path, err, sizeof(err));
+}
+
+/* The index of the message listed under "new/NAME" or "cur/NAME". */
+static size_t
+find(const struct maildrop *md, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < md->count; i++)
+		if (strcmp(maildrop_name(md, i), name) == 0)
+			return i;
+	return (size_t)-1;
+}
+
+static void
+test_create(void)
+{
+	struct maildrop	md;
+	struct stat	st;
+	char		err[256], path[512];
+
+	snprintf(md_path, sizeof(md_path), "%s/created", top);
+	ok(maildrop_open(&md, md_path, err, sizeof(err)) == STORE_OK &&
+	    md.count == 0 && md.total == 0, "a missing Maildir is created");
+	maildrop_close(&md);
+	snprintf(path, sizeof(path), "%s/cur", md_path);
+	ok(stat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    (st.st_mode & 0777) == 0700, "cur/ made with mode 0700");
+	ok(exists("new", ".") && exists("tmp", "."), "new/ and tmp/ made");
+
+	snprintf(md_path, sizeof(md_path), "%s/notmaildir", top);
+	mkdir(md_path, 0700);
+	err[0] = '\0';
+	ok(maildrop_open(&md, md_path, err, sizeof(err)) == STORE_PERMFAIL &&
+	    strstr(err, "Maildir") != NULL, "no cur/ or new/: PERMFAIL (%s)",
+	    err);
+	snprintf(path, sizeof(path), "%s/afile", top);
+	close(open(path, O_WRONLY | O_CREAT, 0600));
+	ok(maildrop_open(&md, path, err, sizeof(err)) == STORE_PERMFAIL,
+	    "a plain file: PERMFAIL (%s)", err);
+	ok(md.dirfd == -1 && md.msgs == NULL, "failed open leaves nothing");
+}
+
+static void
+test_listing(void)
+{
+	struct maildrop	md;
+	char		path[512];
+	int		fd;
+
+	fresh("order");
+	mkfile("cur", "1700000002.M5P1.h:2,S", "a\nb\n");
+	mkfile("new", "1700000001.M999999P1.h", "x");
+	mkfile("new", "1700000002.M10P1.h", "");
+	mkfile("cur", "1700000001.M100000P1.h:2,", "a\r\nb\r\n");
+	mkfile("new", "1700000000.123_4.h", "old\n");
+	mkfile("new", "999999999.M1P1.h", "older\n");
+	mkfile("cur", "1700000002.M5P1.g:2,S", "tie\n");
+	mkfile("new", ".hidden", "no\n");
+	mkfile("cur", ".1700000000.M1P1.h:2,S", "no\n");
+	snprintf(path, sizeof(path), "%s/cur/1600000000.dir.h", md_path);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/cur/1600000000.link.h:2,S", md_path);
+	symlink("/etc/passwd", path);
+	snprintf(path, sizeof(path), "%s/new/1600000000.fifo.h", md_path);
+	mkfifo(path, 0600);
+
+	ok(open_md(&md) == STORE_OK, "listing opens");
+	ok(md.count == 7, "7 messages: dot files, dir, link, fifo left out "
+	    "(%zu)", md.count);
+	ok(find(&md, "cur/1600000000.link.h:2,S") == (size_t)-1,
+	    "symlink to /etc/passwd not listed");
+	ok(md.count == 7 &&
+	    strcmp(maildrop_name(&md, 0), "new/999999999.M1P1.h") == 0 &&
+	    strcmp(maildrop_name(&md, 1), "new/1700000000.123_4.h") == 0 &&
+	    strcmp(maildrop_name(&md, 2), "cur/1700000001.M100000P1.h:2,") == 0 &&
+	    strcmp(maildrop_name(&md, 3), "new/1700000001.M999999P1.h") == 0 &&
+	    strcmp(maildrop_name(&md, 4), "cur/1700000002.M5P1.g:2,S") == 0 &&
+	    strcmp(maildrop_name(&md, 5), "cur/1700000002.M5P1.h:2,S") == 0 &&
+	    strcmp(maildrop_name(&md, 6), "new/1700000002.M10P1.h") == 0,
+	    "oldest first: seconds as numbers, then usec, then name");
+	ok(md.count == 7 && md.msgs[0].size == 7 && md.msgs[1].size == 5 &&
+	    md.msgs[2].size == 6 && md.msgs[3].size == 3 &&
+	    md.msgs[5].size == 6 && md.msgs[6].size == 0,
+	    "sizes by the POP3 rules");
+	ok(md.total == 7 + 5 + 6 + 3 + 5 + 6 + 0, "total of sizes");
+	ok(md.count == 7 && strcmp(maildrop_uidl(&md, 2),
+	    "1700000001.M100000P1.h") == 0 && strcmp(maildrop_uidl(&md, 6),
+	    "1700000002.M10P1.h") == 0, "uidl is the base name");
+	ok((md.msgs[3].flags & MSG_NEW) && !(md.msgs[2].flags & MSG_NEW),
+	    "MSG_NEW marks new/");
+	ok(sizeof(struct message) == 16, "struct message is 16 bytes");
+
+	/* The symlink must not be opened even if it takes a listed name. */
+	snprintf(path, sizeof(path), "%s/new/1700000001.M999999P1.h", md_path);
+	unlink(path);
+	symlink("/etc/passwd", path);
+	errno = 0;
+	fd = maildrop_open_message(&md, 3);
+	ok(fd == -1 && errno == ENOENT, "a symlink swapped in: ENOENT");
+	errno = 0;
+	ok(maildrop_open_message(&md, 99) == -1 && errno == EINVAL,
+	    "out of range: EINVAL");
+	fd = maildrop_open_message(&md, 0);
+	ok(fd != -1 && read(fd, path, 6) == 6 && memcmp(path, "older\n", 6) == 0,
+	    "open_message reads the file");
+	if (fd != -1)
+		close(fd);
+	maildrop_close(&md);
+}
+
+static void
+test_uidls(void)
+{
+	struct maildrop	md;
+	char		want[UIDL_MAX + 1];
+	size_t		i, j, dups = 0;
+
+	fresh("uidl");
+	mkfile("new", "dup.1", "1\n");
+	mkfile("cur", "dup.1:2,S", "2\n");
+	mkfile("cur", "a:1", "3\n");
+	mkfile("cur", "a:2,S", "4\n");
+	mkfile("cur", "bad name:2,S", "5\n");
+	mkfile("cur", "same", "6\n");
+	mkfile("new", "same", "7\n");
+	ok(open_md(&md) == STORE_OK && md.count == 7, "duplicates listed");
+	for (i = 0; i < md.count; i++)
+		for (j = i + 1; j < md.count; j++)
+			if (strcmp(maildrop_uidl(&md, i),
+			    maildrop_uidl(&md, j)) == 0)
+				dups++;
+	ok(dups == 0, "every uidl unique");
+	i = find(&md, "new/dup.1");
+	ok(i != (size_t)-1 && strcmp(maildrop_uidl(&md, i), "dup.1") == 0,
+	    "first of a shared base keeps it");
+	uidl_hash("cur/dup.1:2,S", 13, want);
+	i = find(&md, "cur/dup.1:2,S");
+	ok(i != (size_t)-1 && strcmp(maildrop_uidl(&md, i), want) == 0,
+	    "later one gets SHA-256 of cur/NAME");
+	i = find(&md, "cur/a:1");
+	ok(i != (size_t)-1 && strcmp(maildrop_uidl(&md, i), "a") == 0,
+	    "a:1 keeps a");
+	uidl_hash("cur/a:2,S", 9, want);
+	i = find(&md, "cur/a:2,S");
+	ok(i != (size_t)-1 && strcmp(maildrop_uidl(&md, i), want) == 0,
+	    "a:2,S gets the path hash");
+	uidl_from_name("bad name", want);
+	i = find(&md, "cur/bad name:2,S");
+	ok(i != (size_t)-1 && strcmp(maildrop_uidl(&md, i), want) == 0,
+	    "invalid base: fallback uidl");
+	i = find(&md, "cur/same");
+	j = find(&md, "new/same");
+	uidl_hash("new/same", 8, want);
+	ok(i < j && j != (size_t)-1 && strcmp(maildrop_uidl(&md, i), "same") == 0 &&
+	    strcmp(maildrop_uidl(&md, j), want) == 0,
+	    "same name in both: cur/ first keeps it");
+	maildrop_close(&md);
+	ok(open_md(&md) == STORE_OK && md.count == 7 &&
+	    strcmp(maildrop_uidl(&md, find(&md, "cur/a:2,S")), want) != 0 &&
+	    strcmp(maildrop_uidl(&md, find(&md, "new/same")), want) == 0,
+	    "uidls stable across sessions");
+	maildrop_close(&md);
+}
+
+/* In a child: try to open the maildrop, exit with the status. */
+static int
+child_open(void)
+{
+	struct maildrop	md;
+	pid_t		pid;
+	int		status;
+
+	if ((pid = fork()) == 0)
+		_exit(open_md(&md));
+	if (pid == -1 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static void
+test_lock(void)
+{
+	struct maildrop	md;
+	int		fds[2];
+	pid_t		pid;
+	char		c;
+
+	fresh("lock");
+	ok(open_md(&md) == STORE_OK, "first session locks");
+	ok(child_open() == STORE_INUSE, "second session: STORE_INUSE");
+	maildrop_close(&md);
+	ok(child_open() == STORE_OK, "free after close");
+
+	if (pipe(fds) == -1)
+		abort();
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		if (open_md(&md) == STORE_OK)
+			write(fds[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	close(fds[1]);
+	ok(read(fds[0], &c, 1) == 1, "child holds the lock");
+	ok(open_md(&md) == STORE_INUSE, "parent: STORE_INUSE");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(fds[0]);
+	ok(open_md(&md) == STORE_OK, "free after the holder died");
+	maildrop_close(&md);
+}
+
+static void
+test_commit(void)
+{
+	struct maildrop		md;
+	struct commit_result	cr;
+	size_t			i;
+
+	fresh("commit");
+	mkfile("new", "1.a", "one\n");
+	mkfile("new", "2.a", "two\n");
+	mkfile("cur", "3.a:2,S", "three\n");
+	mkfile("cur", "4.a:2,FR", "four\n");
+	ok(open_md(&md) == STORE_OK && md.count == 4, "four messages");
+	md.msgs[0].flags |= MSG_DELETED;
+	md.msgs[2].flags |= MSG_DELETED;
+	maildrop_close(&md);
+	ok(exists("new", "1.a") && exists("cur", "3.a:2,S"),
+	    "nothing deleted without commit");
+
+	ok(open_md(&md) == STORE_OK && md.count == 4, "reopened");
+	md.msgs[0].flags |= MSG_DELETED;
+	md.msgs[2].flags |= MSG_DELETED;
+	ok(maildrop_commit(&md, &cr) == STORE_OK && cr.deleted == 2 &&
+	    cr.failed == 0 && cr.deleted_bytes == 5 + 7, "commit deletes 2");
+	maildrop_close(&md);
+	ok(!exists("new", "1.a") && !exists("cur", "3.a:2,S") &&
+	    exists("new", "2.a") && exists("cur", "4.a:2,FR"),
+	    "exactly the deleted ones are gone");
+
+	mkfile("cur", "5.a:2,T", "five\n");
+	mkfile("cur", "6.a:2,S", "six\n");
+	mkfile("cur", "7.a:2,abc", "seven\n");
+	ok(open_md(&md) == STORE_OK && md.count == 5, "five messages");
+	for (i = 0; i < md.count; i++)
+		md.msgs[i].flags |= MSG_RETRIEVED;
+	ok(maildrop_commit(&md, &cr) == STORE_OK && cr.deleted == 0,
+	    "commit of retrieved ones");
+	maildrop_close(&md);
+	ok(!exists("new", "2.a") && exists("cur", "2.a:2,S"),
+	    "new/X becomes cur/X:2,S");
+	ok(!exists("cur", "4.a:2,FR") && exists("cur", "4.a:2,FRS"),
+	    "X:2,FR becomes X:2,FRS");
+	ok(exists("cur", "5.a:2,ST"), "X:2,T becomes X:2,ST");
+	ok(exists("cur", "6.a:2,S"), "X:2,S stays");
+	ok(exists("cur", "7.a:2,Sabc"), "keywords sort after S");
+}
+
+static void
+test_vanished(void)
+{
+	struct maildrop		md;
+	struct commit_result	cr;
+	char			a[512], b[512];
+	int			fd;
+
+	fresh("vanish");
+	mkfile("new", "1.v", "one\n");
+	mkfile("new", "2.v", "two\n");
+	mkfile("new", "3.v", "three\n");
+	mkfile("cur", "4.v:2,S", "four\n");
+	ok(open_md(&md) == STORE_OK && md.count == 4, "four messages");
+	snprintf(a, sizeof(a), "%s/new/1.v", md_path);
+	unlink(a);
+	errno = 0;
+	ok(maildrop_open_message(&md, 0) == -1 && errno == ENOENT,
+	    "vanished file: -1 ENOENT");
+	/* Another client moves 2.v to cur/ and re-flags 4.v. */
+	snprintf(a, sizeof(a), "%s/new/2.v", md_path);
+	snprintf(b, sizeof(b), "%s/cur/2.v:2,", md_path);
+	rename(a, b);
+	snprintf(a, sizeof(a), "%s/cur/4.v:2,S", md_path);
+	snprintf(b, sizeof(b), "%s/cur/4.v:2,RS", md_path);
+	rename(a, b);
+	fd = maildrop_open_message(&md, 1);
+	ok(fd != -1 && read(fd, a, 4) == 4 && memcmp(a, "two\n", 4) == 0,
+	    "moved to cur/ by another client: still found");
+	if (fd != -1)
+		close(fd);
+	md.msgs[0].flags |= MSG_DELETED;
+	md.msgs[1].flags |= MSG_RETRIEVED;
+	md.msgs[3].flags |= MSG_DELETED;
+	ok(maildrop_commit(&md, &cr) == STORE_OK && cr.deleted == 2 &&
+	    cr.failed == 0, "vanished deletion is no failure");
+	maildrop_close(&md);
+	ok(!exists("cur", "4.v:2,RS"), "re-flagged file deleted under its new name");
+	ok(exists("cur", "2.v:2,S") && !exists("cur", "2.v:2,"),
+	    "moved file got the S flag");
+	ok(exists("new", "3.v"), "others untouched");
+}
+
+static int
+file_is(const char *name, const char *want)
+{
+	char	path[512], buf[256];
+	ssize_t	n;
+	int	fd;
+
+	snprintf(path, sizeof(path), "%s/%s", md_path, name);
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return 0;
+	buf[n] = '\0';
+	return strcmp(buf, want) == 0;
+}
+
+static void
+test_quota(void)
+{
+	struct maildrop		md;
+	struct commit_result	cr;
+
+	fresh("quota");
+	mkfile(".", "maildirsize", "1000000S,100C\n");
+	mkfile("new", "1.q,S=123", "with size in the name\n");
+	mkfile("cur", "2.q:2,S", "0123456789\n");
+	mkfile("cur", "3.q:2,S", "abc");
+	mkfile("cur", "4.q,S=9:2,S", "");
+	ok(open_md(&md) == STORE_OK && md.count == 4, "four messages");
+	md.msgs[0].flags |= MSG_DELETED;
+	md.msgs[1].flags |= MSG_DELETED;
+	ok(maildrop_commit(&md, &cr) == STORE_OK && cr.deleted == 2,
+	    "commit with maildirsize");
+	maildrop_close(&md);
+	ok(file_is("maildirsize", "1000000S,100C\n-134 -2\n"),
+	    "one line: S= from the name, else the file size");
+	ok(open_md(&md) == STORE_OK && md.count == 2, "two left");
+	md.msgs[0].flags |= MSG_DELETED;
+	md.msgs[1].flags |= MSG_DELETED;
+	ok(maildrop_commit(&md, &cr) == STORE_OK, "second commit");
+	maildrop_close(&md);
+	ok(file_is("maildirsize", "1000000S,100C\n-134 -2\n-12 -2\n"),
+	    "one more line per commit");
+	ok(open_md(&md) == STORE_OK && maildrop_commit(&md, &cr) == STORE_OK,
+	    "commit with nothing deleted");
+	maildrop_close(&md);
+	ok(file_is("maildirsize", "1000000S,100C\n-134 -2\n-12 -2\n"),
+	    "no line without deletions");
+}
+
+/* Heap per message beyond the name itself, over 20,000 messages. */
+static void
+test_memory(void)
+{
+	struct maildrop	md;
+	char		name[128];
+	size_t		i, names = 0;
+	double		extra;
+
+	fresh("many");
+	for (i = 0; i < 20000; i++) {
+		snprintf(name, sizeof(name),
+		    "%zu.M%zuP4242.mail.example.org,S=1234:2,S",
+		    1700000000 + i, i % 1000000);
+		mkfile("cur", name, "");
+		names += strlen(name) + 1;
+	}
+	ok(open_md(&md) == STORE_OK && md.count == 20000, "20,000 messages");
+	extra = (double)(md.count * sizeof(*md.msgs) + md.poolalloc - names) /
+	    md.count;
+	ok(extra <= 16.0, "%.1f bytes a message besides the name", extra);
+	ok(md.count == 20000 &&
+	    strcmp(maildrop_name(&md, 19999),
+	    "cur/1700019999.M19999P4242.mail.example.org,S=1234:2,S") == 0,
+	    "last is newest");
+	maildrop_close(&md);
+}
+
+int
+main(void)
+{
+	if (mkdtemp(top) == NULL)
+		return 1;
+	signal(SIGPIPE, SIG_IGN);
+	test_create();
+	test_listing();
+	test_uidls();
+	test_lock();
+	test_commit();
+	test_vanished();
+	test_quota();
+	test_memory();
+	nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return tap_done();
+}

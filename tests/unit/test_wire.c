@@ -1,0 +1,84 @@
+/* The pre-login -> monitor request: round trip and strict decoding. */
+#include <string.h>
+
+#include "auth/wire.h"
+#include "pop3/sasl.h"
+#include "tap.h"
+
+static struct wire_request a, b;
+static unsigned char buf[WIRE_REQUEST_MAX + 16];
+
+static void
+test_roundtrip(void)
+{
+	long n;
+
+	memset(&a, 0, sizeof(a));
+	a.mech = MECH_PLAIN;
+	strlcpy(a.user, "alice@example.org", sizeof(a.user));
+	strlcpy(a.pass, "p a s s", sizeof(a.pass));
+	memcpy(a.carry, "STAT\r\nLIST\r\n", 12);
+	a.carrylen = 12;
+	n = wire_encode_request(&a, buf, sizeof(buf));
+	ok(n > 0 && wire_decode_request(buf, n, &b) == 0, "round trip");
+	ok(b.mech == MECH_PLAIN && strcmp(b.user, a.user) == 0 &&
+	    strcmp(b.pass, a.pass) == 0 && b.carrylen == 12 &&
+	    memcmp(b.carry, a.carry, 12) == 0, "fields survive");
+	ok(wire_decode_request(buf, n - 1, &b) == -1, "truncated: rejected");
+	buf[n] = 'x';
+	ok(wire_decode_request(buf, n + 1, &b) == -1, "trailing octet: rejected");
+	buf[0] = 2;
+	ok(wire_decode_request(buf, n, &b) == -1, "other version: rejected");
+	buf[0] = WIRE_VERSION;
+	buf[1] = 9;
+	ok(wire_decode_request(buf, n, &b) == -1, "unknown mechanism: rejected");
+}
+
+static void
+test_lengths(void)
+{
+	unsigned char m[16] = { WIRE_VERSION, MECH_USER, 0xff, 0xff };
+
+	ok(wire_decode_request(m, 4, &b) == -1, "length past the end: rejected");
+	m[2] = 0; m[3] = 1; m[4] = 'a';
+	m[5] = 0; m[6] = 1; m[7] = '\0';
+	m[8] = 0; m[9] = 0;
+	ok(wire_decode_request(m, 10, &b) == -1, "NUL inside a string: rejected");
+	m[7] = 'p';
+	ok(wire_decode_request(m, 10, &b) == 0, "minimal request accepted");
+	m[2] = (AUTH_USER_MAX + 1) >> 8;
+	m[3] = (AUTH_USER_MAX + 1) & 0xff;
+	ok(wire_decode_request(m, 10, &b) == -1, "over-long user: rejected");
+	ok(wire_decode_request(m, 1, &b) == -1, "one octet: rejected");
+}
+
+static void
+test_sasl(void)
+{
+	char	u[AUTH_USER_MAX + 1], p[AUTH_PASS_MAX + 1];
+
+	ok(sasl_plain_parse((const unsigned char *)"\0bob\0pw", 7, u, p) ==
+	    SASL_PLAIN_OK && strcmp(u, "bob") == 0 && strcmp(p, "pw") == 0,
+	    "PLAIN without authzid");
+	ok(sasl_plain_parse((const unsigned char *)"bob\0bob\0pw", 10, u, p) ==
+	    SASL_PLAIN_OK, "authzid equal to authcid");
+	ok(sasl_plain_parse((const unsigned char *)"eve\0bob\0pw", 10, u, p) ==
+	    SASL_PLAIN_AUTHZID, "authzid of another user refused");
+	ok(sasl_plain_parse((const unsigned char *)"\0bob", 4, u, p) ==
+	    SASL_PLAIN_MALFORMED, "one NUL only");
+	ok(sasl_plain_parse((const unsigned char *)"\0\0pw", 4, u, p) ==
+	    SASL_PLAIN_MALFORMED, "empty authcid");
+	ok(sasl_plain_parse((const unsigned char *)"\0bob\0p\0w", 8, u, p) ==
+	    SASL_PLAIN_MALFORMED, "NUL in password");
+	ok(sasl_plain_parse((const unsigned char *)"\0bob\0", 5, u, p) ==
+	    SASL_PLAIN_OK && p[0] == '\0', "empty password parses (and fails later)");
+}
+
+int
+main(void)
+{
+	test_roundtrip();
+	test_lengths();
+	test_sasl();
+	return tap_done();
+}
