@@ -23,6 +23,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "auth/apop.h"
 #include "auth/monitor.h"
 #include "auth/passwd_file.h"
 #include "auth/sandbox.h"
@@ -101,6 +102,8 @@ connection_main(const char *config_path, int log_stderr)
 		fatal(EX_OSERR, "/proc/self/exe");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
 		fatal(EX_OSERR, "socketpair");
+	if (cf.apop && apop_challenge(ma.challenge, sizeof(ma.challenge)) == -1)
+		fatalx(EX_SOFTWARE, "APOP challenge");
 	log_info("connect remote=%s", remote);
 	if ((pid = fork()) == -1)
 		fatal(EX_OSERR, "fork");
@@ -108,7 +111,7 @@ connection_main(const char *config_path, int log_stderr)
 		close(sv[0]);
 		close(ma.self_fd);
 		sandbox_login(&cf, &ids, root);
-		_exit(login_run(&cf, sv[1]));
+		_exit(login_run(&cf, sv[1], ma.challenge));
 	}
 	close(sv[1]);
 	ma.cf = &cf;

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth/apop.h"
 #include "auth/monitor.h"
 #include "auth/passwd_file.h"
 #include "auth/password.h"
@@ -142,10 +143,18 @@ check(const struct monitor_args *ma, const char *user)
 		password_dummy_verify(at.rq.pass);
 		return VERDICT_FAIL;
 	}
-	pr = password_verify(at.pe.hash, at.rq.pass);
-	if (pr == PASSWORD_BADHASH)
-		log_warnx("user=%s: unusable password hash in %s", user,
-		    ma->cf->users_file);
+	if (at.rq.mech == MECH_APOP) {
+		if (ma->challenge[0] == '\0')
+			return VERDICT_FAIL;
+		pr = apop_verify(at.pe.hash, ma->challenge, at.rq.pass);
+		if (pr == PASSWORD_BADHASH)
+			log_warnx("user=%s: APOP needs a {PLAIN} secret", user);
+	} else {
+		pr = password_verify(at.pe.hash, at.rq.pass);
+		if (pr == PASSWORD_BADHASH)
+			log_warnx("user=%s: unusable password hash in %s", user,
+			    ma->cf->users_file);
+	}
 	if (pr != PASSWORD_MATCH)
 		return VERDICT_FAIL;
 	return identity_ok(ma, &at.pe, user) ? VERDICT_OK : VERDICT_FAIL;

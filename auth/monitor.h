@@ -9,6 +9,7 @@
 
 #include <sys/types.h>
 
+#include "auth/apop.h"
 #include "common/config.h"
 
 struct monitor_args {
@@ -20,6 +21,7 @@ struct monitor_args {
 	int			 self_fd;	/* this program, for fexecve */
 	int			 root;		/* started as root */
 	int			 log_stderr;	/* -d was given */
+	char			 challenge[APOP_CHALLENGE_MAX];	/* APOP greeting; "" when off */
 };
 
 /* Returns an exit status, or does not return (the session runs). */

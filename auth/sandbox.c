@@ -47,6 +47,27 @@ limit(int resource, rlim_t value)
 		fatal(EX_OSERR, "setrlimit");
 }
 
+/*
+ * Lowering the hard limit can only fail under an emulator such as
+ * valgrind, which keeps descriptors of its own: then lower the soft one.
+ */
+static void
+limit_nofile(rlim_t value)
+{
+	struct rlimit rl;
+
+	rl.rlim_cur = rl.rlim_max = value;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+		return;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fatal(EX_OSERR, "getrlimit");
+	rl.rlim_cur = value;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fatal(EX_OSERR, "setrlimit");
+	log_warnx("descriptor hard limit kept at %llu",
+	    (unsigned long long)rl.rlim_max);
+}
+
 static void
 set_ids(uid_t uid, gid_t gid, const char *name)
 {
@@ -82,7 +103,7 @@ sandbox_login(const struct config *cf, const struct login_ids *ids, int root)
 	limit(RLIMIT_CORE, 0);
 	limit(RLIMIT_FSIZE, 0);
 	limit(RLIMIT_NPROC, 0);
-	limit(RLIMIT_NOFILE, LOGIN_RLIMIT_NOFILE);
+	limit_nofile(LOGIN_RLIMIT_NOFILE);
 #ifndef POP3D_SANITIZE
 	/* AddressSanitizer reserves terabytes of address space. */
 	limit(RLIMIT_AS, LOGIN_RLIMIT_AS);

@@ -8,7 +8,7 @@
 const char *
 wire_mech_name(enum wire_mech m)
 {
-	return m == MECH_PLAIN ? "PLAIN" : "USER";
+	return m == MECH_PLAIN ? "PLAIN" : m == MECH_APOP ? "APOP" : "USER";
 }
 
 static int
@@ -76,7 +76,7 @@ wire_decode_request(const unsigned char *buf, size_t len,
 	size_t off = 2;
 
 	if (len < 2 || buf[0] != WIRE_VERSION ||
-	    (buf[1] != MECH_USER && buf[1] != MECH_PLAIN))
+	    (buf[1] != MECH_USER && buf[1] != MECH_PLAIN && buf[1] != MECH_APOP))
 		return -1;
 	rq->mech = buf[1];
 	if (get_string(buf, len, &off, rq->user, AUTH_USER_MAX) == -1 ||

@@ -27,7 +27,8 @@
 
 enum wire_mech {
 	MECH_USER = 1,		/* USER and PASS */
-	MECH_PLAIN = 2		/* AUTH PLAIN */
+	MECH_PLAIN = 2,		/* AUTH PLAIN */
+	MECH_APOP = 3		/* APOP: the password field holds the digest */
 };
 
 enum wire_verdict {

@@ -36,6 +36,7 @@ static const struct key keys[] = {
 	{ "max_bad_commands",	NUM(max_bad_commands, 1, 1000) },
 	{ "max_auth_failures",	NUM(max_auth_failures, 1, 100) },
 	{ "auth_fail_delay_ms",	NUM(auth_fail_delay_ms, 0, 60000) },
+	{ "apop",		KEY_BOOL, offsetof(struct config, apop), 0, 0, 0 },
 	{ "log",		KEY_LOG, offsetof(struct config, log_stderr), 0, 0, 0 },
 };
 

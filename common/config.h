@@ -25,6 +25,7 @@ struct config {
 	int	max_auth_failures;
 	int	auth_fail_delay_ms;
 	int	log_stderr;			/* log = stderr */
+	int	apop;				/* offer APOP ({PLAIN} users) */
 };
 
 void	config_defaults(struct config *);

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "auth/apop.h"
 #include "auth/wire.h"
 #include "common/base64.h"
 #include "common/log.h"
@@ -22,6 +23,7 @@ struct login {
 	const struct config	*cf;
 	int			 monitor;
 	int			 have_user;
+	const char		*challenge;	/* APOP; "" when off */
 	struct wire_request	 rq;		/* holds the password: wiped */
 	unsigned char		 msg[WIRE_REQUEST_MAX];
 };
@@ -176,6 +178,24 @@ auth_auth(void *ctx, struct cmd_reply *r, int argc, char **argv)
 	return cmd_say(r, CMD_BAD, "Malformed PLAIN message");
 }
 
+static enum cmd_status
+auth_apop(void *ctx, struct cmd_reply *r, int argc, char **argv)
+{
+	struct login *l = ctx;
+
+	(void)argc;
+	if (l->challenge[0] == '\0')
+		return cmd_say(r, CMD_ERR, "APOP not available");
+	if (!apop_digest_valid(argv[1]) ||
+	    strlcpy(l->rq.user, argv[0], sizeof(l->rq.user)) >=
+	    sizeof(l->rq.user)) {
+		forget(l);
+		return cmd_say(r, CMD_ERR, "[AUTH] Authentication failed");
+	}
+	strlcpy(l->rq.pass, argv[1], sizeof(l->rq.pass));
+	return ask_monitor(l, r, MECH_APOP);
+}
+
 static int
 capa_body(struct io *io, void *ctx)
 {
@@ -208,6 +228,7 @@ static const struct command authorization[] = {
 	{ "USER",	1, 1,		auth_user },
 	{ "PASS",	1, ARGS_REST,	auth_pass },
 	{ "AUTH",	0, 2,		auth_auth },
+	{ "APOP",	2, 2,		auth_apop },
 	{ "CAPA",	0, 0,		auth_capa },
 	{ "QUIT",	0, 0,		auth_quit },
 	{ "STAT",	0, ARGS_REST,	auth_not_yet },
@@ -222,15 +243,17 @@ static const struct command authorization[] = {
 };
 
 int
-login_run(const struct config *cf, int monitor_fd)
+login_run(const struct config *cf, int monitor_fd, const char *challenge)
 {
 	struct cmd_state st;
 	enum loop_end	 end;
 
 	login.cf = cf;
 	login.monitor = monitor_fd;
+	login.challenge = challenge;
 	io_init(&login.io, 0, 1, cf->login_timeout * 1000);
-	io_reply(&login.io, "+OK %s", cf->greeting);
+	io_reply(&login.io, "+OK %s%s%s", cf->greeting,
+	    challenge[0] != '\0' ? " " : "", challenge);
 
 	memset(&st, 0, sizeof(st));
 	st.io = &login.io;

@@ -10,7 +10,11 @@
 
 #include "common/config.h"
 
-/* Greet the client on fds 0/1 and run the state.  Returns an exit status. */
-int	login_run(const struct config *, int monitor_fd);
+/*
+ * Greet the client on fds 0/1 and run the state.  challenge is the APOP
+ * timestamp for the greeting, or "" when APOP is off.  Returns an exit
+ * status.
+ */
+int	login_run(const struct config *, int monitor_fd, const char *challenge);
 
 #endif
