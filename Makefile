@@ -56,6 +56,7 @@ check:
 	sh tests/deps.sh
 	$(MAKE) all unit
 	$(MAKE) O=build-asan CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -DPOP3D_SANITIZE' all unit
+	$(MAKE) fuzz FUZZ_SECONDS=10
 	python3 tests/run.py --build $(O) --asan-build build-asan
 
 demo:
@@ -80,3 +81,29 @@ clean:
 	rm -rf build build-asan
 
 .PHONY: all unit check demo install clean
+
+# Fuzzing (clang's libFuzzer): every tests/fuzz/fuzz_*.c against a library
+# built with the fuzzer's instrumentation.  FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	     -fno-sanitize-recover=all -DPOP3D_SANITIZE
+
+fuzz-build:
+	$(MAKE) O=build-fuzz CC=clang CFLAGS='$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link' build-fuzz/libpop3d.a
+	@for f in $(FUZZ_SRCS); do \
+	    b=build-fuzz/$$(basename $$f .c); \
+	    echo "clang $$f -> $$b"; \
+	    clang $(FUZZ_FLAGS) -fsanitize=fuzzer -std=gnu11 -D_GNU_SOURCE -I. \
+	        $(PKG_CFLAGS) -o $$b $$f build-fuzz/libpop3d.a $(LDLIBS) || exit 1; \
+	done
+
+fuzz: fuzz-build
+	@for f in $(FUZZ_SRCS); do \
+	    b=build-fuzz/$$(basename $$f .c); c=build-fuzz/corpus-$$(basename $$f .c); \
+	    mkdir -p $$c; \
+	    $$b -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -print_final_stats=1 \
+	        $$c tests/fuzz/seeds 2>&1 | tail -n 12 || exit 1; \
+	done
+
+.PHONY: fuzz fuzz-build

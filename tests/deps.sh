@@ -4,7 +4,8 @@
 set -eu
 
 pkgs="build-essential pkg-config libbsd-dev libssl-dev libcrypt-dev
-python3 openssl curl fetchmail mpop ucspi-tcp systemd valgrind mandoc"
+python3 openssl curl fetchmail mpop ucspi-tcp systemd valgrind mandoc
+clang libclang-rt-14-dev"
 
 missing=""
 for p in $pkgs; do

@@ -1,0 +1,72 @@
+/*
+ * The multi-line writer against the size counter: for any message, the
+ * octets RETR sends, once un-stuffed and without the terminator, are as
+ * many as LIST reported, and the reply ends in CRLF.CRLF.
+ */
+#include <sys/mman.h>
+
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pop3/io.h"
+#include "pop3/msgout.h"
+#include "store/size.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static struct io	io;
+static unsigned char	out[4 * 65536 + 16];
+
+/* Un-stuff the reply; returns the body length or -1 if malformed. */
+static long
+unstuffed(const unsigned char *p, size_t n)
+{
+	size_t	i, body = 0;
+	int	bol = 1;
+
+	if (n < 3 || memcmp(p + n - 3, ".\r\n", 3) != 0 ||
+	    (n > 3 && memcmp(p + n - 5, "\r\n", 2) != 0))
+		return -1;
+	for (i = 0; i < n - 3; i++) {
+		if (bol && p[i] == '.') {
+			if (i + 1 >= n - 3 || p[i + 1] != '.')
+				return -1;	/* an unstuffed dot line */
+			i++;
+		}
+		body++;
+		bol = p[i] == '\n';
+	}
+	return (long)body;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	uint64_t	size, sent;
+	int		fd, ofd;
+	ssize_t		n;
+
+	if (len > 65536)
+		return 0;
+	fd = memfd_create("msg", 0);
+	ofd = memfd_create("out", 0);
+	if (fd == -1 || ofd == -1 || write(fd, data, len) != (ssize_t)len)
+		__builtin_trap();
+	if (size_count_fd(fd, &size) == -1)
+		__builtin_trap();
+	io_init(&io, -1, ofd, 1000);
+	if (msgout_send(&io, fd, MSGOUT_ALL, size, &sent) != MSGOUT_OK ||
+	    io_flush(&io) == -1 || sent != size)
+		__builtin_trap();
+	n = pread(ofd, out, sizeof(out), 0);
+	if (n < 0 || unstuffed(out, n) != (long)size)
+		__builtin_trap();
+	io_init(&io, -1, ofd, 1000);
+	ftruncate(ofd, 0);
+	msgout_send(&io, fd, len % 7, size, &sent);
+	io_flush(&io);
+	close(fd);
+	close(ofd);
+	return 0;
+}
