@@ -7,6 +7,7 @@ BINDIR	?= $(PREFIX)/bin
 MANDIR	?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR	?= /lib/systemd/system
+DOCDIR	?= $(PREFIX)/share/doc/pop3d
 O	?= build
 
 CC	?= cc
@@ -68,14 +69,21 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) \
-	    $(DESTDIR)$(SYSCONFDIR)/xinetd.d
+	    $(DESTDIR)$(DOCDIR)/examples
 	install -m 755 $(O)/pop3d $(DESTDIR)$(SBINDIR)/pop3d
 	install -m 755 $(O)/pop3d-passwd $(DESTDIR)$(BINDIR)/pop3d-passwd
 	install -m 644 man/pop3d.8 $(DESTDIR)$(MANDIR)/man8/pop3d.8
 	install -m 644 man/pop3d.conf.5 $(DESTDIR)$(MANDIR)/man5/pop3d.conf.5
 	install -m 644 man/pop3d-passwd.1 $(DESTDIR)$(MANDIR)/man1/pop3d-passwd.1
-	install -m 644 systemd/pop3d.socket systemd/pop3d@.service $(DESTDIR)$(UNITDIR)/
-	install -m 644 systemd/xinetd.pop3d $(DESTDIR)$(SYSCONFDIR)/xinetd.d/pop3d
+	install -m 644 systemd/pop3d.socket $(DESTDIR)$(UNITDIR)/
+	sed 's|/usr/local/sbin/pop3d|$(SBINDIR)/pop3d|' systemd/pop3d@.service \
+	    >$(DESTDIR)$(UNITDIR)/pop3d@.service
+	# Examples only: enabling xinetd as well as the socket would contend for port 110.
+	for f in xinetd.pop3d tcpserver.run; do \
+	    sed 's|/usr/local/sbin/pop3d|$(SBINDIR)/pop3d|' systemd/$$f \
+	        >$(DESTDIR)$(DOCDIR)/examples/$$f; \
+	done
+	chmod 755 $(DESTDIR)$(DOCDIR)/examples/tcpserver.run
 
 clean:
 	rm -rf build build-asan

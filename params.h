@@ -53,6 +53,12 @@
 #define DEFAULT_MAX_AUTH_FAILURES 3	/* then the connection closes */
 #define DEFAULT_AUTH_FAIL_DELAY_MS 1000	/* slows down password guessing */
 
+/*
+ * Commands before login.  Every client logs in within a handful; the cap
+ * keeps a connection from idling in AUTHORIZATION for ever with CAPA.
+ */
+#define LOGIN_COMMANDS_MAX	32
+
 /* The configuration file: a line, and the number of lines. */
 #define CONFIG_LINE_MAX		1024
 #define CONFIG_LINES_MAX	1000

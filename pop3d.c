@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include <err.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +35,55 @@
 #include "pop3/trans.h"
 
 static struct config	cf;
+
+#define NO_CONFIG_FILE	(-2)	/* the default path is absent: defaults */
+
+/*
+ * Open and read the configuration.  The descriptor stays open so that the
+ * session reads the same file without needing permission to open it.
+ */
+static int
+open_config(const char *path, int explicit, char *why, size_t len)
+{
+	int fd;
+
+	config_defaults(&cf);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT && !explicit)
+			return NO_CONFIG_FILE;
+		snprintf(why, len, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (config_load_fd(&cf, fd, path, why, len) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The session reads the descriptor the monitor handed down, if any.
+ * Returns 0, NO_CONFIG_FILE or -1.
+ */
+static int
+session_config(char *why, size_t len)
+{
+	const char	*s = getenv("POP3D_CONFIG_FD"), *errstr;
+	int		 fd;
+
+	config_defaults(&cf);
+	if (s == NULL)
+		return NO_CONFIG_FILE;
+	fd = strtonum(s, 3, 1024, &errstr);
+	if (errstr != NULL) {
+		snprintf(why, len, "POP3D_CONFIG_FD %s", errstr);
+		return -1;
+	}
+	if (config_load_fd(&cf, fd, "configuration", why, len) == -1)
+		return -1;
+	close(fd);
+	return 0;
+}
 
 static void __attribute__((noreturn))
 usage(void)
@@ -56,7 +106,7 @@ check_config(const char *path)
 		errx(EX_CONFIG, "maildir '%s': not a template giving an absolute "
 		    "path (%%u, %%h, %%%% are known)", cf.maildir);
 	if (geteuid() == 0)
-		sandbox_prepare(&cf, &ids);
+		sandbox_prepare(&cf, &ids, 0);
 	printf("%s: configuration OK\n", path);
 	return 0;
 }
@@ -85,7 +135,7 @@ session_main(void)
 }
 
 static int
-connection_main(const char *config_path, int log_stderr)
+connection_main(int config_fd, int log_stderr)
 {
 	struct monitor_args	ma;
 	struct login_ids	ids;
@@ -95,7 +145,7 @@ connection_main(const char *config_path, int log_stderr)
 
 	peer_address(remote, sizeof(remote));
 	if (root)
-		sandbox_prepare(&cf, &ids);
+		sandbox_prepare(&cf, &ids, 1);
 	memset(&ma, 0, sizeof(ma));
 	/* Opened now: after the uid change /proc/self may be closed to us. */
 	if ((ma.self_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) == -1)
@@ -110,12 +160,14 @@ connection_main(const char *config_path, int log_stderr)
 	if (pid == 0) {
 		close(sv[0]);
 		close(ma.self_fd);
+		if (config_fd >= 0)
+			close(config_fd);
 		sandbox_login(&cf, &ids, root);
 		_exit(login_run(&cf, sv[1], ma.challenge));
 	}
 	close(sv[1]);
 	ma.cf = &cf;
-	ma.config_path = config_path;
+	ma.config_fd = config_fd;
 	ma.remote = remote;
 	ma.sock = sv[0];
 	ma.child = pid;
@@ -130,6 +182,7 @@ main(int argc, char *argv[])
 	const char	*path = CONFIG_DEFAULT_PATH;
 	char		 why[512];
 	int		 ch, dflag = 0, tflag = 0, sflag = 0, explicit = 0;
+	int		 config_fd;
 
 	signal(SIGPIPE, SIG_IGN);
 	while ((ch = getopt(argc, argv, "c:dSt")) != -1) {
@@ -153,10 +206,15 @@ main(int argc, char *argv[])
 	}
 	if (argc != optind)
 		usage();
-	if (config_load(&cf, path, explicit, why, sizeof(why)) == -1) {
+	if (sflag)
+		config_fd = session_config(why, sizeof(why));
+	else
+		config_fd = open_config(path, explicit, why, sizeof(why));
+	if (config_fd == -1) {
 		if (tflag)
 			errx(EX_CONFIG, "%s", why);
-		log_init("pop3d", dflag);
+		/* A person at a terminal sees why; a launcher's log gets it too. */
+		log_init("pop3d", dflag || isatty(2));
 		fatalx(EX_CONFIG, "%s", why);
 	}
 	if (tflag)
@@ -164,5 +222,5 @@ main(int argc, char *argv[])
 	log_init("pop3d", dflag || cf.log_stderr);
 	if (sflag)
 		return session_main();
-	return connection_main(path, dflag);
+	return connection_main(config_fd, dflag);
 }

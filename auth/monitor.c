@@ -208,34 +208,38 @@ carry_pipe(const struct wire_request *rq)
 static int
 start_session(const struct monitor_args *ma)
 {
-	char	 env[9][POP3D_PATH_MAX + 32];
-	char	*envp[10], *argv[6];
-	int	 fd, i = 0, argc = 0;
+	char	 env[10][POP3D_PATH_MAX + 32];
+	char	*envp[11], *argv[4];
+	int	 fd, i = 0, n = 0, argc = 0;
 
 	if ((fd = carry_pipe(&at.rq)) == -1) {
 		log_warn("carry pipe");
 		return EX_OSERR;
 	}
-	snprintf(env[0], sizeof(env[0]), "POP3D_USER=%s", at.rq.user);
-	snprintf(env[1], sizeof(env[1]), "POP3D_MAILDIR=%s", at.maildir);
-	snprintf(env[2], sizeof(env[2]), "POP3D_REMOTE=%s", ma->remote);
-	snprintf(env[3], sizeof(env[3]), "POP3D_METHOD=%s",
+	snprintf(env[n++], sizeof(env[0]), "POP3D_USER=%s", at.rq.user);
+	snprintf(env[n++], sizeof(env[0]), "POP3D_MAILDIR=%s", at.maildir);
+	snprintf(env[n++], sizeof(env[0]), "POP3D_REMOTE=%s", ma->remote);
+	snprintf(env[n++], sizeof(env[0]), "POP3D_METHOD=%s",
 	    wire_mech_name(at.rq.mech));
-	snprintf(env[4], sizeof(env[4]), "POP3D_CARRY_FD=%d", fd);
-	snprintf(env[5], sizeof(env[5]), "USER=%s", at.rq.user);
-	snprintf(env[6], sizeof(env[6]), "HOME=%s",
+	snprintf(env[n++], sizeof(env[0]), "POP3D_CARRY_FD=%d", fd);
+	snprintf(env[n++], sizeof(env[0]), "USER=%s", at.rq.user);
+	snprintf(env[n++], sizeof(env[0]), "HOME=%s",
 	    at.pe.home[0] != '\0' ? at.pe.home : "/");
-	snprintf(env[7], sizeof(env[7]), "PATH=/usr/bin:/bin");
-	snprintf(env[8], sizeof(env[8]), "POP3D_SESSION=1");
-	for (i = 0; i < 9; i++)
+	snprintf(env[n++], sizeof(env[0]), "PATH=/usr/bin:/bin");
+	snprintf(env[n++], sizeof(env[0]), "POP3D_SESSION=1");
+	if (ma->config_fd >= 0) {
+		if (fcntl(ma->config_fd, F_SETFD, 0) == -1)
+			return EX_OSERR;
+		snprintf(env[n++], sizeof(env[0]), "POP3D_CONFIG_FD=%d",
+		    ma->config_fd);
+	}
+	for (i = 0; i < n; i++)
 		envp[i] = env[i];
 	envp[i] = NULL;
 	argv[argc++] = "pop3d";
 	argv[argc++] = "-S";
 	if (ma->log_stderr)
 		argv[argc++] = "-d";
-	argv[argc++] = "-c";
-	argv[argc++] = (char *)ma->config_path;
 	argv[argc] = NULL;
 
 	if (ma->root && sandbox_become(at.pe.uid, at.pe.gid) == -1)
@@ -255,7 +259,7 @@ monitor_run(const struct monitor_args *ma)
 	char			user[AUTH_USER_MAX + 1];
 	enum wire_verdict	v;
 	ssize_t			n;
-	int			failures = 0;
+	int			failures = 0, status;
 
 	for (;;) {
 		n = recv(ma->sock, at.msg, sizeof(at.msg), 0);
@@ -275,10 +279,13 @@ monitor_run(const struct monitor_args *ma)
 		if (v == VERDICT_OK) {
 			log_info("auth ok user=%s method=%s remote=%s", user,
 			    wire_mech_name(at.rq.mech), ma->remote);
-			if (send_verdict(ma->sock, v) == -1 ||
-			    wait_child(ma->child) != 0) {
+			if (send_verdict(ma->sock, v) == -1) {
 				wipe();
-				return 0;
+				return wait_child(ma->child);
+			}
+			if ((status = wait_child(ma->child)) != 0) {
+				wipe();
+				return status;
 			}
 			return start_session(ma);
 		}

@@ -14,7 +14,7 @@
 
 struct monitor_args {
 	const struct config	*cf;
-	const char		*config_path;
+	int			 config_fd;	/* for the session; -2: none */
 	const char		*remote;
 	int			 sock;		/* to the pre-login process */
 	pid_t			 child;		/* the pre-login process */

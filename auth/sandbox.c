@@ -16,7 +16,7 @@
 #include "common/log.h"
 
 void
-sandbox_prepare(const struct config *cf, struct login_ids *ids)
+sandbox_prepare(const struct config *cf, struct login_ids *ids, int create)
 {
 	struct passwd	*pw;
 	struct stat	 st;
@@ -28,7 +28,7 @@ sandbox_prepare(const struct config *cf, struct login_ids *ids)
 	ids->uid = pw->pw_uid;
 	ids->gid = pw->pw_gid;
 	if (stat(cf->empty_dir, &st) == -1) {
-		if (errno != ENOENT || mkdir(cf->empty_dir, 0755) == -1 ||
+		if (errno != ENOENT || !create || mkdir(cf->empty_dir, 0755) == -1 ||
 		    stat(cf->empty_dir, &st) == -1)
 			fatal(EX_OSERR, "empty_dir %s", cf->empty_dir);
 	}

@@ -14,8 +14,11 @@ struct login_ids {
 	gid_t	gid;
 };
 
-/* Root only: find the pre-login user and check the empty directory. */
-void	sandbox_prepare(const struct config *, struct login_ids *);
+/*
+ * Root only: find the pre-login user and check the empty directory, which
+ * is made when missing if create is set (not by pop3d -t).
+ */
+void	sandbox_prepare(const struct config *, struct login_ids *, int create);
 
 /*
  * Confine the pre-login process.  As root: chroot into the empty

@@ -4,10 +4,12 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/config.h"
 
@@ -157,15 +159,32 @@ int
 config_load(struct config *cf, const char *path, int must_exist,
     char *err, size_t errlen)
 {
-	char	 line[CONFIG_LINE_MAX + 2], why[256];
-	FILE	*fp;
-	int	 lineno = 0, rc = 0;
+	int fd, rc;
 
 	config_defaults(cf);
-	if ((fp = fopen(path, "re")) == NULL) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT && !must_exist)
 			return 0;
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = config_load_fd(cf, fd, path, err, errlen);
+	close(fd);
+	return rc;
+}
+
+int
+config_load_fd(struct config *cf, int fd, const char *name, char *err,
+    size_t errlen)
+{
+	char	 line[CONFIG_LINE_MAX + 2], why[256];
+	FILE	*fp;
+	int	 lineno = 0, rc = 0, dfd;
+
+	config_defaults(cf);
+	if (lseek(fd, 0, SEEK_SET) == -1 || (dfd = dup(fd)) == -1 ||
+	    (fp = fdopen(dfd, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", name, strerror(errno));
 		return -1;
 	}
 	while (rc == 0 && fgets(line, sizeof(line), fp) != NULL) {
@@ -186,6 +205,6 @@ config_load(struct config *cf, const char *path, int must_exist,
 	}
 	fclose(fp);
 	if (rc == -1)
-		snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+		snprintf(err, errlen, "%s:%d: %s", name, lineno, why);
 	return rc;
 }

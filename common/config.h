@@ -37,4 +37,12 @@ void	config_defaults(struct config *);
 int	config_load(struct config *cf, const char *path, int must_exist,
 	    char *err, size_t errlen);
 
+/*
+ * Read the configuration from fd (from its start; fd stays open).  The
+ * session gets the monitor's descriptor, so it reads the very file the
+ * monitor read, even one that only root may open.  name is for messages.
+ */
+int	config_load_fd(struct config *cf, int fd, const char *name,
+	    char *err, size_t errlen);
+
 #endif

@@ -1,6 +1,7 @@
 /*
- * Logging to syslog(3) (LOG_MAIL) or to stderr.  The ident is set once per
- * process so that the operator sees which part of pop3d spoke.
+ * Logging to syslog(3) (LOG_MAIL) or to stderr.  Every line carries the
+ * pid, which is the same for the monitor and the session of a connection,
+ * so one grep follows a connection from connect to logout.
  */
 #include <errno.h>
 #include <stdarg.h>

@@ -68,7 +68,9 @@ lookup(const struct command *t, const char *kw)
 /*
  * Split the arguments after the keyword.  ARGS_REST keeps the rest of the
  * line whole (PASS: a password may hold spaces).  Otherwise arguments are
- * separated by spaces; returns the count, or -1 if there are too many.
+ * separated by exactly one space (RFC 1939 section 3): an empty argument,
+ * from a doubled or trailing space, makes the line malformed.  Returns the
+ * count, or -1 if the line is malformed or has too many.
  */
 static int
 split_args(const struct command *c, char *rest, char **argv)
@@ -82,16 +84,13 @@ split_args(const struct command *c, char *rest, char **argv)
 		return *rest != '\0';
 	}
 	for (;;) {
-		while (*rest == ' ')
-			rest++;
-		if (*rest == '\0')
-			return argc;
-		if (argc == CMD_ARGS_MAX)
+		if (*rest == '\0' || *rest == ' ' || argc == CMD_ARGS_MAX)
 			return -1;
 		argv[argc++] = rest;
 		rest += strcspn(rest, " ");
-		if (*rest != '\0')
-			*rest++ = '\0';
+		if (*rest == '\0')
+			return argc;
+		*rest++ = '\0';
 	}
 }
 
@@ -109,6 +108,9 @@ dispatch(struct cmd_state *st, char *line, struct cmd_reply *r)
 		return cmd_say(r, CMD_BAD, "Unknown command");
 	argc = split_args(c, rest, argv);
 	max = c->maxargs == ARGS_REST ? 1 : c->maxargs;
+	if (argc == -1 && c->maxargs != 0)
+		return cmd_say(r, CMD_BAD, "Syntax: arguments are separated "
+		    "by one space");
 	if (argc < c->minargs || argc > max)
 		return cmd_say(r, CMD_BAD, "Syntax: %s takes %s argument%s",
 		    c->name, c->minargs == max ?
@@ -160,6 +162,11 @@ cmd_loop(struct cmd_state *st)
 		st->commands++;
 		if (s == CMD_LEAVE)
 			return LOOP_LEAVE;
+		if (st->max_commands != 0 && st->commands >= st->max_commands &&
+		    s != CMD_QUIT) {
+			r.body = NULL;
+			s = cmd_say(&r, CMD_CLOSE, "Too many commands, closing");
+		}
 		if (io_reply(st->io, "%s%s%s",
 		    s == CMD_OK || s == CMD_QUIT ? "+OK" : "-ERR",
 		    r.text[0] != '\0' ? " " : "", r.text) == -1)

@@ -52,6 +52,7 @@ struct cmd_state {
 	void			*ctx;
 	int			 max_bad;
 	int			 bad;		/* bad commands so far */
+	unsigned long		 max_commands;	/* 0: no limit */
 	unsigned long		 commands;	/* commands answered */
 };
 

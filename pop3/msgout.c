@@ -24,10 +24,10 @@ struct msgout {
 	size_t		 used;		/* octets before w not yet committed */
 	uint64_t	 counted;
 	size_t		 linelen;	/* octets of the current line so far */
-	int		 last;		/* last message octet sent, -1 before any */
+	int		 last;		/* last octet sent, -1 before any */
 	int		 bol;		/* at the start of a line */
-	int		 body;		/* past the blank line ending the header */
-	long		 left;		/* body lines still to send, -1 for all */
+	int		 body;		/* past the header's blank line */
+	long		 left;		/* body lines to send, -1 for all */
 	int		 done;		/* TOP has sent its lines */
 };
 
@@ -68,7 +68,9 @@ put(struct msgout *mo, const void *data, size_t len)
 static int
 end_line(struct msgout *mo)
 {
-	int	blank = mo->linelen == 0 || (mo->linelen == 1 && mo->last == '\r');
+	int	blank;
+
+	blank = mo->linelen == 0 || (mo->linelen == 1 && mo->last == '\r');
 
 	if (mo->last == '\r' && mo->linelen > 0) {
 		if (put(mo, "\n", 1) == -1)

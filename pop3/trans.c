@@ -29,10 +29,23 @@ struct session {
 	size_t			 msgidx;
 	long			 body_lines;	/* RETR: MSGOUT_ALL */
 	unsigned long		 retr, top, dele;
+	int			 committed;	/* the UPDATE state ran */
 	uint64_t		 retr_bytes;
 };
 
 static struct session	 sess;	/* large buffers: not on the stack */
+
+/* A message's file name for the log: the delivery agent chose it. */
+static const char *
+safe_name(struct session *s, size_t idx)
+{
+	static char	buf[256];
+	int		saved = errno;
+
+	log_sanitize(maildrop_name(&s->md, idx), buf, sizeof(buf));
+	errno = saved;
+	return buf;
+}
 
 /* Message argument n: valid, and not deleted. */
 static enum cmd_status
@@ -128,7 +141,7 @@ message_body(struct io *io, void *ctx)
 	s->msgfd = -1;
 	if (st == MSGOUT_CHANGED || st == MSGOUT_READERR)
 		log_warnx("message %s %s while being sent (%" PRIu64
-		    " of %" PRIu64 " octets)", maildrop_name(&s->md, s->msgidx),
+		    " of %" PRIu64 " octets)", safe_name(s, s->msgidx),
 		    st == MSGOUT_CHANGED ? "changed" : "unreadable",
 		    sent, m->size);
 	if (s->body_lines == MSGOUT_ALL) {
@@ -151,7 +164,7 @@ open_message(struct session *s, struct cmd_reply *r, size_t idx,
 		if (errno == ENOENT)
 			return cmd_say(r, CMD_ERR,
 			    "Message %zu is no longer available", idx + 1);
-		log_warn("open %s", maildrop_name(&s->md, idx));
+		log_warn("open %s", safe_name(s, idx));
 		return cmd_say(r, CMD_ERR, "[SYS/TEMP] Cannot read message %zu",
 		    idx + 1);
 	}
@@ -266,16 +279,22 @@ trans_quit(void *ctx, struct cmd_reply *r, int argc, char **argv)
 {
 	struct session		*s = ctx;
 	struct commit_result	 cr;
+	enum store_status	 st;
 
 	(void)argc, (void)argv;
 	memset(&cr, 0, sizeof(cr));
-	if (maildrop_commit(&s->md, &cr) != STORE_OK) {
+	st = maildrop_commit(&s->md, &cr);
+	s->dele = cr.deleted;
+	s->committed = 1;
+	if (st != STORE_OK) {
 		log_warnx("update failed user=%s deleted=%zu failed=%zu",
 		    s->si->user, cr.deleted, cr.failed);
+		if (cr.failed > 0)
+			return cmd_say(r, CMD_CLOSE, "[SYS/TEMP] %zu deleted "
+			    "messages were not removed", cr.failed);
 		return cmd_say(r, CMD_CLOSE,
-		    "[SYS/TEMP] Some deleted messages were not removed");
+		    "[SYS/TEMP] Deletions may not have reached the disk");
 	}
-	s->dele = cr.deleted;
 	return cmd_say(r, CMD_QUIT, "Logging out, %zu messages deleted",
 	    cr.deleted);
 }
@@ -400,7 +419,7 @@ trans_run(const struct config *cf, const struct session_info *si)
 	log_info("logout user=%s reason=%s retr=%lu/%" PRIu64 " top=%lu "
 	    "dele=%lu messages=%zu size=%" PRIu64 " out=%" PRIu64,
 	    si->user, end_reason(end), s->retr, s->retr_bytes, s->top,
-	    end == LOOP_QUIT ? s->dele : 0, s->md.count, s->md.total,
+	    s->committed ? s->dele : 0, s->md.count, s->md.total,
 	    s->io.bytes_out);
 	maildrop_close(&s->md);
 	return end == LOOP_IOERR ? 1 : 0;

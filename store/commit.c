@@ -37,7 +37,7 @@ struct update {
 	int			 quotafd;	/* maildirsize, or -1 */
 	uint64_t		 qbytes;	/* on-disk octets unlinked */
 	size_t			 qcount;
-	struct lost		*lost;		/* gone from their listed name */
+	struct lost		*lost;		/* gone from listed names */
 	size_t			 nlost;
 };
 
@@ -334,7 +334,9 @@ maildrop_commit(struct maildrop *md, struct commit_result *res)
 	for (i = 0; i < md->count; i++)
 		if (md->msgs[i].flags & (MSG_DELETED | MSG_RETRIEVED))
 			n++;
-	if (n > 0 && (u.lost = reallocarray(NULL, n, sizeof(*u.lost))) == NULL) {
+	if (n > 0)
+		u.lost = reallocarray(NULL, n, sizeof(*u.lost));
+	if (n > 0 && u.lost == NULL) {
 		log_warn("commit");
 		for (i = 0; i < md->count; i++)
 			if (md->msgs[i].flags & MSG_DELETED)

@@ -3,8 +3,6 @@
  * the info and perhaps a unique-id, each NUL-terminated (see maildrop.h);
  * these helpers put a file name back together from it.
  */
-#include <sys/stat.h>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -60,7 +58,7 @@ maildir_base_eq(const char *name, const char *base)
 }
 
 int
-maildir_open_file(int dfd, const char *name)
+maildir_open_file(int dfd, const char *name, struct stat *stp)
 {
 	struct stat	st;
 	int		fd;
@@ -80,6 +78,8 @@ maildir_open_file(int dfd, const char *name)
 		errno = ENOENT;
 		return -1;
 	}
+	if (stp != NULL)
+		*stp = st;
 	return fd;
 }
 

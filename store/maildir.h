@@ -6,6 +6,8 @@
 #ifndef POP3D_MAILDIR_H
 #define POP3D_MAILDIR_H
 
+#include <sys/stat.h>
+
 #include <dirent.h>
 #include <stddef.h>
 
@@ -32,9 +34,10 @@ int	maildir_base_eq(const char *name, const char *base);
 /*
  * Open name in dfd for reading: a regular file only, never through a
  * symbolic link, never blocking on a FIFO.  -1 with errno ENOENT when the
- * name is gone or no longer a regular file.
+ * name is gone or no longer a regular file.  st, if not NULL, gets its
+ * fstat(2).
  */
-int	maildir_open_file(int dfd, const char *name);
+int	maildir_open_file(int dfd, const char *name, struct stat *st);
 
 /* A directory stream over dfd's directory with its own offset. */
 DIR	*maildir_opendir(int dfd);

@@ -130,7 +130,8 @@ lock_maildir(struct maildrop *md, char *err, size_t errlen)
 	if (flock(md->dirfd, LOCK_EX | LOCK_NB) == 0)
 		return STORE_OK;
 	if (errno == EWOULDBLOCK)
-		return fail(err, errlen, STORE_INUSE, "locked by another session");
+		return fail(err, errlen, STORE_INUSE,
+		    "locked by another session");
 	return fail(err, errlen, STORE_TEMPFAIL, "flock: %s", strerror(errno));
 }
 
@@ -204,7 +205,8 @@ pool_add_name(struct scan *sc, const char *name, uint32_t *off,
 			    "SHA-256 unavailable");
 		*flags |= MSG_OWNUIDL;
 	}
-	if ((st = pool_reserve(sc, len + 1 + (ulen ? ulen + 1 : 0))) != STORE_OK)
+	st = pool_reserve(sc, len + 1 + (ulen ? ulen + 1 : 0));
+	if (st != STORE_OK)
 		return st;
 	*off = md->poolsize;
 	pool_put(md, name, len);
@@ -263,10 +265,11 @@ scan_file(struct scan *sc, int dfd, const char *dir, const char *name,
     uint8_t flags)
 {
 	char		safe[MAILDIR_NAME_SIZE];
+	struct stat	st;
 	uint64_t	size;
 	int		fd, rv;
 
-	if ((fd = maildir_open_file(dfd, name)) == -1) {
+	if ((fd = maildir_open_file(dfd, name, &st)) == -1) {
 		if (errno == ENOENT)
 			return STORE_OK;
 		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM)
@@ -276,7 +279,7 @@ scan_file(struct scan *sc, int dfd, const char *dir, const char *name,
 		    log_sanitize(name, safe, sizeof(safe)));
 		return STORE_OK;
 	}
-	rv = size_count_fd(fd, &size);
+	rv = size_count_fd_len(fd, st.st_size, &size);
 	close(fd);
 	if (rv == -1) {
 		log_warn("skipping %s/%s", dir,
@@ -306,7 +309,8 @@ scan_dir(struct scan *sc, int dfd, const char *dir, uint8_t flags)
 		}
 		if (de->d_name[0] == '.' || !is_regular(dfd, de))
 			continue;
-		if ((st = scan_file(sc, dfd, dir, de->d_name, flags)) != STORE_OK)
+		st = scan_file(sc, dfd, dir, de->d_name, flags);
+		if (st != STORE_OK)
 			break;
 	}
 	closedir(d);
@@ -377,7 +381,8 @@ sortkey_cmp(const void *va, const void *vb)
 		return a->sec < b->sec ? -1 : 1;
 	if (a->usec != b->usec)
 		return a->usec < b->usec ? -1 : 1;
-	c = name_cmp(a->base, a->flags & MSG_INFO, b->base, b->flags & MSG_INFO);
+	c = name_cmp(a->base, a->flags & MSG_INFO, b->base,
+	    b->flags & MSG_INFO);
 	if (c != 0)
 		return c;
 	return (a->flags & MSG_NEW) - (b->flags & MSG_NEW);
@@ -397,7 +402,8 @@ sort_listing(struct scan *sc)
 	md->msgs = reallocarray(NULL, sc->count, sizeof(*md->msgs));
 	if (keys == NULL || md->msgs == NULL) {
 		free(keys);
-		return fail(sc->err, sc->errlen, STORE_TEMPFAIL, "out of memory");
+		return fail(sc->err, sc->errlen, STORE_TEMPFAIL,
+		    "out of memory");
 	}
 	for (i = 0; i < sc->count; i++) {
 		keys[i].base = md->pool + sc->msgs[i].name;
@@ -438,7 +444,8 @@ find_duplicates(struct scan *sc, size_t *ndup)
 
 	*ndup = 0;
 	if ((keys = reallocarray(NULL, md->count, sizeof(*keys))) == NULL)
-		return fail(sc->err, sc->errlen, STORE_TEMPFAIL, "out of memory");
+		return fail(sc->err, sc->errlen, STORE_TEMPFAIL,
+		    "out of memory");
 	for (i = 0; i < md->count; i++) {
 		keys[i].uidl = maildrop_uidl(md, i);
 		keys[i].idx = i;
@@ -516,7 +523,9 @@ list_maildir(struct maildrop *md, char *err, size_t errlen)
 	    (st = sort_listing(&sc)) == STORE_OK)
 		st = unique_uidls(&sc);
 	free(sc.msgs);
-	if (st == STORE_OK && md->poolsize > 0 && md->poolsize < md->poolalloc &&
+	/* Give back what doubling left over: the pool lives all session. */
+	if (st == STORE_OK && md->poolsize > 0 &&
+	    md->poolsize < md->poolalloc &&
 	    (p = realloc(md->pool, md->poolsize)) != NULL) {
 		md->pool = p;
 		md->poolalloc = md->poolsize;
@@ -533,10 +542,14 @@ maildrop_open(struct maildrop *md, const char *path, char *err, size_t errlen)
 	md->dirfd = md->newfd = md->curfd = -1;
 	if (errlen > 0)
 		err[0] = '\0';
-	if ((st = open_maildir(md, path, err, errlen)) == STORE_OK &&
-	    (st = lock_maildir(md, err, errlen)) == STORE_OK &&
-	    (st = open_subdir(md, "new", &md->newfd, err, errlen)) == STORE_OK &&
-	    (st = open_subdir(md, "cur", &md->curfd, err, errlen)) == STORE_OK)
+	st = open_maildir(md, path, err, errlen);
+	if (st == STORE_OK)
+		st = lock_maildir(md, err, errlen);
+	if (st == STORE_OK)
+		st = open_subdir(md, "new", &md->newfd, err, errlen);
+	if (st == STORE_OK)
+		st = open_subdir(md, "cur", &md->curfd, err, errlen);
+	if (st == STORE_OK)
 		st = list_maildir(md, err, errlen);
 	if (st != STORE_OK)
 		maildrop_close(md);
@@ -557,7 +570,7 @@ maildrop_open_message(struct maildrop *md, size_t i)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	fd = maildir_open_file(maildir_dirfd(md, i), name);
+	fd = maildir_open_file(maildir_dirfd(md, i), name, NULL);
 	if (fd != -1 || errno != ENOENT || (md->msgs[i].flags & MSG_SHARED))
 		return fd;
 	if ((found = maildir_find_moved(md, i, name, sizeof(name))) != 1) {
@@ -565,7 +578,7 @@ maildrop_open_message(struct maildrop *md, size_t i)
 			errno = ENOENT;
 		return -1;
 	}
-	return maildir_open_file(md->curfd, name);
+	return maildir_open_file(md->curfd, name, NULL);
 }
 
 const char *

@@ -2,8 +2,9 @@
  * A maildrop: the snapshot of one Maildir taken at login.
  *
  * The session runs as the mailbox owner.  Every file is opened relative to
- * the Maildir's directory descriptor with O_NOFOLLOW; names come only from
- * readdir(3) of new/ and cur/, so nothing outside the Maildir is reached.
+ * a descriptor of new/ or cur/ (themselves opened from the Maildir's with
+ * O_NOFOLLOW) with O_NOFOLLOW; names come only from readdir(3) of new/ and
+ * cur/, so nothing outside the Maildir is reached.
  * Nothing on disk changes before maildrop_commit() (the RFC 1939 UPDATE
  * state); a dropped connection simply never calls it.
  */
@@ -24,7 +25,7 @@ enum store_status {
 #define MSG_NEW		0x01	/* the file is in new/ */
 #define MSG_DELETED	0x02	/* DELE'd in this session */
 #define MSG_RETRIEVED	0x04	/* RETR'd: gets the S flag at commit */
-/* The store's own bookkeeping; callers leave these alone. */
+/* The store's own bookkeeping, and 0x80 while listing: callers keep off. */
 #define MSG_INFO	0x08	/* the name has a ':' and an info part */
 #define MSG_OWNUIDL	0x10	/* the uidl is stored, not the base name */
 #define MSG_SHARED	0x20	/* another listed file has the same base name */
@@ -89,6 +90,14 @@ struct commit_result {
  * The UPDATE state: unlink the messages marked deleted, move retrieved ones
  * from new/ to cur/ with the S flag, keep maildirsize right, fsync new/ and
  * cur/.  Returns STORE_OK when every deletion is on disk.
+ *
+ * A file another client moved to cur/ or re-flagged is found by its base
+ * name (as in maildrop_open_message()); one gone altogether was expunged by
+ * that client and counts as deleted, not failed.  If the Maildir has a
+ * Maildir++ "maildirsize", one line "-bytes -count" is appended for the
+ * files unlinked here, bytes from ",S=<n>" in the name or else the file
+ * size.  A maildirsize over 5120 bytes is left for its next reader to
+ * recalculate, as Maildir++ asks; it is never removed.
  */
 enum store_status maildrop_commit(struct maildrop *, struct commit_result *);
 

@@ -49,16 +49,17 @@ size_finish(const struct size_counter *sc)
 }
 
 int
-size_count_fd(int fd, uint64_t *size)
+size_count_fd_len(int fd, uint64_t len, uint64_t *size)
 {
 	unsigned char		buf[SIZE_CHUNK];
 	struct size_counter	sc;
-	off_t			off = 0;
+	uint64_t		off = 0;
 	ssize_t			n;
 
 	size_init(&sc);
-	for (;;) {
-		n = pread(fd, buf, sizeof(buf), off);
+	while (off < len) {
+		n = pread(fd, buf, len - off < sizeof(buf) ? len - off :
+		    sizeof(buf), off);
 		if (n == 0)
 			break;
 		if (n == -1) {
@@ -71,4 +72,10 @@ size_count_fd(int fd, uint64_t *size)
 	}
 	*size = size_finish(&sc);
 	return 0;
+}
+
+int
+size_count_fd(int fd, uint64_t *size)
+{
+	return size_count_fd_len(fd, UINT64_MAX, size);
 }

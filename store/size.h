@@ -23,4 +23,10 @@ uint64_t	size_finish(const struct size_counter *);
 /* Count the whole file in fd from offset 0; -1 on read error. */
 int		size_count_fd(int fd, uint64_t *size);
 
+/*
+ * The same for the first len octets only (fewer if the file is shorter):
+ * with the length from fstat(2) this saves the read(2) that finds the end.
+ */
+int		size_count_fd_len(int fd, uint64_t len, uint64_t *size);
+
 #endif

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """RFC 1939, 2449 and 5034 behaviour of pop3d, driven over pipes."""
 import base64
+import contextlib
 import os
 import re
 import select
@@ -97,6 +98,16 @@ class ProtocolCase(unittest.TestCase):
         self.addCleanup(self.host.cleanup)
         self.host.add_user(USER, PASSWORD)
 
+    @contextlib.contextmanager
+    def case(self, **params):
+        """Name the case in a failure; the first failing case ends the test."""
+        try:
+            yield
+        except AssertionError as e:
+            detail = ", ".join(f"{k}={v!r}" for k, v in params.items())
+            raise self.failureException(f"[{detail}] {e}").with_traceback(
+                e.__traceback__) from None
+
     def client(self):
         c = Client(self.host)
         c.closed = False
@@ -185,6 +196,11 @@ class GreetingAndCapabilities(ProtocolCase):
         self.ok(c, f"PASS {PASSWORD}")
         self.assertEqual(self.capabilities(c), before)
 
+
+    def test_quit_before_login_ends_connection(self):
+        c = self.greeted()
+        self.ok(c, "QUIT")
+        self.assertEqual(c.wait_eof(), b"")
 
 class Login(ProtocolCase):
 
@@ -319,7 +335,7 @@ class MessageContent(ProtocolCase):
         self.assertEqual(self.stat(c), (len(names), total))
         sizes = self.listing(c)
         for n, k in enumerate(names, 1):
-            with self.subTest(kind=k):
+            with self.case(kind=k):
                 self.assertEqual(int(sizes[n]), len(wire_form(kinds[k])))
                 self.check_retrieved(c, n, kinds[k])
         self.quit(c)
@@ -377,6 +393,9 @@ class Top(ProtocolCase):
         want = b"Subject: no body\r\nX-Other: header\r\n"
         self.assertEqual(self.top(2, 0), want)
         self.assertEqual(self.top(2, 5), want)
+
+    def test_top_with_largest_accepted_count(self):
+        self.assertEqual(self.top(1, "9" * 18), wire_form(self.MSG))
 
     def test_top_keeps_session_in_step(self):
         self.top(1, 0)
@@ -584,6 +603,16 @@ class Pipelining(ProtocolCase):
         self.assertTrue(c.reply().startswith(b"+OK"))
         self.assertEqual(c.wait_eof(), b"")
 
+    def test_command_split_across_login_boundary(self):
+        self.deliver("a\n")
+        c = self.client()
+        c.send(f"USER {USER}\r\nPASS {PASSWORD}\r\nST")
+        for _ in range(3):
+            self.assertTrue(c.reply().startswith(b"+OK"))
+        c.send("AT\r\nQUIT\r\n")
+        self.assertEqual(c.reply(), b"+OK 1 3")
+        self.assertTrue(c.reply().startswith(b"+OK"))
+
     def test_failed_login_does_not_run_pipelined_commands_as_user(self):
         self.deliver("a\n")
         c = self.client()
@@ -615,6 +644,16 @@ class SaslPlain(ProtocolCase):
         c = self.greeted()
         self.assertEqual(c.ask("AUTH PLAIN"), b"+ ")
         self.ok(c, plain("", USER, PASSWORD))
+        self.assert_logged_in(c)
+
+    def test_response_longer_than_command_line_via_continuation(self):
+        password = "p" * 200
+        self.host.add_user("bob", password)
+        response = plain("bob", "bob", password)
+        self.assertGreater(len(response), 255)
+        c = self.greeted()
+        self.assertEqual(c.ask("AUTH PLAIN"), b"+ ")
+        self.ok(c, response)
         self.assert_logged_in(c)
 
     def test_empty_initial_response_fails_cleanly(self):

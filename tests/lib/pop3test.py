@@ -227,24 +227,47 @@ class Pipe:
 
 
 class Launcher:
-    """A real launcher listening on 127.0.0.1, started and stopped by pid."""
+    """A real launcher listening on 127.0.0.1, started and stopped by pid.
+
+    KINDS are the launchers every test environment has; OPTIONAL_KINDS
+    need a package that may be missing (see have()).  pop3d's log (stderr)
+    goes to the launcher's log file for every kind: xinetd hands the
+    connection to the server as stderr too, so there pop3d is started by a
+    two-line wrapper that sends stderr to the log; stunnel in the
+    foreground leaves stderr alone.  stunnel speaks TLS on the listening
+    port with a throw-away self-signed certificate.
+    """
 
     KINDS = ("systemd", "tcpserver")
+    OPTIONAL_KINDS = ("xinetd", "stunnel")
+    PROGRAM = {"systemd": "systemd-socket-activate", "tcpserver": "tcpserver",
+               "xinetd": "xinetd", "stunnel": "stunnel4"}
+    # Passed through launchers that clear the environment of what they start.
+    PASS_ENV = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
 
     def __init__(self, kind, host, port=None, extra_env=None):
+        self.kind = kind
+        self.host = host
         self.port = port or free_port()
         self.log = open(os.path.join(host.dir, f"launcher-{kind}.log"), "ab")
         cmd = [POP3D, "-c", host.conf_path]
+        env = dict(os.environ)
+        env.update(extra_env or {})
         if kind == "systemd":
+            passed = [n for n in self.PASS_ENV if n in env]
+            passed += [n for n in (extra_env or {}) if n not in passed]
             argv = ["systemd-socket-activate", "--inetd", "-a",
-                    "-l", f"127.0.0.1:{self.port}", *cmd]
+                    "-l", f"127.0.0.1:{self.port}",
+                    *[f"-E{n}" for n in passed], *cmd]
         elif kind == "tcpserver":
             argv = ["tcpserver", "-HRl", "localhost", "127.0.0.1",
                     str(self.port), *cmd]
+        elif kind == "xinetd":
+            argv = self._xinetd(host, cmd)
+        elif kind == "stunnel":
+            argv = self._stunnel(host, cmd)
         else:
             raise ValueError(kind)
-        env = dict(os.environ)
-        env.update(extra_env or {})
         self.p = subprocess.Popen(argv, stdout=self.log, stderr=self.log,
                                   env=env, start_new_session=True)
         self.logpath = self.log.name
@@ -258,27 +281,168 @@ class Launcher:
                     raise RuntimeError(f"{kind} exited: {self.read_log()}")
                 time.sleep(0.05)
         else:
+            self.stop()
             raise RuntimeError(f"{kind} did not listen on {self.port}")
         time.sleep(0.2)   # let the probe connection's pop3d finish
 
+    def _path(self, name):
+        return os.path.join(self.host.dir, f"{self.kind}-{self.port}-{name}")
+
+    def _xinetd(self, host, cmd):
+        wrapper = self._path("pop3d.sh")
+        with open(wrapper, "w") as f:
+            f.write("#!/bin/sh\n"
+                    f"exec {' '.join(_sh_quote(c) for c in cmd)} "
+                    f"2>>{_sh_quote(self.log.name)}\n")
+        os.chmod(wrapper, 0o755)
+        conf = self._path("xinetd.conf")
+        with open(conf, "w") as f:
+            f.write("defaults\n{\n"
+                    f"\tlog_type = FILE {self._path('xinetd.log')}\n"
+                    "}\n"
+                    "service pop3d-test\n{\n"
+                    "\ttype = UNLISTED\n"
+                    "\tsocket_type = stream\n"
+                    "\tprotocol = tcp\n"
+                    "\twait = no\n"
+                    + (f"\tuser = root\n" if ROOT else "") +
+                    "\tbind = 127.0.0.1\n"
+                    f"\tport = {self.port}\n"
+                    f"\tserver = {wrapper}\n"
+                    "\tflags = REUSE\n"
+                    "\tinstances = UNLIMITED\n"
+                    "\tper_source = UNLIMITED\n"
+                    "\tcps = 10000 1\n"
+                    "\tlog_on_success = PID HOST EXIT\n"
+                    "\tlog_on_failure = HOST\n"
+                    "}\n")
+        return ["xinetd", "-dontfork", "-f", conf,
+                "-pidfile", self._path("xinetd.pid")]
+
+    def _stunnel(self, host, cmd):
+        key, cert = self._path("key.pem"), self._path("cert.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                        "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+                        "-subj", "/CN=localhost"],
+                       check=True, capture_output=True, timeout=WAIT * 3)
+        self.cert = cert
+        conf = self._path("stunnel.conf")
+        with open(conf, "w") as f:
+            f.write("foreground = yes\n"
+                    f"pid = {self._path('stunnel.pid')}\n"
+                    "[pop3s]\n"
+                    f"accept = 127.0.0.1:{self.port}\n"
+                    f"cert = {cert}\n"
+                    f"key = {key}\n"
+                    f"exec = {cmd[0]}\n"
+                    f"execArgs = pop3d {' '.join(cmd[1:])}\n")
+        return ["stunnel4", conf]
+
     def read_log(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         with open(self.logpath, "rb") as f:
             return f.read().decode("latin-1")
 
+    def children(self):
+        """Pids whose parent is the launcher (zombies included)."""
+        return [pid for pid, (ppid, _) in _procs().items()
+                if ppid == self.p.pid]
+
+    def group(self):
+        """Pids other than the launcher in its process group."""
+        return [pid for pid, (_, pgrp) in _procs().items()
+                if pgrp == self.p.pid and pid != self.p.pid]
+
+    def wait_idle(self, timeout=WAIT):
+        """Wait until the launcher has no child and its process group no
+        other member; returns what is left (empty when idle)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = sorted(set(self.children()) | set(self.group()))
+            if not left or time.monotonic() >= deadline:
+                return left
+            time.sleep(0.05)
+
     def stop(self):
-        """Stop the launcher and the pop3d processes it started (by pid)."""
+        """Stop the launcher and the pop3d processes it started (by pid).
+
+        Most launchers leave their children in the launcher's process
+        group; xinetd puts each server in a session of its own, so those
+        children's groups are ended one by one, found while the launcher
+        is stopped and cannot start more."""
+        own = []
         if self.p.poll() is None:
             try:
-                os.killpg(self.p.pid, signal.SIGTERM)
+                os.kill(self.p.pid, signal.SIGSTOP)
+                own = [c for c in self.children() if _pgrp(c) == c]
             except ProcessLookupError:
                 pass
+            for sig in (signal.SIGTERM, signal.SIGCONT):
+                try:
+                    os.killpg(self.p.pid, sig)
+                except ProcessLookupError:
+                    pass
+            _killpgs(own, signal.SIGTERM)
             try:
                 self.p.wait(WAIT)
             except subprocess.TimeoutExpired:
                 os.killpg(self.p.pid, signal.SIGKILL)
                 self.p.wait(WAIT)
-        self.log.close()
+            deadline = time.monotonic() + WAIT
+            while own and time.monotonic() < deadline:
+                own = [c for c in own if _pgrp(c) == c]
+                time.sleep(0.05)
+            _killpgs(own, signal.SIGKILL)
+        if not self.log.closed:
+            self.log.close()
+
+
+def _sh_quote(s):
+    return "'" + s.replace("'", "'\\''") + "'"
+
+
+def _pgrp(pid):
+    """The process group of pid, or None when it is gone (or a zombie)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(b")") + 2:].split()
+    return None if fields[0] == b"Z" else int(fields[2])
+
+
+def _killpgs(pgrps, sig):
+    for g in pgrps:
+        try:
+            os.killpg(g, sig)
+        except ProcessLookupError:
+            pass
+
+
+def _procs():
+    """{pid: (ppid, pgrp)} of every process, from /proc/PID/stat."""
+    out = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(b")") + 2:].split()
+        out[int(name)] = (int(fields[1]), int(fields[2]))
+    return out
+
+
+def sanitizer_lines(text):
+    """Lines of a log that come from ASan, UBSan or LSan (for logs that
+    sanitizer log_path options do not reach, such as a launcher's)."""
+    marks = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
+             "runtime error:")
+    return [line for line in text.splitlines() if any(m in line for m in marks)]
 
 
 def have(program):
@@ -309,6 +473,12 @@ class TapResult(unittest.TestResult):
         super().addError(test, err)
         self._emit(test, False)
         print("# " + self._exc_info_to_string(err, test).replace("\n", "\n# "))
+
+    def addSubTest(self, test, subtest, err):
+        if err is not None:
+            super().addSubTest(test, subtest, err)
+            self._emit(subtest, False)
+            print("# " + self._exc_info_to_string(err, test).replace("\n", "\n# "))
 
     def addSkip(self, test, reason):
         self._emit(test, True, f" # SKIP {reason}")

@@ -118,9 +118,10 @@ test_dispatch(void)
 	ok(ran == 1 && strcmp(got[0], " two  spaces ") == 0,
 	    "PASS takes the rest of the line verbatim");
 
-	run("TOP 1  2 \r\nQUIT\r\n", out, sizeof(out), 5);
+	run("TOP 1  2\r\nTOP 1 2 \r\nLIST \r\nTOP 1 2\r\nQUIT\r\n", out,
+	    sizeof(out), 5);
 	ok(ran == 1 && gotc == 2 && strcmp(got[1], "2") == 0,
-	    "extra blanks between arguments are tolerated");
+	    "doubled or trailing spaces make a line malformed");
 
 	e = run("XYZZY\r\nSTATS\r\n\r\nNOOP\r\n", out, sizeof(out), 3);
 	ok(e == LOOP_BAD && ran == 0, "three bad commands end the loop");

@@ -2,6 +2,7 @@
  * The size counter against a plain per-octet model of the rules, whole and
  * split at every position, and over files larger than one read.
  */
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,7 +72,8 @@ splits_agree(const char *s)
 
 	for (a = 0; a <= len; a++)
 		for (b = a; b <= len; b++)
-			if (count_split((const unsigned char *)s, len, a, b) != want)
+			if (count_split((const unsigned char *)s, len, a,
+			    b) != want)
 				return 0;
 	return 1;
 }
@@ -79,17 +81,31 @@ splits_agree(const char *s)
 static int
 file_count(const unsigned char *p, size_t len, uint64_t *out)
 {
-	char	path[] = "/tmp/test_size.XXXXXX";
 	int	fd, rv;
 
-	if ((fd = mkstemp(path)) == -1)
+	if ((fd = open("/tmp", O_TMPFILE | O_RDWR, 0600)) == -1)
 		return -1;
-	unlink(path);
 	if (write(fd, p, len) != (ssize_t)len) {
 		close(fd);
 		return -1;
 	}
 	rv = size_count_fd(fd, out);
+	close(fd);
+	return rv;
+}
+
+static int
+file_count_len(const unsigned char *p, size_t len, uint64_t n, uint64_t *out)
+{
+	int	fd, rv;
+
+	if ((fd = open("/tmp", O_TMPFILE | O_RDWR, 0600)) == -1)
+		return -1;
+	if (write(fd, p, len) != (ssize_t)len) {
+		close(fd);
+		return -1;
+	}
+	rv = size_count_fd_len(fd, n, out);
 	close(fd);
 	return rv;
 }
@@ -121,7 +137,7 @@ test_splits(void)
 	size_t	i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		ok(splits_agree(cases[i]), "split at every position: case %zu", i);
+		ok(splits_agree(cases[i]), "every split of case %zu", i);
 }
 
 static void
@@ -168,6 +184,10 @@ test_files(void)
 	ok(file_count((const unsigned char *)"x", 1, &n) == 0 && n == 3,
 	    "one octet file is 3");
 	ok(size_count_fd(-1, &n) == -1, "bad descriptor is -1");
+	ok(file_count_len(p, len, 65537, &n) == 0 && n == model(p, 65537),
+	    "counting a prefix across a read boundary");
+	ok(file_count_len(p, 10, 1000, &n) == 0 && n == model(p, 10),
+	    "a length past the end stops at the end");
 	free(p);
 }
 

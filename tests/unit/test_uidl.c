@@ -65,10 +65,10 @@ test_fallback(void)
 	name[71] = '\0';
 	ok(is_fallback(name), "71 characters falls back");
 	ok(is(name, ":eefa4cfbea79400c2f4239e1f702e02e"
-	    "bece761f78b6a35c9d2c167a79f9570c"), "fallback is SHA-256 of the base");
+	    "bece761f78b6a35c9d2c167a79f9570c"), "fallback: SHA-256 of base");
 	ok(is_fallback("a b"), "space falls back");
 	ok(is("a b:2,S", ":c8687a08aa5d6ed2044328fa6a697ab8"
-	    "e96dc34291e8c2034ae8c38e6fcc6d65"), "hash covers the base name only");
+	    "e96dc34291e8c2034ae8c38e6fcc6d65"), "hash of the base name only");
 	ok(is_fallback("a\tb"), "control character falls back");
 	ok(is_fallback("a\x7f"), "0x7f falls back");
 	ok(is_fallback("caf\xc3\xa9"), "non-ASCII falls back");
