@@ -58,7 +58,7 @@ check:
 	$(MAKE) all unit
 	$(MAKE) O=build-asan CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -DPOP3D_SANITIZE' all unit
 	$(MAKE) fuzz FUZZ_SECONDS=10
-	python3 tests/run.py --build $(O) --asan-build build-asan
+	python3 tests/run.py --build $(O) --asan-build build-asan --valgrind test_protocol --
 
 demo:
 	sh tests/deps.sh

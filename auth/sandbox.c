@@ -100,8 +100,12 @@ sandbox_login(const struct config *cf, const struct login_ids *ids, int root)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
 	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		fatal(EX_OSERR, "prctl");
+	/*
+	 * No RLIMIT_FSIZE: the chroot leaves nothing to write, and the limit
+	 * would kill the process whose output goes to a file (tests,
+	 * valgrind's log).
+	 */
 	limit(RLIMIT_CORE, 0);
-	limit(RLIMIT_FSIZE, 0);
 	limit(RLIMIT_NPROC, 0);
 	limit_nofile(LOGIN_RLIMIT_NOFILE);
 #ifndef POP3D_SANITIZE

@@ -23,7 +23,7 @@ void	sandbox_prepare(const struct config *, struct login_ids *, int create);
 /*
  * Confine the pre-login process.  As root: chroot into the empty
  * directory and become the pre-login user.  As anyone: no new privileges,
- * no core dumps, no forking, no files written, few descriptors.
+ * no core dumps, no forking, few descriptors, bounded memory.
  */
 void	sandbox_login(const struct config *, const struct login_ids *, int root);
 

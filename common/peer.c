@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,5 +94,5 @@ peer_address(char *buf, size_t len)
 		}
 	}
 	if (from_socket(buf, len) == -1)
-		snprintf(buf, len, "local");
+		snprintf(buf, len, errno == ENOTSOCK ? "local" : "unknown");
 }

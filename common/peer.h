@@ -10,7 +10,8 @@
  * The remote address as the launcher tells it: REMOTE_ADDR/REMOTE_PORT
  * (systemd Accept=yes), TCPREMOTEIP/TCPREMOTEPORT (tcpserver),
  * REMOTE_HOST (xinetd, stunnel), else getpeername(2) on fd 0, else
- * "local" (a pipe, as in tests).  Only well-formed addresses are taken.
+ * "local" (not a socket: a pipe, as in tests), else "unknown" (a socket
+ * whose peer is already gone).  Only well-formed addresses are taken.
  */
 void	peer_address(char *buf, size_t len);
 

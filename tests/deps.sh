@@ -5,7 +5,7 @@ set -eu
 
 pkgs="build-essential pkg-config libbsd-dev libssl-dev libcrypt-dev
 python3 openssl curl fetchmail mpop ucspi-tcp systemd valgrind mandoc
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev xinetd stunnel4"
 
 missing=""
 for p in $pkgs; do

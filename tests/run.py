@@ -52,6 +52,38 @@ def run_tap(name, argv, env):
     return passed, failed
 
 
+def run_valgrind(build, names):
+    """Integration suites with every pop3d process under memcheck."""
+    logdir = tempfile.mkdtemp(prefix="pop3d-vg-")
+    os.chmod(logdir, 0o1777)        # sessions run as mailbox owners
+    wrap = ("valgrind -q --trace-children=yes --vgdb=no --leak-check=full "
+            "--show-leak-kinds=definite,indirect --errors-for-leak-kinds="
+            f"definite,indirect --log-file={logdir}/vg.%p.%q{{POP3D_USER}}")
+    # The session keeps the monitor's pid: the user in the log file's name
+    # keeps their logs apart (the monitor's is named after this value).
+    env = dict(os.environ, POP3D_BUILD=build, POP3D_WRAP=wrap,
+               POP3D_USER="monitor")
+    tp = tf = 0
+    for name, argv in suites(build, env, names):
+        if "integration/" in name:
+            p, f = run_tap(name + " (valgrind)", argv, env)
+            tp += p
+            tf += f
+    bad = [r for r in sorted(glob.glob(os.path.join(logdir, "vg.*")))
+           if os.path.getsize(r) > 0]
+    if bad:
+        tf += 1
+        print(f"FAIL valgrind reports: {len(bad)}")
+        for r in bad[:5]:
+            with open(r, errors="replace") as fh:
+                print("     " + fh.read()[-4000:].replace("\n", "\n     "))
+    else:
+        tp += 1
+        print("ok   valgrind: no reports")
+    shutil.rmtree(logdir, ignore_errors=True)
+    return tp, tf
+
+
 def suites(build, env, only):
     out = []
     for exe in sorted(glob.glob(os.path.join(TOP, build, "tests/unit/test_*"))):
@@ -69,6 +101,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--asan-build")
+    ap.add_argument("--valgrind", nargs="*", metavar="SUITE",
+                    help="also run these integration suites with pop3d "
+                         "under valgrind (memcheck, leaks)")
     ap.add_argument("only", nargs="*", help="run suites whose name has this")
     a = ap.parse_args()
 
@@ -90,6 +125,10 @@ def main():
             p, f = run_tap(name, argv, env)
             total_p += p
             total_f += f
+    if a.valgrind:
+        p, f = run_valgrind(a.build, a.valgrind)
+        total_p += p
+        total_f += f
     if sanlog:
         reports = sorted(glob.glob(os.path.join(sanlog, "*")))
         if reports:
