@@ -32,6 +32,7 @@
 #include "common/log.h"
 #include "common/peer.h"
 #include "pop3/login.h"
+#include "pop3/tls.h"
 #include "pop3/trans.h"
 
 static struct config	cf;
@@ -88,7 +89,7 @@ session_config(char *why, size_t len)
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: pop3d [-dt] [-c file]\n");
+	fprintf(stderr, "usage: pop3d [-dit] [-c file]\n");
 	exit(EX_USAGE);
 }
 
@@ -97,7 +98,8 @@ static int
 check_config(const char *path)
 {
 	struct login_ids	ids;
-	char			probe[POP3D_PATH_MAX];
+	char			probe[POP3D_PATH_MAX], why[512];
+	SSL_CTX			*ctx;
 
 	if (access(cf.users_file, R_OK) == -1)
 		err(EX_CONFIG, "users_file %s", cf.users_file);
@@ -107,6 +109,13 @@ check_config(const char *path)
 		    "path (%%u, %%h, %%%% are known)", cf.maildir);
 	if (geteuid() == 0)
 		sandbox_prepare(&cf, &ids, 0);
+	if ((ctx = tls_context(&cf, 1, why, sizeof(why))) == NULL &&
+	    why[0] != '\0')
+		errx(EX_CONFIG, "%s", why);
+	if (ctx != NULL) {
+		SSL_CTX_free(ctx);
+		printf("%s: TLS certificate and key OK\n", path);
+	}
 	printf("%s: configuration OK\n", path);
 	return 0;
 }
@@ -116,7 +125,7 @@ static int
 session_main(void)
 {
 	struct session_info	 si;
-	const char		*fd, *errstr;
+	const char		*fd, *errstr, *relay;
 
 	if (getenv("POP3D_SESSION") == NULL || geteuid() == 0 || getuid() == 0)
 		fatalx(EX_USAGE, "-S is internal: the monitor starts sessions");
@@ -125,6 +134,13 @@ session_main(void)
 	si.remote = getenv("POP3D_REMOTE");
 	si.method = getenv("POP3D_METHOD");
 	fd = getenv("POP3D_CARRY_FD");
+	si.tls = getenv("POP3D_TLS") != NULL ? getenv("POP3D_TLS") : "";
+	si.relay = 0;
+	if ((relay = getenv("POP3D_RELAY_PID")) != NULL) {
+		si.relay = strtonum(relay, 2, INT32_MAX, &errstr);
+		if (errstr != NULL)
+			fatalx(EX_USAGE, "POP3D_RELAY_PID %s", errstr);
+	}
 	if (si.user == NULL || si.maildir == NULL || si.remote == NULL ||
 	    si.method == NULL || fd == NULL)
 		fatalx(EX_USAGE, "session environment incomplete");
@@ -134,42 +150,81 @@ session_main(void)
 	return trans_run(&cf, &si);
 }
 
-static int
-connection_main(int config_fd, int log_stderr)
+/*
+ * Everything the pre-login process needs is made here, while we may still
+ * be root: the TLS context (the key file may be root's alone), the APOP
+ * challenge, the sockets to the monitor and to a later session.
+ */
+static void
+prepare_login(struct monitor_args *ma, struct login_opts *lo, int implicit_tls,
+    int sv[2], int relay[2])
 {
+	char err[512];
+
+	lo->tls = tls_context(&cf, 0, err, sizeof(err));
+	if (lo->tls == NULL && err[0] != '\0')
+		fatalx(EX_CONFIG, "%s", err);
+	if (implicit_tls && lo->tls == NULL)
+		fatalx(EX_CONFIG, "-i needs tls_cert and tls_key");
+	lo->implicit_tls = implicit_tls;
+	lo->link_secure = cf.tls_wrapper ||
+	    (cf.loopback_secure && peer_is_local(ma->remote));
+	if (cf.apop && apop_challenge(ma->challenge, sizeof(ma->challenge)) == -1)
+		fatalx(EX_SOFTWARE, "APOP challenge");
+	lo->challenge = ma->challenge;
+	lo->remote = ma->remote;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
+		fatal(EX_OSERR, "socketpair");
+	relay[0] = relay[1] = -1;
+	if (lo->tls != NULL && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
+	    0, relay) == -1)
+		fatal(EX_OSERR, "socketpair");
+	lo->monitor_fd = sv[1];
+	lo->relay_fd = relay[1];
+}
+
+static int
+connection_main(int config_fd, int log_stderr, int implicit_tls)
+{
+	static char		remote[PEER_MAX];
 	struct monitor_args	ma;
+	struct login_opts	lo;
 	struct login_ids	ids;
-	char			remote[PEER_MAX];
-	int			sv[2], root = geteuid() == 0;
+	int			sv[2], relay[2], root = geteuid() == 0;
 	pid_t			pid;
 
+	memset(&ma, 0, sizeof(ma));
+	memset(&lo, 0, sizeof(lo));
 	peer_address(remote, sizeof(remote));
+	ma.remote = remote;
 	if (root)
 		sandbox_prepare(&cf, &ids, 1);
-	memset(&ma, 0, sizeof(ma));
 	/* Opened now: after the uid change /proc/self may be closed to us. */
 	if ((ma.self_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) == -1)
 		fatal(EX_OSERR, "/proc/self/exe");
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
-		fatal(EX_OSERR, "socketpair");
-	if (cf.apop && apop_challenge(ma.challenge, sizeof(ma.challenge)) == -1)
-		fatalx(EX_SOFTWARE, "APOP challenge");
-	log_info("connect remote=%s", remote);
+	prepare_login(&ma, &lo, implicit_tls, sv, relay);
+	log_info("connect remote=%s%s", remote, implicit_tls ? " tls=implicit" : "");
 	if ((pid = fork()) == -1)
 		fatal(EX_OSERR, "fork");
 	if (pid == 0) {
 		close(sv[0]);
+		if (relay[0] != -1)
+			close(relay[0]);
 		close(ma.self_fd);
 		if (config_fd >= 0)
 			close(config_fd);
 		sandbox_login(&cf, &ids, root);
-		_exit(login_run(&cf, sv[1], ma.challenge));
+		_exit(login_run(&cf, &lo));
 	}
 	close(sv[1]);
+	if (relay[1] != -1)
+		close(relay[1]);
+	if (lo.tls != NULL)
+		SSL_CTX_free(lo.tls);	/* the key stays in the child alone */
 	ma.cf = &cf;
 	ma.config_fd = config_fd;
-	ma.remote = remote;
 	ma.sock = sv[0];
+	ma.relay_fd = relay[0];
 	ma.child = pid;
 	ma.root = root;
 	ma.log_stderr = log_stderr;
@@ -181,11 +236,11 @@ main(int argc, char *argv[])
 {
 	const char	*path = CONFIG_DEFAULT_PATH;
 	char		 why[512];
-	int		 ch, dflag = 0, tflag = 0, sflag = 0, explicit = 0;
+	int		 ch, dflag = 0, tflag = 0, sflag = 0, iflag = 0, explicit = 0;
 	int		 config_fd;
 
 	signal(SIGPIPE, SIG_IGN);
-	while ((ch = getopt(argc, argv, "c:dSt")) != -1) {
+	while ((ch = getopt(argc, argv, "c:diSt")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -193,6 +248,9 @@ main(int argc, char *argv[])
 			break;
 		case 'd':
 			dflag = 1;
+			break;
+		case 'i':
+			iflag = 1;
 			break;
 		case 'S':
 			sflag = 1;
@@ -222,5 +280,5 @@ main(int argc, char *argv[])
 	log_init("pop3d", dflag || cf.log_stderr);
 	if (sflag)
 		return session_main();
-	return connection_main(config_fd, dflag);
+	return connection_main(config_fd, dflag, iflag);
 }

@@ -160,6 +160,20 @@ check(const struct monitor_args *ma, const char *user)
 	return identity_ok(ma, &at.pe, user) ? VERDICT_OK : VERDICT_FAIL;
 }
 
+/* "TLSv1.3 TLS_AES..." as one word for the log. */
+static const char *
+tls_word(const char *tls)
+{
+	static char	buf[WIRE_TLS_MAX + 1];
+	size_t		i;
+
+	log_sanitize(tls, buf, sizeof(buf));
+	for (i = 0; buf[i] != '\0'; i++)
+		if (buf[i] == '?')
+			buf[i] = '/';
+	return buf;
+}
+
 static int
 send_verdict(int sock, enum wire_verdict v)
 {
@@ -202,14 +216,34 @@ carry_pipe(const struct wire_request *rq)
 }
 
 /*
+ * After a login over TLS the session talks to the relay, not the client:
+ * its end of the socketpair becomes stdin and stdout.
+ */
+static int
+use_relay(const struct monitor_args *ma)
+{
+	if (!(at.rq.flags & WIRE_RELAY)) {
+		if (ma->relay_fd != -1)
+			close(ma->relay_fd);
+		return 0;
+	}
+	if (dup2(ma->relay_fd, 0) == -1 || dup2(ma->relay_fd, 1) == -1) {
+		log_warn("dup2");
+		return -1;
+	}
+	close(ma->relay_fd);
+	return 0;
+}
+
+/*
  * Become the owner and replace this process with the session.  The fresh
  * image keeps nothing of this one: no users file, no password.
  */
 static int
 start_session(const struct monitor_args *ma)
 {
-	char	 env[10][POP3D_PATH_MAX + 32];
-	char	*envp[11], *argv[4];
+	char	 env[12][POP3D_PATH_MAX + 32];
+	char	*envp[13], *argv[4];
 	int	 fd, i = 0, n = 0, argc = 0;
 
 	if ((fd = carry_pipe(&at.rq)) == -1) {
@@ -227,6 +261,12 @@ start_session(const struct monitor_args *ma)
 	    at.pe.home[0] != '\0' ? at.pe.home : "/");
 	snprintf(env[n++], sizeof(env[0]), "PATH=/usr/bin:/bin");
 	snprintf(env[n++], sizeof(env[0]), "POP3D_SESSION=1");
+	if (at.rq.flags & WIRE_RELAY) {
+		snprintf(env[n++], sizeof(env[0]), "POP3D_TLS=%s",
+		    tls_word(at.rq.tls));
+		snprintf(env[n++], sizeof(env[0]), "POP3D_RELAY_PID=%ld",
+		    (long)ma->child);
+	}
 	if (ma->config_fd >= 0) {
 		if (fcntl(ma->config_fd, F_SETFD, 0) == -1)
 			return EX_OSERR;
@@ -242,6 +282,8 @@ start_session(const struct monitor_args *ma)
 		argv[argc++] = "-d";
 	argv[argc] = NULL;
 
+	if (use_relay(ma) == -1)
+		return EX_OSERR;
 	if (ma->root && sandbox_become(at.pe.uid, at.pe.gid) == -1)
 		return EX_NOPERM;
 	if (chdir(at.pe.home[0] != '\0' ? at.pe.home : "/") == -1 &&
@@ -267,7 +309,8 @@ monitor_run(const struct monitor_args *ma)
 			return wait_child(ma->child);
 		if (n == -1)
 			continue;
-		if (wire_decode_request(at.msg, n, &at.rq) == -1) {
+		if (wire_decode_request(at.msg, n, &at.rq) == -1 ||
+		    ((at.rq.flags & WIRE_RELAY) && ma->relay_fd == -1)) {
 			log_warnx("malformed request from pre-login process");
 			kill(ma->child, SIGKILL);
 			wait_child(ma->child);
@@ -277,13 +320,16 @@ monitor_run(const struct monitor_args *ma)
 		log_sanitize(at.rq.user, user, sizeof(user));
 		v = check(ma, user);
 		if (v == VERDICT_OK) {
-			log_info("auth ok user=%s method=%s remote=%s", user,
-			    wire_mech_name(at.rq.mech), ma->remote);
+			log_info("auth ok user=%s method=%s remote=%s%s%s", user,
+			    wire_mech_name(at.rq.mech), ma->remote,
+			    at.rq.tls[0] != '\0' ? " tls=" : "", tls_word(at.rq.tls));
 			if (send_verdict(ma->sock, v) == -1) {
 				wipe();
 				return wait_child(ma->child);
 			}
-			if ((status = wait_child(ma->child)) != 0) {
+			/* A relaying child lives on beside the session. */
+			if (!(at.rq.flags & WIRE_RELAY) &&
+			    (status = wait_child(ma->child)) != 0) {
 				wipe();
 				return status;
 			}

@@ -17,6 +17,7 @@ struct monitor_args {
 	int			 config_fd;	/* for the session; -2: none */
 	const char		*remote;
 	int			 sock;		/* to the pre-login process */
+	int			 relay_fd;	/* the session's end if it relays TLS, or -1 */
 	pid_t			 child;		/* the pre-login process */
 	int			 self_fd;	/* this program, for fexecve */
 	int			 root;		/* started as root */

@@ -30,12 +30,14 @@ wire_encode_request(const struct wire_request *rq, unsigned char *buf,
 {
 	size_t off = 0;
 
-	if (len < 2)
+	if (len < 3)
 		return -1;
 	buf[off++] = WIRE_VERSION;
 	buf[off++] = rq->mech;
+	buf[off++] = rq->flags;
 	if (put_field(buf, len, &off, rq->user, strlen(rq->user)) == -1 ||
 	    put_field(buf, len, &off, rq->pass, strlen(rq->pass)) == -1 ||
+	    put_field(buf, len, &off, rq->tls, strlen(rq->tls)) == -1 ||
 	    put_field(buf, len, &off, rq->carry, rq->carrylen) == -1)
 		return -1;
 	return (long)off;
@@ -73,16 +75,21 @@ int
 wire_decode_request(const unsigned char *buf, size_t len,
     struct wire_request *rq)
 {
-	size_t off = 2;
+	size_t off = 3;
 
-	if (len < 2 || buf[0] != WIRE_VERSION ||
-	    (buf[1] != MECH_USER && buf[1] != MECH_PLAIN && buf[1] != MECH_APOP))
+	if (len < 3 || buf[0] != WIRE_VERSION ||
+	    (buf[1] != MECH_USER && buf[1] != MECH_PLAIN && buf[1] != MECH_APOP) ||
+	    (buf[2] & ~WIRE_RELAY) != 0)
 		return -1;
 	rq->mech = buf[1];
+	rq->flags = buf[2];
 	if (get_string(buf, len, &off, rq->user, AUTH_USER_MAX) == -1 ||
 	    get_string(buf, len, &off, rq->pass, AUTH_PASS_MAX) == -1 ||
+	    get_string(buf, len, &off, rq->tls, WIRE_TLS_MAX) == -1 ||
 	    get_field(buf, len, &off, rq->carry, sizeof(rq->carry),
 	    &rq->carrylen) == -1)
 		return -1;
-	return off == len ? 0 : -1;
+	if (off != len || ((rq->flags & WIRE_RELAY) && rq->carrylen != 0))
+		return -1;
+	return 0;
 }

@@ -6,10 +6,16 @@
  * Request, all integers big-endian:
  *	u8  version (WIRE_VERSION)
  *	u8  mechanism (enum wire_mech)
+ *	u8  flags (WIRE_RELAY)
  *	u16 length, then the user name (no NUL)
  *	u16 length, then the password (no NUL)
+ *	u16 length, then the TLS protocol and cipher, for the log (no NUL)
  *	u16 length, then the octets the client pipelined behind the command
  * and nothing after.  Verdict: u8 version, u8 enum wire_verdict.
+ *
+ * With WIRE_RELAY the sender stays after a good verdict and relays the
+ * session's plaintext through TLS; it then forwards the pipelined octets
+ * itself and sends none here.
  *
  * The monitor decodes with wire_decode_request(), which checks every
  * length against the limits in params.h and rejects trailing octets: it
@@ -22,8 +28,12 @@
 
 #include "params.h"
 
-#define WIRE_VERSION	1
-#define WIRE_REQUEST_MAX (2 + 3 * 2 + AUTH_USER_MAX + AUTH_PASS_MAX + PIPELINE_CARRY_MAX)
+#define WIRE_VERSION	2
+#define WIRE_TLS_MAX	96
+#define WIRE_REQUEST_MAX (3 + 4 * 2 + AUTH_USER_MAX + AUTH_PASS_MAX + \
+	    WIRE_TLS_MAX + PIPELINE_CARRY_MAX)
+
+#define WIRE_RELAY	0x01	/* TLS is on: the sender relays the session */
 
 enum wire_mech {
 	MECH_USER = 1,		/* USER and PASS */
@@ -40,8 +50,10 @@ enum wire_verdict {
 
 struct wire_request {
 	enum wire_mech	mech;
+	unsigned	flags;
 	char		user[AUTH_USER_MAX + 1];
 	char		pass[AUTH_PASS_MAX + 1];
+	char		tls[WIRE_TLS_MAX + 1];
 	unsigned char	carry[PIPELINE_CARRY_MAX];
 	size_t		carrylen;
 };

@@ -11,9 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include "common/config.h"
 
-enum key_type { KEY_STR, KEY_PATH, KEY_INT, KEY_BOOL, KEY_LOG };
+enum key_type { KEY_STR, KEY_PATH, KEY_INT, KEY_BOOL, KEY_LOG, KEY_TLSVER };
 
 struct key {
 	const char	*name;
@@ -39,6 +41,15 @@ static const struct key keys[] = {
 	{ "max_auth_failures",	NUM(max_auth_failures, 1, 100) },
 	{ "auth_fail_delay_ms",	NUM(auth_fail_delay_ms, 0, 60000) },
 	{ "apop",		KEY_BOOL, offsetof(struct config, apop), 0, 0, 0 },
+	{ "tls_cert",		STR(tls_cert, KEY_PATH), 0, 0 },
+	{ "tls_key",		STR(tls_key, KEY_PATH), 0, 0 },
+	{ "tls_chain",		STR(tls_chain, KEY_PATH), 0, 0 },
+	{ "tls_ciphers",	STR(tls_ciphers, KEY_STR), 0, 0 },
+	{ "tls_ciphersuites",	STR(tls_ciphersuites, KEY_STR), 0, 0 },
+	{ "tls_min_version",	KEY_TLSVER, offsetof(struct config, tls_min_version), 0, 0, 0 },
+	{ "tls_wrapper",	KEY_BOOL, offsetof(struct config, tls_wrapper), 0, 0, 0 },
+	{ "plaintext_auth",	KEY_BOOL, offsetof(struct config, plaintext_auth), 0, 0, 0 },
+	{ "loopback_secure",	KEY_BOOL, offsetof(struct config, loopback_secure), 0, 0, 0 },
 	{ "log",		KEY_LOG, offsetof(struct config, log_stderr), 0, 0, 0 },
 };
 
@@ -57,6 +68,17 @@ config_defaults(struct config *cf)
 	cf->max_bad_commands = DEFAULT_MAX_BAD_COMMANDS;
 	cf->max_auth_failures = DEFAULT_MAX_AUTH_FAILURES;
 	cf->auth_fail_delay_ms = DEFAULT_AUTH_FAIL_DELAY_MS;
+	/* Mozilla's "intermediate" list: forward secrecy and AEAD only. */
+	strlcpy(cf->tls_ciphers, "ECDHE-ECDSA-AES128-GCM-SHA256:"
+	    "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+	    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
+	    "ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:"
+	    "DHE-RSA-AES256-GCM-SHA384", sizeof(cf->tls_ciphers));
+	strlcpy(cf->tls_ciphersuites, "TLS_AES_128_GCM_SHA256:"
+	    "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256",
+	    sizeof(cf->tls_ciphersuites));
+	cf->tls_min_version = TLS1_2_VERSION;
+	cf->loopback_secure = 1;
 }
 
 /* Strip leading and trailing blanks in place. */
@@ -115,6 +137,17 @@ set_value(struct config *cf, const struct key *k, const char *val,
 			return -1;
 		}
 		*(int *)(void *)dst = (int)n;
+		return 0;
+	case KEY_TLSVER:
+		if (strcmp(val, "TLSv1.2") == 0)
+			*(int *)(void *)dst = TLS1_2_VERSION;
+		else if (strcmp(val, "TLSv1.3") == 0)
+			*(int *)(void *)dst = TLS1_3_VERSION;
+		else {
+			snprintf(err, errlen, "%s: expected TLSv1.2 or TLSv1.3",
+			    k->name);
+			return -1;
+		}
 		return 0;
 	case KEY_BOOL:
 	case KEY_LOG:

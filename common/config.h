@@ -26,6 +26,15 @@ struct config {
 	int	auth_fail_delay_ms;
 	int	log_stderr;			/* log = stderr */
 	int	apop;				/* offer APOP ({PLAIN} users) */
+	char	tls_cert[POP3D_PATH_MAX];	/* PEM; "" = no TLS in-process */
+	char	tls_key[POP3D_PATH_MAX];
+	char	tls_chain[POP3D_PATH_MAX];	/* intermediates; "" = none */
+	char	tls_ciphers[CONFIG_STR_MAX];	/* TLS 1.2 cipher list */
+	char	tls_ciphersuites[CONFIG_STR_MAX]; /* TLS 1.3 suites */
+	int	tls_min_version;		/* TLS1_2_VERSION or TLS1_3_VERSION */
+	int	tls_wrapper;			/* a wrapper (stunnel) secures the link */
+	int	plaintext_auth;			/* allow passwords without TLS */
+	int	loopback_secure;		/* loopback counts as secured */
 };
 
 void	config_defaults(struct config *);

@@ -80,6 +80,16 @@ from_socket(char *buf, size_t len)
 	return 0;
 }
 
+int
+peer_is_local(const char *remote)
+{
+	return strcmp(remote, "local") == 0 ||
+	    strncmp(remote, "127.", 4) == 0 ||
+	    strcmp(remote, "::1") == 0 || strncmp(remote, "[::1]", 5) == 0 ||
+	    strncmp(remote, "::ffff:127.", 11) == 0 ||
+	    strncmp(remote, "[::ffff:127.", 12) == 0;
+}
+
 void
 peer_address(char *buf, size_t len)
 {

@@ -15,4 +15,7 @@
  */
 void	peer_address(char *buf, size_t len);
 
+/* 1 if the address from peer_address() is loopback or not a network at all. */
+int	peer_is_local(const char *remote);
+
 #endif

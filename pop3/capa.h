@@ -5,7 +5,10 @@
 #include "common/config.h"
 #include "pop3/io.h"
 
+#define CAPA_STLS	0x01	/* STLS can be used now */
+#define CAPA_LOGIN	0x02	/* USER and SASL PLAIN can be used now */
+
 /* Write the capability lines and the terminating "." line. */
-int	capa_write(struct io *, const struct config *);
+int	capa_write(struct io *, const struct config *, int flags);
 
 #endif

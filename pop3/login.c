@@ -16,14 +16,16 @@
 #include "pop3/cmd.h"
 #include "pop3/io.h"
 #include "pop3/login.h"
+#include "pop3/relay.h"
 #include "pop3/sasl.h"
+#include "pop3/tls.h"
 
 struct login {
 	struct io		 io;
 	const struct config	*cf;
-	int			 monitor;
+	const struct login_opts	*opt;
 	int			 have_user;
-	const char		*challenge;	/* APOP; "" when off */
+	int			 tls_on;	/* the handshake is done */
 	struct wire_request	 rq;		/* holds the password: wiped */
 	unsigned char		 msg[WIRE_REQUEST_MAX];
 };
@@ -52,16 +54,23 @@ ask_monitor(struct login *l, struct cmd_reply *r, enum wire_mech mech)
 	ssize_t			 n;
 
 	l->rq.mech = mech;
-	p = io_pending(&l->io, &l->rq.carrylen);
-	memcpy(l->rq.carry, p, l->rq.carrylen);
+	if (l->tls_on) {
+		/* The relay forwards the pipelined octets itself. */
+		l->rq.flags = WIRE_RELAY;
+		l->rq.carrylen = 0;
+		tls_describe(&l->io, l->rq.tls, sizeof(l->rq.tls));
+	} else {
+		p = io_pending(&l->io, &l->rq.carrylen);
+		memcpy(l->rq.carry, p, l->rq.carrylen);
+	}
 	len = wire_encode_request(&l->rq, l->msg, sizeof(l->msg));
 	if (len == -1 || io_flush(&l->io) == -1) {
 		forget(l);
 		return cmd_say(r, CMD_CLOSE, "[SYS/TEMP] Internal error");
 	}
-	n = send(l->monitor, l->msg, len, 0);
+	n = send(l->opt->monitor_fd, l->msg, len, 0);
 	forget(l);
-	if (n != len || (n = recv(l->monitor, v, sizeof(v), 0)) != 2 ||
+	if (n != len || (n = recv(l->opt->monitor_fd, v, sizeof(v), 0)) != 2 ||
 	    v[0] != WIRE_VERSION)
 		return cmd_say(r, CMD_CLOSE, "[SYS/TEMP] Authentication unavailable");
 	switch (v[1]) {
@@ -79,12 +88,27 @@ ask_monitor(struct login *l, struct cmd_reply *r, enum wire_mech mech)
 	}
 }
 
+/*
+ * Passwords travel in the clear only over TLS, a link the configuration
+ * says is secured, or when plaintext is explicitly allowed.
+ */
+static int
+plaintext_ok(const struct login *l)
+{
+	return l->tls_on || l->opt->link_secure || l->cf->plaintext_auth;
+}
+
+#define PLAINTEXT_REFUSED \
+	"[AUTH] Plaintext authentication disallowed on non-secure connection: use STLS or port 995"
+
 static enum cmd_status
 auth_user(void *ctx, struct cmd_reply *r, int argc, char **argv)
 {
 	struct login *l = ctx;
 
 	(void)argc;
+	if (!plaintext_ok(l))
+		return cmd_say(r, CMD_ERR, PLAINTEXT_REFUSED);
 	if (strlcpy(l->rq.user, argv[0], sizeof(l->rq.user)) >=
 	    sizeof(l->rq.user)) {
 		forget(l);
@@ -100,6 +124,8 @@ auth_pass(void *ctx, struct cmd_reply *r, int argc, char **argv)
 	struct login *l = ctx;
 
 	(void)argc;
+	if (!plaintext_ok(l))
+		return cmd_say(r, CMD_ERR, PLAINTEXT_REFUSED);
 	if (!l->have_user)
 		return cmd_say(r, CMD_BAD, "USER first");
 	if (strlcpy(l->rq.pass, argv[0], sizeof(l->rq.pass)) >=
@@ -157,6 +183,8 @@ auth_auth(void *ctx, struct cmd_reply *r, int argc, char **argv)
 	}
 	if (strcasecmp(argv[0], "PLAIN") != 0)
 		return cmd_say(r, CMD_ERR, "Unsupported authentication mechanism");
+	if (!plaintext_ok(l))
+		return cmd_say(r, CMD_ERR, PLAINTEXT_REFUSED);
 	if (argc == 2)
 		resp = strcmp(argv[1], "=") == 0 ? "" : argv[1];
 	else {
@@ -184,7 +212,7 @@ auth_apop(void *ctx, struct cmd_reply *r, int argc, char **argv)
 	struct login *l = ctx;
 
 	(void)argc;
-	if (l->challenge[0] == '\0')
+	if (l->opt->challenge[0] == '\0')
 		return cmd_say(r, CMD_ERR, "APOP not available");
 	/* Even a malformed digest goes to the monitor, which counts failures. */
 	strlcpy(l->rq.user, argv[0], sizeof(l->rq.user));
@@ -195,7 +223,58 @@ auth_apop(void *ctx, struct cmd_reply *r, int argc, char **argv)
 static int
 capa_body(struct io *io, void *ctx)
 {
-	return capa_write(io, ((struct login *)ctx)->cf);
+	struct login	*l = ctx;
+	int		 flags = 0;
+
+	if (plaintext_ok(l))
+		flags |= CAPA_LOGIN;
+	if (l->opt->tls != NULL && !l->tls_on)
+		flags |= CAPA_STLS;
+	return capa_write(io, l->cf, flags);
+}
+
+/* The handshake, with one log line if it fails; -1: the link is unusable. */
+static int
+start_tls(struct login *l)
+{
+	char err[256];
+
+	if (tls_start(&l->io, l->opt->tls, l->cf->login_timeout * 1000, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s remote=%s", err, l->opt->remote);
+		return -1;
+	}
+	l->tls_on = 1;
+	return 0;
+}
+
+static int
+stls_body(struct io *io, void *ctx)
+{
+	struct login *l = ctx;
+
+	/*
+	 * Whatever the client sent after STLS came in plaintext: executing
+	 * it inside TLS would let a man in the middle inject commands.
+	 */
+	io_discard_pending(io);
+	if (io_flush(io) == -1 || start_tls(l) == -1)
+		return -1;
+	return 0;
+}
+
+static enum cmd_status
+auth_stls(void *ctx, struct cmd_reply *r, int argc, char **argv)
+{
+	struct login *l = ctx;
+
+	(void)argc, (void)argv;
+	if (l->opt->tls == NULL)
+		return cmd_say(r, CMD_ERR, "STLS not available");
+	if (l->tls_on)
+		return cmd_say(r, CMD_ERR, "TLS already active");
+	r->body = stls_body;
+	return cmd_say(r, CMD_OK, "Begin TLS negotiation");
 }
 
 static enum cmd_status
@@ -225,6 +304,7 @@ static const struct command authorization[] = {
 	{ "PASS",	1, ARGS_REST,	auth_pass },
 	{ "AUTH",	0, 2,		auth_auth },
 	{ "APOP",	2, 2,		auth_apop },
+	{ "STLS",	0, 0,		auth_stls },
 	{ "CAPA",	0, 0,		auth_capa },
 	{ "QUIT",	0, 0,		auth_quit },
 	{ "STAT",	0, ARGS_REST,	auth_not_yet },
@@ -239,17 +319,18 @@ static const struct command authorization[] = {
 };
 
 int
-login_run(const struct config *cf, int monitor_fd, const char *challenge)
+login_run(const struct config *cf, const struct login_opts *opt)
 {
 	struct cmd_state st;
 	enum loop_end	 end;
 
 	login.cf = cf;
-	login.monitor = monitor_fd;
-	login.challenge = challenge;
+	login.opt = opt;
 	io_init(&login.io, 0, 1, cf->login_timeout * 1000);
+	if (opt->implicit_tls && start_tls(&login) == -1)
+		return 1;
 	io_reply(&login.io, "+OK%s%s%s%s", cf->greeting[0] != '\0' ? " " : "",
-	    cf->greeting, challenge[0] != '\0' ? " " : "", challenge);
+	    cf->greeting, opt->challenge[0] != '\0' ? " " : "", opt->challenge);
 
 	memset(&st, 0, sizeof(st));
 	st.io = &login.io;
@@ -259,6 +340,13 @@ login_run(const struct config *cf, int monitor_fd, const char *challenge)
 	st.max_commands = LOGIN_COMMANDS_MAX;
 	end = cmd_loop(&st);
 	forget(&login);
+	if (end == LOOP_LEAVE && login.tls_on) {
+		/* Logged in over TLS: this process carries the session now. */
+		login.io.timeout_ms = cf->idle_timeout * 1000;
+		return relay_run(&login.io, opt->relay_fd,
+		    (cf->idle_timeout + 60) * 1000);
+	}
 	io_flush(&login.io);
+	tls_close(&login.io);
 	return end == LOOP_IOERR ? 1 : 0;
 }

@@ -10,11 +10,19 @@
 
 #include "common/config.h"
 
-/*
- * Greet the client on fds 0/1 and run the state.  challenge is the APOP
- * timestamp for the greeting, or "" when APOP is off.  Returns an exit
- * status.
- */
-int	login_run(const struct config *, int monitor_fd, const char *challenge);
+#include <openssl/ssl.h>
+
+struct login_opts {
+	int		 monitor_fd;
+	const char	*challenge;	/* APOP timestamp for the greeting, or "" */
+	SSL_CTX		*tls;		/* NULL: no STLS, no implicit TLS */
+	int		 implicit_tls;	/* handshake before the greeting */
+	int		 link_secure;	/* loopback, pipe or a declared wrapper */
+	int		 relay_fd;	/* to the session, after a login over TLS */
+	const char	*remote;	/* for log lines */
+};
+
+/* Greet the client on fds 0/1 and run the state.  Returns an exit status. */
+int	login_run(const struct config *, const struct login_opts *);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "common/log.h"
 #include "pop3/capa.h"
@@ -262,7 +263,7 @@ trans_noop(void *ctx, struct cmd_reply *r, int argc, char **argv)
 static int
 capa_body(struct io *io, void *ctx)
 {
-	return capa_write(io, ((struct session *)ctx)->cf);
+	return capa_write(io, ((struct session *)ctx)->cf, CAPA_LOGIN);
 }
 
 static enum cmd_status
@@ -385,6 +386,22 @@ open_maildrop(struct session *s)
 	return st;
 }
 
+/*
+ * Over TLS our stdin and stdout are the relay's socketpair.  Closing them
+ * lets it send the last octets and close_notify; waiting for it keeps a
+ * service manager from killing it before it has.
+ */
+static void
+wait_relay(pid_t relay)
+{
+	if (relay <= 0)
+		return;
+	close(0);
+	close(1);
+	while (waitpid(relay, NULL, 0) == -1 && errno == EINTR)
+		;
+}
+
 int
 trans_run(const struct config *cf, const struct session_info *si)
 {
@@ -401,11 +418,13 @@ trans_run(const struct config *cf, const struct session_info *si)
 		log_info("login refused user=%s method=%s remote=%s",
 		    si->user, si->method, si->remote);
 		io_flush(&s->io);
+		wait_relay(si->relay);
 		return 0;
 	}
 	count_live(s);
-	log_info("login user=%s method=%s remote=%s messages=%zu size=%" PRIu64,
-	    si->user, si->method, si->remote, s->live, s->live_size);
+	log_info("login user=%s method=%s remote=%s%s%s messages=%zu size=%"
+	    PRIu64, si->user, si->method, si->remote, si->tls[0] != '\0' ?
+	    " tls=" : "", si->tls, s->live, s->live_size);
 	io_reply(&s->io, "+OK Logged in, %zu messages (%" PRIu64 " octets)",
 	    s->live, s->live_size);
 
@@ -422,5 +441,6 @@ trans_run(const struct config *cf, const struct session_info *si)
 	    s->committed ? s->dele : 0, s->md.count, s->md.total,
 	    s->io.bytes_out);
 	maildrop_close(&s->md);
+	wait_relay(si->relay);
 	return end == LOOP_IOERR ? 1 : 0;
 }

@@ -5,6 +5,8 @@
 #ifndef POP3D_TRANS_H
 #define POP3D_TRANS_H
 
+#include <sys/types.h>
+
 #include "common/config.h"
 
 struct session_info {
@@ -13,6 +15,8 @@ struct session_info {
 	const char	*remote;
 	const char	*method;
 	int		 carry_fd;	/* pipelined input from before login, or -1 */
+	const char	*tls;		/* "TLSv1.3 ..." for the log, or "" */
+	pid_t		 relay;		/* the TLS relay to wait for at the end, or 0 */
 };
 
 /* Open the maildrop, answer the login command, run the states. */

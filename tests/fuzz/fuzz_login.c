@@ -27,9 +27,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	unsigned char	verdict[2] = { WIRE_VERSION, VERDICT_FAIL };
 	struct timeval	tv = { 0, 1000 };
+	struct login_opts lo;
 	int		in[2], sv[2], i, saved0, saved1;
 
-	if (len > 60000)
+	if (len == 0 || len > 60000)
 		return 0;
 	if (devnull == -1) {
 		log_init("fuzz", 1);
@@ -57,7 +58,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	saved1 = dup(1);
 	dup2(in[0], 0);
 	dup2(devnull, 1);
-	login_run(&cf, sv[0], "<1.2@fuzz>");
+	memset(&lo, 0, sizeof(lo));
+	lo.monitor_fd = sv[0];
+	lo.challenge = "<1.2@fuzz>";
+	lo.relay_fd = -1;
+	lo.remote = "fuzz";
+	lo.link_secure = data[0] & 1;	/* both plaintext policies */
+	login_run(&cf, &lo);
 	dup2(saved0, 0);
 	dup2(saved1, 1);
 	close(saved0);

@@ -17,17 +17,19 @@ test_roundtrip(void)
 	a.mech = MECH_PLAIN;
 	strlcpy(a.user, "alice@example.org", sizeof(a.user));
 	strlcpy(a.pass, "p a s s", sizeof(a.pass));
+	strlcpy(a.tls, "TLSv1.3 TLS_AES_128_GCM_SHA256", sizeof(a.tls));
 	memcpy(a.carry, "STAT\r\nLIST\r\n", 12);
 	a.carrylen = 12;
 	n = wire_encode_request(&a, buf, sizeof(buf));
 	ok(n > 0 && wire_decode_request(buf, n, &b) == 0, "round trip");
 	ok(b.mech == MECH_PLAIN && strcmp(b.user, a.user) == 0 &&
-	    strcmp(b.pass, a.pass) == 0 && b.carrylen == 12 &&
+	    strcmp(b.pass, a.pass) == 0 && strcmp(b.tls, a.tls) == 0 &&
+	    b.carrylen == 12 &&
 	    memcmp(b.carry, a.carry, 12) == 0, "fields survive");
 	ok(wire_decode_request(buf, n - 1, &b) == -1, "truncated: rejected");
 	buf[n] = 'x';
 	ok(wire_decode_request(buf, n + 1, &b) == -1, "trailing octet: rejected");
-	buf[0] = 2;
+	buf[0] = WIRE_VERSION + 1;
 	ok(wire_decode_request(buf, n, &b) == -1, "other version: rejected");
 	buf[0] = WIRE_VERSION;
 	buf[1] = 9;
@@ -37,18 +39,28 @@ test_roundtrip(void)
 static void
 test_lengths(void)
 {
-	unsigned char m[16] = { WIRE_VERSION, MECH_USER, 0xff, 0xff };
+	unsigned char m[16] = { WIRE_VERSION, MECH_USER, 0, 0xff, 0xff };
 
-	ok(wire_decode_request(m, 4, &b) == -1, "length past the end: rejected");
-	m[2] = 0; m[3] = 1; m[4] = 'a';
-	m[5] = 0; m[6] = 1; m[7] = '\0';
-	m[8] = 0; m[9] = 0;
-	ok(wire_decode_request(m, 10, &b) == -1, "NUL inside a string: rejected");
-	m[7] = 'p';
-	ok(wire_decode_request(m, 10, &b) == 0, "minimal request accepted");
-	m[2] = (AUTH_USER_MAX + 1) >> 8;
-	m[3] = (AUTH_USER_MAX + 1) & 0xff;
-	ok(wire_decode_request(m, 10, &b) == -1, "over-long user: rejected");
+	ok(wire_decode_request(m, 5, &b) == -1, "length past the end: rejected");
+	m[3] = 0; m[4] = 1; m[5] = 'a';
+	m[6] = 0; m[7] = 1; m[8] = '\0';
+	m[9] = 0; m[10] = 0;
+	m[11] = 0; m[12] = 0;
+	ok(wire_decode_request(m, 13, &b) == -1, "NUL inside a string: rejected");
+	m[8] = 'p';
+	ok(wire_decode_request(m, 13, &b) == 0, "minimal request accepted");
+	m[2] = 0x80;
+	ok(wire_decode_request(m, 13, &b) == -1, "unknown flag: rejected");
+	m[2] = WIRE_RELAY;
+	ok(wire_decode_request(m, 13, &b) == 0, "relay flag accepted");
+	m[12] = 1;
+	m[13] = 'x';
+	ok(wire_decode_request(m, 14, &b) == -1,
+	    "carried octets with the relay flag: rejected");
+	m[2] = 0;
+	m[3] = (AUTH_USER_MAX + 1) >> 8;
+	m[4] = (AUTH_USER_MAX + 1) & 0xff;
+	ok(wire_decode_request(m, 14, &b) == -1, "over-long user: rejected");
 	ok(wire_decode_request(m, 1, &b) == -1, "one octet: rejected");
 }
 

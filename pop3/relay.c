@@ -1,0 +1,152 @@
+/*
+ * The relay loop: two fixed buffers, one per direction, and poll(2).
+ * It never holds more than RELAY_BUF octets a direction, so a client that
+ * does not read stalls the session instead of growing memory.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pop3/relay.h"
+#include "pop3/tls.h"
+
+#define RELAY_BUF	(64 * 1024)	/* a few TLS records a direction */
+
+struct pipe_buf {
+	unsigned char	data[RELAY_BUF];
+	size_t		off, len;
+	int		eof;		/* the source side has closed */
+};
+
+static struct pipe_buf	up;	/* client -> session */
+static struct pipe_buf	down;	/* session -> client */
+
+/* Client -> up: through TLS, as much as the buffer takes. */
+static int
+fill_up(struct io *io)
+{
+	long n = io->tr.read(io, up.data, sizeof(up.data));
+
+	if (n > 0) {
+		up.off = 0;
+		up.len = n;
+		return 0;
+	}
+	if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		up.eof = 1;
+		return n == 0 ? 0 : -1;
+	}
+	return 0;
+}
+
+/* up -> session. */
+static int
+drain_up(int fd)
+{
+	ssize_t n = write(fd, up.data + up.off, up.len - up.off);
+
+	if (n > 0) {
+		up.off += n;
+		if (up.off == up.len)
+			up.off = up.len = 0;
+		return 0;
+	}
+	return n == -1 && (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+}
+
+/* Session -> down. */
+static int
+fill_down(int fd)
+{
+	ssize_t n = read(fd, down.data, sizeof(down.data));
+
+	if (n > 0) {
+		down.off = 0;
+		down.len = n;
+		return 0;
+	}
+	if (n == 0) {
+		down.eof = 1;
+		return 0;
+	}
+	return errno == EAGAIN || errno == EINTR ? 0 : -1;
+}
+
+/* down -> client, through TLS. */
+static int
+drain_down(struct io *io)
+{
+	long n = io->tr.write(io, down.data + down.off, down.len - down.off);
+
+	if (n > 0) {
+		down.off += n;
+		if (down.off == down.len)
+			down.off = down.len = 0;
+		return 0;
+	}
+	return errno == EAGAIN || errno == EINTR ? 0 : -1;
+}
+
+static void
+watch(struct pollfd *p, int fd, short events)
+{
+	p->fd = events != 0 ? fd : -1;
+	p->events = events;
+	p->revents = 0;
+}
+
+int
+relay_run(struct io *io, int sfd, int idle_ms)
+{
+	struct pollfd		 pfd[3];
+	const unsigned char	*pend;
+	size_t			 plen;
+	int			 n, fl;
+
+	pend = io_pending(io, &plen);
+	memcpy(up.data, pend, plen);
+	up.len = plen;
+	io_discard_pending(io);
+	if ((fl = fcntl(sfd, F_GETFL)) == -1 ||
+	    fcntl(sfd, F_SETFL, fl | O_NONBLOCK) == -1)
+		return 1;
+
+	while (!(down.eof && down.len == 0)) {
+		if (up.eof && up.len == 0) {
+			/* The client is gone: tell the session, keep draining. */
+			shutdown(sfd, SHUT_WR);
+			up.eof = 2;
+		}
+		if (up.len == 0 && !up.eof && io->tr.pending != NULL &&
+		    io->tr.pending(io)) {
+			if (fill_up(io) == -1)
+				break;
+			continue;
+		}
+		watch(&pfd[0], io->infd, up.len == 0 && !up.eof ? POLLIN : 0);
+		watch(&pfd[1], sfd, (up.len > 0 ? POLLOUT : 0) |
+		    (down.len == 0 && !down.eof ? POLLIN : 0));
+		watch(&pfd[2], io->outfd, down.len > 0 ? POLLOUT : 0);
+		if ((n = poll(pfd, 3, idle_ms)) == 0)
+			break;
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if ((pfd[0].revents && fill_up(io) == -1) ||
+		    (pfd[1].revents & (POLLOUT | POLLERR) && up.len > 0 &&
+		    drain_up(sfd) == -1) ||
+		    (pfd[1].revents & (POLLIN | POLLHUP) && down.len == 0 &&
+		    fill_down(sfd) == -1) ||
+		    (pfd[2].revents && drain_down(io) == -1))
+			break;
+	}
+	tls_close(io);
+	close(sfd);
+	return 0;
+}

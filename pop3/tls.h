@@ -1,0 +1,44 @@
+/*
+ * TLS for the pre-login process: STLS (RFC 2595) and implicit TLS
+ * (RFC 8314).  The context, with the private key, is made by the monitor
+ * before the pre-login process exists, so the key file may stay readable
+ * by root alone.  The handshake and every record afterwards are handled in
+ * the unprivileged, chrooted pre-login process; after login it relays the
+ * session's plaintext (see relay.h).
+ */
+#ifndef POP3D_TLS_H
+#define POP3D_TLS_H
+
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+#include "common/config.h"
+#include "pop3/io.h"
+
+#define TLS_DESC_MAX	96	/* "TLSv1.3 TLS_AES_256_GCM_SHA384" */
+
+/*
+ * Load the certificate, chain and key named in cf and set the protocol
+ * floor and ciphers.  NULL with a reason in err when TLS is not configured
+ * (err empty) or cannot be set up (err says why).  check_expiry refuses an
+ * expired certificate (pop3d -t).
+ */
+SSL_CTX	*tls_context(const struct config *cf, int check_expiry, char *err,
+	    size_t errlen);
+
+/*
+ * Run the server handshake on the io's descriptors, waiting at most
+ * timeout_ms in all; on success the io carries TLS from then on.
+ * Returns 0, or -1 with a reason in err.
+ */
+int	tls_start(struct io *, SSL_CTX *, int timeout_ms, char *err,
+	    size_t errlen);
+
+/* Protocol and cipher of the io's TLS session, or "" for plaintext. */
+const char *tls_describe(struct io *, char *buf, size_t len);
+
+/* Send close_notify, without waiting for the peer's. */
+void	tls_close(struct io *);
+
+#endif
