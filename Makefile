@@ -75,11 +75,13 @@ install: all
 	install -m 644 man/pop3d.8 $(DESTDIR)$(MANDIR)/man8/pop3d.8
 	install -m 644 man/pop3d.conf.5 $(DESTDIR)$(MANDIR)/man5/pop3d.conf.5
 	install -m 644 man/pop3d-passwd.1 $(DESTDIR)$(MANDIR)/man1/pop3d-passwd.1
-	install -m 644 systemd/pop3d.socket $(DESTDIR)$(UNITDIR)/
-	sed 's|/usr/local/sbin/pop3d|$(SBINDIR)/pop3d|' systemd/pop3d@.service \
-	    >$(DESTDIR)$(UNITDIR)/pop3d@.service
+	install -m 644 systemd/pop3d.socket systemd/pop3s.socket $(DESTDIR)$(UNITDIR)/
+	for f in pop3d@.service pop3s@.service; do \
+	    sed 's|/usr/local/sbin/pop3d|$(SBINDIR)/pop3d|' systemd/$$f \
+	        >$(DESTDIR)$(UNITDIR)/$$f; \
+	done
 	# Examples only: enabling xinetd as well as the socket would contend for port 110.
-	for f in xinetd.pop3d tcpserver.run; do \
+	for f in xinetd.pop3d tcpserver.run stunnel-pop3d.conf; do \
 	    sed 's|/usr/local/sbin/pop3d|$(SBINDIR)/pop3d|' systemd/$$f \
 	        >$(DESTDIR)$(DOCDIR)/examples/$$f; \
 	done
