@@ -69,13 +69,12 @@ limit_nofile(rlim_t value)
 }
 
 static void
-set_ids(uid_t uid, gid_t gid, const char *name)
+set_ids(uid_t uid, gid_t gid)
 {
 	uid_t	ru, eu, su;
 	gid_t	rg, eg, sg;
 
-	if (name != NULL ? initgroups(name, gid) == -1 :
-	    setgroups(1, &gid) == -1)
+	if (setgroups(1, &gid) == -1)
 		fatal(EX_OSERR, "setgroups");
 	if (setresgid(gid, gid, gid) == -1)
 		fatal(EX_OSERR, "setresgid %lu", (unsigned long)gid);
@@ -95,7 +94,7 @@ sandbox_login(const struct config *cf, const struct login_ids *ids, int root)
 	if (root) {
 		if (chroot(cf->empty_dir) == -1 || chdir("/") == -1)
 			fatal(EX_OSERR, "chroot %s", cf->empty_dir);
-		set_ids(ids->uid, ids->gid, NULL);
+		set_ids(ids->uid, ids->gid);
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
 	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
@@ -114,17 +113,19 @@ sandbox_login(const struct config *cf, const struct login_ids *ids, int root)
 #endif
 }
 
+/*
+ * The supplementary groups are exactly the users file's gid: mailbox
+ * owners are often virtual, with no system account to take groups from,
+ * and a lookup through NSS would cost more than the rest of the login.
+ */
 int
 sandbox_become(uid_t uid, gid_t gid)
 {
-	struct passwd *pw;
-
 	if (uid == 0 || gid == 0) {
 		log_warnx("refusing to run a session as uid %lu gid %lu",
 		    (unsigned long)uid, (unsigned long)gid);
 		return -1;
 	}
-	pw = getpwuid(uid);
-	set_ids(uid, gid, pw != NULL ? pw->pw_name : NULL);
+	set_ids(uid, gid);
 	return 0;
 }

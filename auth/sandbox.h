@@ -28,9 +28,8 @@ void	sandbox_prepare(const struct config *, struct login_ids *, int create);
 void	sandbox_login(const struct config *, const struct login_ids *, int root);
 
 /*
- * Become the mailbox owner for good (as root), with the supplementary
- * groups of the system account of that uid if there is one.  Returns 0 or
- * -1 (logged).
+ * Become the mailbox owner for good (as root), with the gid as the only
+ * group.  Returns 0 or -1 (logged).
  */
 int	sandbox_become(uid_t, gid_t);
 
