@@ -5,6 +5,10 @@
  * to the new/ or cur/ descriptor with O_NOFOLLOW, and anything that is not
  * a regular file is passed over.
  *
+ * Sizes: a file whose base name, inode, length and modification time match
+ * its entry in the size cache (cache.h) is not opened; every other file is
+ * read and counted, and the cache is written back before the open returns.
+ *
  * Order: oldest first by the delivery time in the name ("SECONDS.M<usec>
  * P<pid>.host"; a name without leading digits counts as time 0), then by
  * the file name, then cur/ before new/.  The order is the same in every
@@ -24,6 +28,7 @@
 
 #include "params.h"
 #include "common/log.h"
+#include "store/cache.h"
 #include "store/maildir.h"
 #include "store/maildrop.h"
 #include "store/size.h"
@@ -35,6 +40,7 @@
 /* The listing as it is read, before it is sorted into the maildrop. */
 struct scan {
 	struct maildrop	*md;
+	struct cache	*cache;		/* NULL: every file is read */
 	struct message	*msgs;
 	size_t		 count;
 	size_t		 alloc;
@@ -286,6 +292,9 @@ scan_file(struct scan *sc, int dfd, const char *dir, const char *name,
 		    log_sanitize(name, safe, sizeof(safe)));
 		return STORE_OK;
 	}
+	sc->md->counted++;
+	/* The key is the fstat(2) taken before the read, not after. */
+	cache_add(sc->cache, name, &st, size);
 	return scan_add(sc, name, flags, size);
 }
 
@@ -294,6 +303,7 @@ scan_dir(struct scan *sc, int dfd, const char *dir, uint8_t flags)
 {
 	enum store_status st = STORE_OK;
 	struct dirent	*de;
+	uint64_t	 size;
 	DIR		*d;
 
 	if ((d = maildir_opendir(dfd)) == NULL)
@@ -309,7 +319,10 @@ scan_dir(struct scan *sc, int dfd, const char *dir, uint8_t flags)
 		}
 		if (de->d_name[0] == '.' || !is_regular(dfd, de))
 			continue;
-		st = scan_file(sc, dfd, dir, de->d_name, flags);
+		if (cache_lookup(sc->cache, dfd, de->d_name, &size))
+			st = scan_add(sc, de->d_name, flags, size);
+		else
+			st = scan_file(sc, dfd, dir, de->d_name, flags);
 		if (st != STORE_OK)
 			break;
 	}
@@ -518,9 +531,13 @@ list_maildir(struct maildrop *md, char *err, size_t errlen)
 	sc.md = md;
 	sc.err = err;
 	sc.errlen = errlen;
+	sc.cache = cache_open(md->dirfd);
 	if ((st = scan_dir(&sc, md->newfd, "new", MSG_NEW)) == STORE_OK &&
-	    (st = scan_dir(&sc, md->curfd, "cur", 0)) == STORE_OK &&
-	    (st = sort_listing(&sc)) == STORE_OK)
+	    (st = scan_dir(&sc, md->curfd, "cur", 0)) == STORE_OK)
+		cache_save(sc.cache, md->dirfd);
+	/* Freed before sorting: its buffers and the sort keys never meet. */
+	cache_free(sc.cache);
+	if (st == STORE_OK && (st = sort_listing(&sc)) == STORE_OK)
 		st = unique_uidls(&sc);
 	free(sc.msgs);
 	/* Give back what doubling left over: the pool lives all session. */

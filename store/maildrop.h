@@ -50,6 +50,7 @@ struct maildrop {
 	struct message	*msgs;		/* oldest first, message n is msgs[n - 1] */
 	size_t		 count;
 	uint64_t	 total;		/* sum of sizes, deleted ones included */
+	size_t		 counted;	/* sized by reading, not from the cache */
 	char		*pool;		/* NUL-terminated names and uidls */
 	size_t		 poolsize;
 	size_t		 poolalloc;
@@ -58,6 +59,9 @@ struct maildrop {
 /*
  * Open the Maildir at path (creating new/, cur/, tmp/ if it does not exist
  * yet), take the exclusive lock, list new/ and cur/ and size every message.
+ * A size comes from the Maildir's size cache when the file is unchanged
+ * since it was counted (see cache.h), else from reading the file; the
+ * cache is brought up to date before this returns.
  * On failure a short reason for the log is put in err.
  */
 enum store_status maildrop_open(struct maildrop *, const char *path,

@@ -1,0 +1,621 @@
+/*
+ * The size cache of a Maildir (store/cache.c) through maildrop_open():
+ * every size it reports is compared with a full recount of the files.
+ * Files whose size must come from the cache get a modification time well
+ * in the past, as a delivered message has; a file changed within the last
+ * CACHE_SETTLE_SECONDS is never cached.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "store/cache.h"
+#include "store/maildrop.h"
+#include "store/size.h"
+#include "tap.h"
+
+/* Messages of the large maildrop, and those delivered after it. */
+#define MANY		100000
+#define MANY_NEW	1000
+#define OLD_TIME	1600000000
+
+static char	top[128];
+static char	md_path[256];
+
+static void
+path_of(char *buf, size_t len, const char *sub, const char *name)
+{
+	snprintf(buf, len, "%s/%s/%s", md_path, sub, name);
+}
+
+/* A file with the given body and modification time (0: now). */
+static void
+put_file(const char *sub, const char *name, const char *body, time_t mtime)
+{
+	struct timespec	ts[2];
+	char		path[512];
+	size_t		len = strlen(body);
+	int		fd;
+
+	path_of(path, sizeof(path), sub, name);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1 ||
+	    write(fd, body, len) != (ssize_t)len)
+		abort();
+	ts[0].tv_sec = ts[1].tv_sec = mtime;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	if (mtime != 0 && futimens(fd, ts) == -1)
+		abort();
+	close(fd);
+}
+
+static void
+old_file(const char *sub, const char *name, const char *body)
+{
+	put_file(sub, name, body, OLD_TIME);
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static void
+fresh(const char *name)
+{
+	char	path[512];
+
+	snprintf(md_path, sizeof(md_path), "%s/%s", top, name);
+	mkdir(md_path, 0700);
+	snprintf(path, sizeof(path), "%s/new", md_path);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/cur", md_path);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/tmp", md_path);
+	mkdir(path, 0700);
+}
+
+static int
+open_md(struct maildrop *md)
+{
+	char	err[256];
+
+	return maildrop_open(md, md_path, err, sizeof(err)) == STORE_OK;
+}
+
+/* Whether every reported size is what counting the file gives now. */
+static int
+sizes_right(struct maildrop *md)
+{
+	uint64_t	size, total = 0;
+	size_t		i;
+	int		fd, rv;
+
+	for (i = 0; i < md->count; i++) {
+		if ((fd = maildrop_open_message(md, i)) == -1)
+			return 0;
+		rv = size_count_fd(fd, &size);
+		close(fd);
+		if (rv == -1 || size != md->msgs[i].size)
+			return 0;
+		total += size;
+	}
+	return total == md->total;
+}
+
+/* Open, check the sizes, close: the number of files read, or -1. */
+static long
+session(size_t want)
+{
+	struct maildrop	md;
+	long		counted;
+
+	if (!open_md(&md))
+		return -1;
+	counted = md.count == want && sizes_right(&md) ? (long)md.counted : -1;
+	maildrop_close(&md);
+	return counted;
+}
+
+static void
+cache_path(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", md_path, CACHE_FILE);
+}
+
+static ino_t
+cache_ino(void)
+{
+	char		path[512];
+	struct stat	st;
+
+	cache_path(path, sizeof(path));
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode) ? st.st_ino : 0;
+}
+
+/* The cache file into buf; its length, or -1. */
+static ssize_t
+cache_get(unsigned char *buf, size_t len)
+{
+	char	path[512];
+	ssize_t	n;
+	int	fd;
+
+	cache_path(path, sizeof(path));
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return -1;
+	n = read(fd, buf, len);
+	close(fd);
+	return n;
+}
+
+static void
+cache_put(const unsigned char *buf, size_t len)
+{
+	char	path[512];
+	int	fd;
+
+	cache_path(path, sizeof(path));
+	unlink(path);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1 ||
+	    write(fd, buf, len) != (ssize_t)len)
+		abort();
+	close(fd);
+}
+
+static uint32_t
+cache_count(void)
+{
+	unsigned char	buf[CACHE_HEADER];
+
+	if (cache_get(buf, sizeof(buf)) != CACHE_HEADER)
+		return UINT32_MAX;
+	return buf[12] | buf[13] << 8 | buf[14] << 16 | (uint32_t)buf[15] << 24;
+}
+
+static void
+test_basic(void)
+{
+	fresh("basic");
+	old_file("new", "1.a", "one\n");
+	old_file("cur", "2.a:2,S", "two\nlines\n");
+	old_file("cur", "3.a:2,", "crlf\r\nand bare\n");
+	old_file("cur", "4.a:2,S", "");
+	old_file("cur", "5.a:2,S", "no final newline");
+	ok(cache_ino() == 0, "no cache before the first session");
+	ok(session(5) == 5, "first session reads all 5 files");
+	ok(cache_ino() != 0 && cache_count() == 5, "cache written, 5 entries");
+	ok(session(5) == 0, "second session reads none, sizes right");
+}
+
+static void
+test_unchanged(void)
+{
+	char	a[512], b[512];
+	ino_t	ino;
+
+	fresh("unchanged");
+	old_file("new", "1.u", "one\n");
+	old_file("cur", "2.u:2,", "two\n");
+	ok(session(2) == 2 && (ino = cache_ino()) != 0, "cache made");
+	ok(session(2) == 0 && cache_ino() == ino,
+	    "unchanged maildrop: cache not rewritten");
+	/* Flags and new/ to cur/ keep the base name, inode and times. */
+	path_of(a, sizeof(a), "new", "1.u");
+	path_of(b, sizeof(b), "cur", "1.u:2,S");
+	rename(a, b);
+	path_of(a, sizeof(a), "cur", "2.u:2,");
+	path_of(b, sizeof(b), "cur", "2.u:2,RS");
+	rename(a, b);
+	ok(session(2) == 0 && cache_ino() == ino,
+	    "moved to cur/ and re-flagged: still cached");
+}
+
+static void
+test_settle(void)
+{
+	fresh("settle");
+	old_file("cur", "1.s:2,S", "old\n");
+	put_file("cur", "2.s:2,S", "just delivered\n", 0);
+	ok(session(2) == 2 && cache_count() == 1,
+	    "a file changed just now is not cached");
+	ok(session(2) == 1, "and is read again next time");
+}
+
+static void
+test_stale(void)
+{
+	struct timespec	ts[2];
+	char		a[512], b[512];
+
+	fresh("stale");
+	old_file("cur", "1.t:2,S", "short\n");
+	old_file("cur", "2.t:2,S", "abcdef\n");
+	old_file("cur", "3.t:2,S", "same\n");
+	ok(session(3) == 3, "three cached");
+
+	/* Edited in place: same inode, another length. */
+	put_file("cur", "1.t:2,S", "now\nlonger\nthan before\n", OLD_TIME + 60);
+	ok(session(3) == 1, "length changed in place: recounted");
+
+	/* Same length, more bare LFs, the time moved on. */
+	put_file("cur", "2.t:2,S", "a\nb\nc\n\n", OLD_TIME + 60);
+	ok(session(3) == 1, "same length, other time: recounted");
+
+	/* Replaced under its name: only the inode differs. */
+	path_of(b, sizeof(b), "tmp", "3.t");
+	put_file("tmp", "3.t", "\n\n\n\n\n", OLD_TIME);
+	path_of(a, sizeof(a), "cur", "3.t:2,S");
+	ts[0].tv_sec = ts[1].tv_sec = OLD_TIME;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	ok(rename(b, a) == 0 && utimensat(AT_FDCWD, a, ts, 0) == 0,
+	    "replaced by rename, same length and time");
+	ok(session(3) == 1, "new inode: recounted");
+	ok(session(3) == 0 && cache_count() == 3, "and cached again");
+}
+
+static void
+test_dropped(void)
+{
+	struct maildrop		md;
+	struct commit_result	cr;
+	ino_t			ino;
+
+	fresh("dropped");
+	old_file("cur", "1.d:2,S", "1\n");
+	old_file("cur", "2.d:2,S", "2\n");
+	old_file("new", "3.d", "3\n");
+	ok(session(3) == 3 && (ino = cache_ino()) != 0, "three cached");
+	ok(open_md(&md) && md.count == 3, "a session deletes two");
+	md.msgs[0].flags |= MSG_DELETED;
+	md.msgs[2].flags |= MSG_DELETED;
+	ok(maildrop_commit(&md, &cr) == STORE_OK && cr.deleted == 2,
+	    "committed");
+	maildrop_close(&md);
+	ok(session(1) == 0 && cache_ino() != ino && cache_count() == 1,
+	    "next session drops their entries");
+}
+
+static void
+test_hints(void)
+{
+	fresh("hints");
+	/* 12 octets on disk, 16 in POP3 form: both hints lie. */
+	old_file("cur", "1.h,S=99,W=101:2,S", "two\nlines\n!!");
+	old_file("cur", "2.h,W=3:2,S", "a\nb\n");
+	old_file("new", "3.h,S=4,W=6", "a\nb\n");	/* true, still counted */
+	old_file("new", "4.h,S=1000000", "");
+	ok(session(4) == 4, "lying ,S= and ,W=: counted, sizes right");
+	ok(session(4) == 0, "from the cache: still right");
+}
+
+static void
+test_shared_base(void)
+{
+	fresh("shared");
+	old_file("new", "1.b", "in new\n");
+	old_file("cur", "1.b:2,S", "in cur, longer\n");
+	old_file("cur", "2.b:1", "x\n");
+	old_file("cur", "2.b:2,S", "xx\nyy\n");
+	ok(session(4) == 4, "shared base names counted");
+	ok(session(4) == 0, "each matched by its inode");
+}
+
+/* A cache of three entries, whole, for the corruption tests. */
+static unsigned char	good[4096];
+static ssize_t		goodlen;
+
+static void
+small_cache(const char *name)
+{
+	fresh(name);
+	old_file("new", "1.c", "first\n");
+	old_file("cur", "2.c:2,S", "second\r\n");
+	old_file("cur", "3.c:2,S", "x");
+	session(3);
+	goodlen = cache_get(good, sizeof(good));
+}
+
+static void
+test_truncated(void)
+{
+	ssize_t	len;
+	int	bad = 0;
+
+	small_cache("truncated");
+	ok(goodlen > CACHE_HEADER + CACHE_TRAILER && cache_count() == 3,
+	    "a cache of %zd octets", goodlen);
+	for (len = 0; len < goodlen; len++) {
+		cache_put(good, len);
+		if (session(3) != 3 || session(3) != 0)
+			bad++;
+	}
+	ok(bad == 0, "truncated at every length: ignored, rebuilt (%d bad)",
+	    bad);
+}
+
+static void
+test_flipped(void)
+{
+	static const unsigned char masks[] = { 0x01, 0x10, 0x80, 0xff };
+	unsigned char	buf[4096];
+	ssize_t		pos;
+	size_t		k;
+	int		bad = 0;
+
+	small_cache("flipped");
+	for (pos = 0; pos < goodlen; pos++)
+		for (k = 0; k < sizeof(masks); k++) {
+			memcpy(buf, good, goodlen);
+			buf[pos] ^= masks[k];
+			cache_put(buf, goodlen);
+			if (session(3) != 3)
+				bad++;
+		}
+	ok(bad == 0, "every octet flipped 4 ways: ignored, sizes right "
+	    "(%d bad of %zd)", bad, 4 * goodlen);
+	memcpy(buf, good, goodlen);
+	buf[goodlen] = '\n';
+	cache_put(buf, goodlen + 1);
+	ok(session(3) == 3 && session(3) == 0,
+	    "an octet after the trailer: ignored, rebuilt");
+}
+
+/* The checksum put right after a change, as a forger would. */
+static void
+reseal(unsigned char *buf, size_t len)
+{
+	unsigned int	n = 0;
+
+	EVP_Digest(buf, len - CACHE_TRAILER, buf + len - CACHE_TRAILER, &n,
+	    EVP_sha256(), NULL);
+}
+
+/* Whether octet pos of the cache lies in the size field of an entry. */
+static int
+in_size_field(const unsigned char *buf, size_t len, size_t pos)
+{
+	size_t	off = CACHE_HEADER, nlen;
+
+	while (off + CACHE_RECORD <= len - CACHE_TRAILER) {
+		if (pos >= off + 32 && pos < off + 40)
+			return 1;
+		nlen = buf[off + 28] | buf[off + 29] << 8;
+		off += CACHE_RECORD + nlen;
+	}
+	return 0;
+}
+
+/*
+ * A forged cache passes the checksum: its fields are still checked, and
+ * all it can do is misstate the size of a message within the limits of
+ * its length.  Everything else is ignored or fails to match.
+ */
+static void
+test_forged(void)
+{
+	struct maildrop	md;
+	unsigned char	buf[4096];
+	ssize_t		pos;
+	size_t		i;
+	int		bad = 0, wrong = 0, mask;
+
+	small_cache("forged");
+	for (pos = 0; pos < goodlen - CACHE_TRAILER; pos++)
+		for (mask = 1; mask < 256; mask <<= 1) {
+			memcpy(buf, good, goodlen);
+			buf[pos] ^= mask;
+			reseal(buf, goodlen);
+			cache_put(buf, goodlen);
+			if (!open_md(&md)) {
+				bad++;
+				continue;
+			}
+			if (md.count != 3)
+				bad++;
+			else if (!sizes_right(&md)) {
+				wrong++;
+				if (!in_size_field(good, goodlen, pos))
+					bad++;
+				for (i = 0; i < md.count; i++)
+					if (md.msgs[i].size > 2 * 8 + 2)
+						bad++;
+			}
+			maildrop_close(&md);
+		}
+	ok(bad == 0, "every bit flipped and resealed: no crash, only a size "
+	    "field misstates, within range (%d such)", wrong);
+}
+
+/* Lines written to stderr while f runs. */
+static int
+stderr_lines(void (*f)(void))
+{
+	char	buf[4096];
+	ssize_t	n, i;
+	int	fd, saved, lines = 0;
+
+	fflush(stderr);
+	fd = open(top, O_RDWR | O_TMPFILE, 0600);
+	saved = dup(2);
+	if (fd == -1 || saved == -1 || dup2(fd, 2) == -1)
+		abort();
+	f();
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(fd, buf, sizeof(buf), 0);
+	for (i = 0; i < n; i++)
+		lines += buf[i] == '\n';
+	close(fd);
+	return lines;
+}
+
+static void
+unwritable_sessions(void)
+{
+	char	path[512], target[512];
+	int	fd;
+
+	fresh("unwritable");
+	old_file("cur", "1.w:2,S", "one\n");
+	old_file("cur", "2.w:2,S", "two\n");
+	cache_path(path, sizeof(path));
+	mkdir(path, 0700);
+	ok(session(2) == 2 && session(2) == 2,
+	    "cache path a directory: every session reads, none fails");
+	rmdir(path);
+
+	snprintf(path, sizeof(path), "%s/tmp", md_path);
+	rmdir(path);
+	close(open(path, O_WRONLY | O_CREAT, 0600));
+	ok(session(2) == 2 && cache_ino() == 0 && session(2) == 2,
+	    "tmp/ not a directory: no cache, no failure");
+	unlink(path);
+	mkdir(path, 0700);
+
+	/* A symbolic link is neither read nor written through. */
+	snprintf(target, sizeof(target), "%s/elsewhere", top);
+	fd = open(target, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	write(fd, "keep", 4);
+	close(fd);
+	cache_path(path, sizeof(path));
+	symlink(target, path);
+	ok(session(2) == 2 && cache_ino() != 0 && session(2) == 0,
+	    "a symlink in its place is replaced, not followed");
+	fd = open(target, O_RDONLY);
+	ok(fd != -1 && read(fd, path, sizeof(path)) == 4, "its target kept");
+	close(fd);
+}
+
+static void
+test_unwritable(void)
+{
+	int	lines = stderr_lines(unwritable_sessions);
+
+	ok(lines == 1, "four failed writes, one line in the log (%d)", lines);
+}
+
+static double
+now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* n tiny files from number first on, of 1 to 5 lines. */
+static void
+many_files(size_t first, size_t n)
+{
+	static const char *bodies[] = { "a\n", "b\r\n", "c\nd\n", "e",
+	    "f\ng\nh\ni\nj\n" };
+	char	name[128];
+	size_t	i;
+
+	for (i = first; i < first + n; i++) {
+		snprintf(name, sizeof(name), "%zu.M%zuP%zu.host.example:2,S",
+		    (size_t)OLD_TIME + i, i % 1000000, 1000 + i % 30000);
+		old_file("cur", name, bodies[i % 5]);
+	}
+}
+
+/*
+ * Sizes of the large maildrop by a full recount, made once per message:
+ * the listing order is the same in every session and later deliveries
+ * sort last.
+ */
+static uint64_t	truth[MANY + MANY_NEW];
+static size_t	ntruth;
+
+static int
+sizes_true(struct maildrop *md)
+{
+	size_t	i;
+	int	fd, rv;
+
+	for (i = 0; i < md->count && i < MANY + MANY_NEW; i++) {
+		if (i < ntruth) {
+			if (md->msgs[i].size != truth[i])
+				return 0;
+			continue;
+		}
+		if ((fd = maildrop_open_message(md, i)) == -1)
+			return 0;
+		rv = size_count_fd(fd, &truth[i]);
+		close(fd);
+		if (rv == -1 || md->msgs[i].size != truth[i])
+			return 0;
+		ntruth = i + 1;
+	}
+	return 1;
+}
+
+/* One timed session; its files read, or -1 if sizes were wrong. */
+static long
+timed(size_t want, const char *what)
+{
+	struct maildrop	md;
+	double		t0, t1;
+	long		counted = -1;
+
+	t0 = now();
+	if (!open_md(&md))
+		return -1;
+	t1 = now();
+	printf("# %s: %zu messages in %.3f s, %zu read\n", what, md.count,
+	    t1 - t0, md.counted);
+	if (md.count == want && sizes_true(&md))
+		counted = md.counted;
+	maildrop_close(&md);
+	return counted;
+}
+
+static void
+test_many(void)
+{
+	fresh("many");
+	many_files(0, MANY);
+	ok(timed(MANY, "no cache") == MANY, "%d messages: all read, sizes "
+	    "equal a full recount", MANY);
+	ok(timed(MANY, "cache valid") == 0, "cache valid: none read, sizes "
+	    "equal");
+	many_files(MANY, MANY_NEW);
+	ok(timed(MANY + MANY_NEW, "1,000 new") == MANY_NEW,
+	    "%d new: only they are read", MANY_NEW);
+	ok(timed(MANY + MANY_NEW, "cache valid") == 0, "then none again");
+}
+
+int
+main(void)
+{
+	snprintf(top, sizeof(top), "/tmp/test_cache.%ld", (long)getpid());
+	if (mkdir(top, 0700) == -1)
+		return 1;
+	test_basic();
+	test_unchanged();
+	test_settle();
+	test_stale();
+	test_dropped();
+	test_hints();
+	test_shared_base();
+	test_truncated();
+	test_flipped();
+	test_forged();
+	test_unwritable();
+	test_many();
+	nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return tap_done();
+}
