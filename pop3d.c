@@ -159,9 +159,12 @@ static void
 prepare_login(struct monitor_args *ma, struct login_opts *lo, int implicit_tls,
     int sv[2], int relay[2])
 {
-	char err[512];
+	char err[512] = "";
 
-	lo->tls = tls_context(&cf, 0, err, sizeof(err));
+	/* Behind a TLS wrapper the link is already encrypted: no STLS. */
+	lo->tls = NULL;
+	if (!cf.tls_wrapper || implicit_tls)
+		lo->tls = tls_context(&cf, 0, err, sizeof(err));
 	if (lo->tls == NULL && err[0] != '\0')
 		fatalx(EX_CONFIG, "%s", err);
 	if (implicit_tls && lo->tls == NULL)

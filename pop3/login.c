@@ -98,8 +98,14 @@ plaintext_ok(const struct login *l)
 	return l->tls_on || l->opt->link_secure || l->cf->plaintext_auth;
 }
 
-#define PLAINTEXT_REFUSED \
-	"[AUTH] Plaintext authentication disallowed on non-secure connection: use STLS or port 995"
+/* The refusal names the way out that this server actually offers. */
+static enum cmd_status
+refuse_plaintext(const struct login *l, struct cmd_reply *r)
+{
+	return cmd_say(r, CMD_ERR, "[AUTH] Plaintext authentication disallowed "
+	    "on non-secure connection: use %s", l->opt->tls != NULL ?
+	    "STLS or port 995" : "TLS (port 995)");
+}
 
 static enum cmd_status
 auth_user(void *ctx, struct cmd_reply *r, int argc, char **argv)
@@ -108,7 +114,7 @@ auth_user(void *ctx, struct cmd_reply *r, int argc, char **argv)
 
 	(void)argc;
 	if (!plaintext_ok(l))
-		return cmd_say(r, CMD_ERR, PLAINTEXT_REFUSED);
+		return refuse_plaintext(l, r);
 	if (strlcpy(l->rq.user, argv[0], sizeof(l->rq.user)) >=
 	    sizeof(l->rq.user)) {
 		forget(l);
@@ -125,7 +131,7 @@ auth_pass(void *ctx, struct cmd_reply *r, int argc, char **argv)
 
 	(void)argc;
 	if (!plaintext_ok(l))
-		return cmd_say(r, CMD_ERR, PLAINTEXT_REFUSED);
+		return refuse_plaintext(l, r);
 	if (!l->have_user)
 		return cmd_say(r, CMD_BAD, "USER first");
 	if (strlcpy(l->rq.pass, argv[0], sizeof(l->rq.pass)) >=
@@ -139,8 +145,9 @@ auth_pass(void *ctx, struct cmd_reply *r, int argc, char **argv)
 static int
 mechs_body(struct io *io, void *ctx)
 {
-	(void)ctx;
-	io_reply(io, "PLAIN");
+	/* Same list as CAPA's SASL line: only what would be accepted here. */
+	if (plaintext_ok(ctx))
+		io_reply(io, "PLAIN");
 	return io_reply(io, ".");
 }
 
@@ -184,7 +191,7 @@ auth_auth(void *ctx, struct cmd_reply *r, int argc, char **argv)
 	if (strcasecmp(argv[0], "PLAIN") != 0)
 		return cmd_say(r, CMD_ERR, "Unsupported authentication mechanism");
 	if (!plaintext_ok(l))
-		return cmd_say(r, CMD_ERR, PLAINTEXT_REFUSED);
+		return refuse_plaintext(l, r);
 	if (argc == 2)
 		resp = strcmp(argv[1], "=") == 0 ? "" : argv[1];
 	else {
@@ -258,6 +265,7 @@ stls_body(struct io *io, void *ctx)
 	 * it inside TLS would let a man in the middle inject commands.
 	 */
 	io_discard_pending(io);
+	forget(l);		/* RFC 2595 4: forget what came before TLS */
 	if (io_flush(io) == -1 || start_tls(l) == -1)
 		return -1;
 	return 0;

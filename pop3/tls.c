@@ -15,18 +15,19 @@
 
 #include "pop3/tls.h"
 
+/* "what[ path]: OpenSSL's first reason" -- the path says which file. */
 static void
-ssl_reason(char *err, size_t errlen, const char *what)
+ssl_reason(char *err, size_t errlen, const char *what, const char *path)
 {
 	unsigned long	e = ERR_get_error();
 	char		buf[256];
 
 	if (e == 0)
-		snprintf(err, errlen, "%s", what);
-	else {
+		buf[0] = '\0';
+	else
 		ERR_error_string_n(e, buf, sizeof(buf));
-		snprintf(err, errlen, "%s: %s", what, buf);
-	}
+	snprintf(err, errlen, "%s%s%s%s%s", what, path != NULL ? " " : "",
+	    path != NULL ? path : "", buf[0] != '\0' ? ": " : "", buf);
 	ERR_clear_error();
 }
 
@@ -91,27 +92,30 @@ tls_context(const struct config *cf, int check_expiry, char *err,
 		return NULL;
 	}
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
-		ssl_reason(err, errlen, "SSL_CTX_new");
+		ssl_reason(err, errlen, "SSL_CTX_new", NULL);
 		return NULL;
 	}
 	/* Every connection is a new process: no session cache, no tickets. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION |
-	    SSL_OP_NO_TICKET);
+	    SSL_OP_NO_TICKET | SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	/* Ephemeral DH groups chosen by key size, should a DHE suite be set. */
+	SSL_CTX_set_dh_auto(ctx, 1);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	if (!SSL_CTX_set_min_proto_version(ctx, cf->tls_min_version) ||
 	    !SSL_CTX_set_cipher_list(ctx, cf->tls_ciphers) ||
 	    !SSL_CTX_set_ciphersuites(ctx, cf->tls_ciphersuites))
-		ssl_reason(err, errlen, "tls_ciphers/tls_ciphersuites");
+		ssl_reason(err, errlen, "tls_ciphers/tls_ciphersuites", NULL);
 	else if (SSL_CTX_use_certificate_chain_file(ctx, cf->tls_cert) != 1)
-		ssl_reason(err, errlen, "tls_cert");
+		ssl_reason(err, errlen, "tls_cert", cf->tls_cert);
 	else if (SSL_CTX_use_PrivateKey_file(ctx, cf->tls_key,
 	    SSL_FILETYPE_PEM) != 1)
-		ssl_reason(err, errlen, "tls_key");
+		ssl_reason(err, errlen, "tls_key", cf->tls_key);
 	else if (SSL_CTX_check_private_key(ctx) != 1)
-		ssl_reason(err, errlen, "tls_key does not match tls_cert");
+		ssl_reason(err, errlen, "tls_key does not match tls_cert", NULL);
 	else if (cf->tls_chain[0] != '\0' &&
 	    load_chain(ctx, cf->tls_chain, err, errlen) == -1)
 		;
@@ -227,7 +231,7 @@ tls_start(struct io *io, SSL_CTX *ctx, int timeout_ms, char *err,
 	if (nonblocking(io->infd) == -1 || nonblocking(io->outfd) == -1 ||
 	    (ssl = SSL_new(ctx)) == NULL || !SSL_set_rfd(ssl, io->infd) ||
 	    !SSL_set_wfd(ssl, io->outfd)) {
-		ssl_reason(err, errlen, "TLS setup");
+		ssl_reason(err, errlen, "TLS setup", NULL);
 		return -1;
 	}
 	for (;;) {
@@ -239,11 +243,12 @@ tls_start(struct io *io, SSL_CTX *ctx, int timeout_ms, char *err,
 		    tls_wait(io, e, (int)(deadline - now_ms())) <= 0) {
 			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
 				snprintf(err, errlen, "TLS handshake timed out");
-			else if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
+			else if (e == SSL_ERROR_ZERO_RETURN ||
+			    ERR_peek_error() == 0)
 				snprintf(err, errlen, "TLS handshake: connection "
 				    "closed");
 			else
-				ssl_reason(err, errlen, "TLS handshake");
+				ssl_reason(err, errlen, "TLS handshake", NULL);
 			SSL_free(ssl);
 			return -1;
 		}

@@ -171,6 +171,40 @@ class Case(unittest.TestCase):
         return "".join(f"{k} = {v}\n" for k, v in conf.items())
 
 
+class PlaintextWithoutTls(Case):
+    """A remote client on a server with no certificate: passwords in the
+    clear are refused, and nothing offers STLS that is not there."""
+
+    REMOTE = {"REMOTE_ADDR": "192.0.2.7", "REMOTE_PORT": "40000"}
+
+    def test_refusal_points_at_port_995_not_stls(self):
+        c = self.greeted(env=self.REMOTE)
+        self.ok(c, "CAPA")
+        capa = c.body()
+        for word in (b"STLS", b"USER", b"SASL PLAIN"):
+            self.assertNotIn(word, capa)
+        self.ok(c, "AUTH")
+        self.assertEqual(c.body(), [])
+        for line in (f"USER {USER}", f"PASS {PASSWORD}", "AUTH PLAIN"):
+            r = self.err(c, line)
+            self.assertEqual(r, b"-ERR [AUTH] Plaintext authentication "
+                             b"disallowed on non-secure connection: use TLS "
+                             b"(port 995)")
+        self.err(c, "STLS")
+        self.quit(c)
+
+    def test_plaintext_auth_yes_lets_the_remote_client_in(self):
+        self.host.add_user(USER, PASSWORD)
+        self.host.write_conf(plaintext_auth="yes")
+        c = self.greeted(env=self.REMOTE)
+        self.ok(c, "AUTH")
+        self.assertEqual(c.body(), [b"PLAIN"])
+        self.ok(c, f"USER {USER}")
+        self.assertTrue(self.ok(c, f"PASS {PASSWORD}").startswith(
+            b"+OK Logged in"))
+        self.quit(c)
+
+
 class ConfigCheck(Case):
     """pop3d -t, and the exit statuses of a bad command line or file."""
 

@@ -30,6 +30,10 @@ BASE_UID = 20001          # as root: first mailbox owner uid
 # A wrapper for pop3d on pipes, e.g. valgrind (tests/run.py --valgrind).
 WRAP = shlex.split(os.environ.get("POP3D_WRAP", ""))
 WAIT = 30.0 if WRAP else 10.0   # seconds any single expectation may take
+# The launcher files shipped in systemd/: Launcher builds every launcher's
+# configuration from these, so what is tested is what is installed.
+UNITS = os.path.join(TOP, "systemd")
+INSTALLED_POP3D = "/usr/local/sbin/pop3d"   # the path those files name
 
 
 def free_port():
@@ -144,6 +148,91 @@ class Mailhost:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class TestCA:
+    """Certificates for one test run, made with openssl in a temporary
+    directory (never kept): a CA, and signed by it
+
+      cert, key                  localhost and 127.0.0.1, valid for 2 days
+      expired_cert, expired_key  valid from 2020-01-01 to 2020-01-02
+      other_key                  a key that matches none of them
+
+    OpenSSL 3.0's "req" and "x509" cannot set a start date: the expired
+    certificate comes from "openssl ca" with a minimal configuration.
+    Keys are EC P-256 (quick to make) and mode 0600."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="pop3d-tls-")
+        try:
+            self._make()
+        except BaseException:
+            self.cleanup()
+            raise
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def _openssl(self, *args):
+        r = subprocess.run(["openssl", *args], cwd=self.dir,
+                           capture_output=True, timeout=WAIT * 3)
+        if r.returncode != 0:
+            raise RuntimeError(f"openssl {' '.join(args)}: "
+                               + r.stderr.decode(errors="replace"))
+
+    def _newkey(self, name, subject, csr=None, *x509):
+        self._openssl("req", "-newkey", "ec", "-pkeyopt",
+                      "ec_paramgen_curve:prime256v1", "-nodes",
+                      "-keyout", self.path(name), "-subj", subject,
+                      *(("-out", self.path(csr)) if csr else ("-x509", *x509)))
+        os.chmod(self.path(name), 0o600)
+
+    def _make(self):
+        p = self.path
+        self._newkey("ca.key", "/CN=pop3d test CA", None, "-out", p("ca.pem"),
+                     "-days", "2",
+                     "-addext", "basicConstraints=critical,CA:TRUE",
+                     "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+        with open(p("server.ext"), "w") as f:
+            f.write("subjectAltName = DNS:localhost, IP:127.0.0.1\n"
+                    "basicConstraints = CA:FALSE\n"
+                    "keyUsage = digitalSignature\n"
+                    "extendedKeyUsage = serverAuth\n")
+        self._newkey("server.key", "/CN=localhost", "server.csr")
+        self._openssl("x509", "-req", "-in", p("server.csr"),
+                      "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
+                      "-set_serial", "2", "-days", "2",
+                      "-extfile", p("server.ext"), "-out", p("server.pem"))
+        self._newkey("expired.key", "/CN=localhost", "expired.csr")
+        os.mkdir(p("issued"))
+        open(p("index.txt"), "w").close()
+        with open(p("serial"), "w") as f:
+            f.write("03\n")
+        with open(p("ca.cnf"), "w") as f:
+            f.write("[ca]\ndefault_ca = test\n"
+                    "[test]\n"
+                    f"database = {p('index.txt')}\n"
+                    f"new_certs_dir = {p('issued')}\n"
+                    f"serial = {p('serial')}\n"
+                    "default_md = sha256\n"
+                    "policy = any\n"
+                    "unique_subject = no\n"
+                    "[any]\ncommonName = supplied\n")
+        self._openssl("ca", "-batch", "-notext", "-config", p("ca.cnf"),
+                      "-cert", p("ca.pem"), "-keyfile", p("ca.key"),
+                      "-in", p("expired.csr"), "-out", p("expired.pem"),
+                      "-startdate", "20200101000000Z",
+                      "-enddate", "20200102000000Z",
+                      "-extfile", p("server.ext"))
+        self._newkey("other.key", "/CN=other", "other.csr")
+        self.ca = p("ca.pem")
+        self.cert, self.key = p("server.pem"), p("server.key")
+        self.expired_cert = p("expired.pem")
+        self.expired_key = p("expired.key")
+        self.other_key = p("other.key")
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 class Pipe:
     """pop3d on a pair of pipes, as inetd would run it."""
 
@@ -233,12 +322,24 @@ class Launcher:
     """A real launcher listening on 127.0.0.1, started and stopped by pid.
 
     KINDS are the launchers every test environment has; OPTIONAL_KINDS
-    need a package that may be missing (see have()).  pop3d's log (stderr)
-    goes to the launcher's log file for every kind: xinetd hands the
-    connection to the server as stderr too, so there pop3d is started by a
-    two-line wrapper that sends stderr to the log; stunnel in the
-    foreground leaves stderr alone.  stunnel speaks TLS on the listening
-    port with a throw-away self-signed certificate.  systemd-socket-activate
+    need a package that may be missing (see have()).  Each kind is set up
+    from the file shipped for it under systemd/, with only what a test must
+    change substituted: the address and port, the path of pop3d (plus
+    -c CONFIG), and the certificate for stunnel.
+
+      systemd    UNIT.socket and UNIT@.service (unit "pop3d" unless told,
+                 "pop3s" for implicit TLS): ExecStart= is the command,
+                 Accept=yes gives -a, StandardInput=socket gives --inetd
+      tcpserver  the tcpserver line of tcpserver.run
+      xinetd     the service of xinetd.pop3d, with bind, port and
+                 type = UNLISTED added
+      stunnel    stunnel-pop3d.conf; cert and key are the given ones, or a
+                 throw-away self-signed pair
+
+    pop3d's log (stderr) goes to the launcher's log file for every kind:
+    xinetd hands the connection to the server as stderr too, so there
+    pop3d is started by a two-line wrapper that sends stderr to the log;
+    stunnel in the foreground leaves stderr alone.  systemd-socket-activate
     clears the environment of what it starts: extra_env and the sanitizer
     options are handed on with -E.
     """
@@ -250,7 +351,8 @@ class Launcher:
     # Passed through launchers that clear the environment of what they start.
     PASS_ENV = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
 
-    def __init__(self, kind, host, port=None, extra_env=None):
+    def __init__(self, kind, host, port=None, extra_env=None, unit="pop3d",
+                 cert=None, key=None):
         self.kind = kind
         self.host = host
         self.port = port or free_port()
@@ -259,20 +361,16 @@ class Launcher:
         env = dict(os.environ)
         env.update(extra_env or {})
         if kind == "systemd":
-            passed = [n for n in self.PASS_ENV if n in env]
-            passed += [n for n in (extra_env or {}) if n not in passed]
-            argv = ["systemd-socket-activate", "--inetd", "-a",
-                    "-l", f"127.0.0.1:{self.port}",
-                    *[f"-E{n}" for n in passed], *cmd]
+            argv = self._systemd(unit, cmd, env, extra_env)
         elif kind == "tcpserver":
-            argv = ["tcpserver", "-HRl", "localhost", "127.0.0.1",
-                    str(self.port), *cmd]
+            argv = self._tcpserver(cmd)
         elif kind == "xinetd":
             argv = self._xinetd(host, cmd)
         elif kind == "stunnel":
-            argv = self._stunnel(host, cmd)
+            argv = self._stunnel(host, cmd, cert, key)
         else:
             raise ValueError(kind)
+        self.argv = argv
         self.p = subprocess.Popen(argv, stdout=self.log, stderr=self.log,
                                   env=env, start_new_session=True)
         self.logpath = self.log.name
@@ -293,6 +391,29 @@ class Launcher:
     def _path(self, name):
         return os.path.join(self.host.dir, f"{self.kind}-{self.port}-{name}")
 
+    def _systemd(self, unit, cmd, env, extra_env):
+        sock = unit_file(f"{unit}.socket")["Socket"]
+        service = unit_file(f"{unit}@.service")["Service"]
+        argv = ["systemd-socket-activate"]
+        if service.get("StandardInput") == "socket":
+            argv.append("--inetd")
+        if sock.get("Accept") == "yes":
+            argv.append("-a")
+        passed = [n for n in self.PASS_ENV if n in env]
+        passed += [n for n in (extra_env or {}) if n not in passed]
+        argv += ["-l", f"127.0.0.1:{self.port}",
+                 *[f"-E{n}" for n in passed]]
+        return argv + _substitute_pop3d(
+            shlex.split(service["ExecStart"].lstrip("-@+!:")), cmd)
+
+    def _tcpserver(self, cmd):
+        with open(os.path.join(UNITS, "tcpserver.run")) as f:
+            line = [ln for ln in f if ln.startswith("exec tcpserver ")][-1]
+        words = shlex.split(line)[1:]
+        i = words.index(INSTALLED_POP3D)
+        words[i - 2:i] = ["127.0.0.1", str(self.port)]     # host, port
+        return _substitute_pop3d(words, cmd)
+
     def _xinetd(self, host, cmd):
         wrapper = self._path("pop3d.sh")
         with open(wrapper, "w") as f:
@@ -300,47 +421,53 @@ class Launcher:
                     f"exec {' '.join(_sh_quote(c) for c in cmd)} "
                     f"2>>{_sh_quote(self.log.name)}\n")
         os.chmod(wrapper, 0o755)
+        with open(os.path.join(UNITS, "xinetd.pop3d")) as f:
+            shipped = f.read()
+        service = []
+        for line in shipped.splitlines():
+            words = line.split()
+            if not words or words[0].startswith("#"):
+                continue
+            if words[0] == "server":
+                line = f"\tserver = {wrapper}"
+            elif words[0] == "user" and not ROOT:
+                continue            # only root may name a user
+            service.append(line)
+            if words[0] == "{":
+                service += ["\ttype = UNLISTED", "\tbind = 127.0.0.1",
+                            f"\tport = {self.port}"]
         conf = self._path("xinetd.conf")
         with open(conf, "w") as f:
             f.write("defaults\n{\n"
                     f"\tlog_type = FILE {self._path('xinetd.log')}\n"
-                    "}\n"
-                    "service pop3d-test\n{\n"
-                    "\ttype = UNLISTED\n"
-                    "\tsocket_type = stream\n"
-                    "\tprotocol = tcp\n"
-                    "\twait = no\n"
-                    + (f"\tuser = root\n" if ROOT else "") +
-                    "\tbind = 127.0.0.1\n"
-                    f"\tport = {self.port}\n"
-                    f"\tserver = {wrapper}\n"
-                    "\tflags = REUSE\n"
-                    "\tinstances = UNLIMITED\n"
-                    "\tper_source = UNLIMITED\n"
-                    "\tcps = 10000 1\n"
-                    "\tlog_on_success = PID HOST EXIT\n"
-                    "\tlog_on_failure = HOST\n"
-                    "}\n")
+                    "}\n" + "\n".join(service) + "\n")
         return ["xinetd", "-dontfork", "-f", conf,
                 "-pidfile", self._path("xinetd.pid")]
 
-    def _stunnel(self, host, cmd):
-        key, cert = self._path("key.pem"), self._path("cert.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
-                        "-nodes", "-keyout", key, "-out", cert, "-days", "2",
-                        "-subj", "/CN=localhost"],
-                       check=True, capture_output=True, timeout=WAIT * 3)
+    def _stunnel(self, host, cmd, cert, key):
+        if cert is None:
+            key, cert = self._path("key.pem"), self._path("cert.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                            "-nodes", "-keyout", key, "-out", cert,
+                            "-days", "2", "-subj", "/CN=localhost"],
+                           check=True, capture_output=True, timeout=WAIT * 3)
         self.cert = cert
+        values = {"accept": f"127.0.0.1:{self.port}", "cert": cert,
+                  "key": key, "exec": cmd[0]}
+        out = []
+        with open(os.path.join(UNITS, "stunnel-pop3d.conf")) as f:
+            for line in f:
+                name, eq, value = line.partition("=")
+                name = name.strip()
+                if eq and name in values:
+                    line = f"{name} = {values[name]}\n"
+                elif eq and name == "execArgs":
+                    args = _substitute_pop3d(value.split(), cmd)
+                    line = f"execArgs = {' '.join(args)}\n"
+                out.append(line)
         conf = self._path("stunnel.conf")
         with open(conf, "w") as f:
-            f.write("foreground = yes\n"
-                    f"pid = {self._path('stunnel.pid')}\n"
-                    "[pop3s]\n"
-                    f"accept = 127.0.0.1:{self.port}\n"
-                    f"cert = {cert}\n"
-                    f"key = {key}\n"
-                    f"exec = {cmd[0]}\n"
-                    f"execArgs = pop3d {' '.join(cmd[1:])}\n")
+            f.writelines(out)
         return ["stunnel4", conf]
 
     def read_log(self):
@@ -405,6 +532,59 @@ class Launcher:
 
 def _sh_quote(s):
     return "'" + s.replace("'", "'\\''") + "'"
+
+
+def unit_file(name):
+    """A systemd unit under systemd/: {section: {key: last value}}."""
+    out, section = {}, None
+    with open(os.path.join(UNITS, name)) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line[0] in "#;":
+                continue
+            if line.startswith("[") and line.endswith("]"):
+                section = out.setdefault(line[1:-1], {})
+            elif "=" in line and section is not None:
+                k, v = line.split("=", 1)
+                section[k.strip()] = v.strip()
+    return out
+
+
+def _substitute_pop3d(words, cmd):
+    """words with pop3d's installed path made cmd (the build's pop3d and
+    -c CONFIG), or, for stunnel's execArgs, argv[0] "pop3d" followed by
+    -c CONFIG; the arguments after it are kept."""
+    for i, w in enumerate(words):
+        if w in (INSTALLED_POP3D, "pop3d"):
+            first = cmd if w == INSTALLED_POP3D else ["pop3d", *cmd[1:]]
+            return words[:i] + first + words[i + 1:]
+    raise ValueError(f"no pop3d in {words}")
+
+
+def unit_file(name):
+    """A systemd unit under systemd/: {section: {key: last value}}."""
+    out, section = {}, None
+    with open(os.path.join(UNITS, name)) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line[0] in "#;":
+                continue
+            if line.startswith("[") and line.endswith("]"):
+                section = out.setdefault(line[1:-1], {})
+            elif "=" in line and section is not None:
+                k, v = line.split("=", 1)
+                section[k.strip()] = v.strip()
+    return out
+
+
+def _substitute_pop3d(words, cmd):
+    """words with pop3d's installed path (or stunnel's argv[0] "pop3d")
+    made cmd, the build's pop3d and -c CONFIG, and its arguments kept."""
+    for i, w in enumerate(words):
+        if w in (INSTALLED_POP3D, "pop3d"):
+            first = cmd if w == INSTALLED_POP3D else ["pop3d", *cmd[1:]]
+            return words[:i] + first + words[i + 1:]
+    raise ValueError(f"no pop3d in {words}")
 
 
 def _pgrp(pid):
