@@ -117,3 +117,12 @@ fuzz: fuzz-build
 	done
 
 .PHONY: fuzz fuzz-build
+
+# Benchmark against Dovecot (as root; see bench/README.md).
+bench: all
+	python3 bench/run.py --build $(O)
+
+bench-quick: all
+	python3 bench/run.py --build $(O) --quick
+
+.PHONY: bench bench-quick
