@@ -17,6 +17,9 @@ WARN	 = -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith \
 	   -Wstrict-prototypes -Wmissing-prototypes -Wvla
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# The session maps no TLS library: libbsd, libmd (which libbsd itself links)
+# for SHA-256, and for now libcrypto for the size cache's checksum.
+SESSION_LIBS := $(shell pkg-config --libs libbsd-overlay libmd libcrypto 2>/dev/null)
 ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -I. \
 	   -DSYSCONFDIR='"$(SYSCONFDIR)"' $(PKG_CFLAGS) $(CFLAGS_EXTRA)
 LDLIBS	 = $(PKG_LIBS)
@@ -25,7 +28,7 @@ LDLIBS	 = $(PKG_LIBS)
 LIB_SRCS = $(wildcard common/*.c pop3/*.c auth/*.c store/*.c)
 LIB_OBJS = $(LIB_SRCS:%.c=$(O)/%.o)
 HDRS	 = $(wildcard *.h common/*.h pop3/*.h auth/*.h store/*.h)
-PROGS	 = $(O)/pop3d $(O)/pop3d-passwd
+PROGS	 = $(O)/pop3d $(O)/pop3d-session $(O)/pop3d-passwd
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:%.c=$(O)/%)
 
@@ -41,6 +44,9 @@ $(O)/libpop3d.a: $(LIB_OBJS)
 
 $(O)/pop3d: $(O)/pop3d.o $(O)/libpop3d.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(O)/pop3d-session: $(O)/pop3d-session.o $(O)/libpop3d.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(SESSION_LIBS)
 
 $(O)/pop3d-passwd: $(O)/pop3d-passwd.o $(O)/libpop3d.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -70,7 +76,7 @@ install: all
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) \
 	    $(DESTDIR)$(DOCDIR)/examples
-	install -m 755 $(O)/pop3d $(DESTDIR)$(SBINDIR)/pop3d
+	install -m 755 $(O)/pop3d $(O)/pop3d-session $(DESTDIR)$(SBINDIR)/
 	install -m 755 $(O)/pop3d-passwd $(DESTDIR)$(BINDIR)/pop3d-passwd
 	install -m 644 man/pop3d.8 $(DESTDIR)$(MANDIR)/man8/pop3d.8
 	install -m 644 man/pop3d.conf.5 $(DESTDIR)$(MANDIR)/man5/pop3d.conf.5

@@ -30,6 +30,9 @@
 /* Paths taken from the users file and the configuration. */
 #define POP3D_PATH_MAX		1024
 
+/* The session program, found in the directory pop3d was executed from. */
+#define SESSION_PROGRAM		"pop3d-session"
+
 /* RFC 1939 section 7: a unique-id is 1 to 70 characters in 0x21..0x7E. */
 #define UIDL_MAX		70
 

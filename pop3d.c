@@ -9,7 +9,8 @@
  *                   runs the AUTHORIZATION state, passing credentials to
  *                   the monitor as one request;
  *   the session     (the monitor itself after a good login: it becomes the
- *                   mailbox owner and executes this program again with -S)
+ *                   mailbox owner and executes pop3d-session, which lives
+ *                   beside this program)
  *                   runs TRANSACTION and UPDATE.
  */
 #include <sys/socket.h>
@@ -33,7 +34,6 @@
 #include "common/peer.h"
 #include "pop3/login.h"
 #include "pop3/tls.h"
-#include "pop3/trans.h"
 
 static struct config	cf;
 
@@ -62,35 +62,37 @@ open_config(const char *path, int explicit, char *why, size_t len)
 	return fd;
 }
 
-/*
- * The session reads the descriptor the monitor handed down, if any.
- * Returns 0, NO_CONFIG_FILE or -1.
- */
-static int
-session_config(char *why, size_t len)
-{
-	const char	*s = getenv("POP3D_CONFIG_FD"), *errstr;
-	int		 fd;
-
-	config_defaults(&cf);
-	if (s == NULL)
-		return NO_CONFIG_FILE;
-	fd = strtonum(s, 3, 1024, &errstr);
-	if (errstr != NULL) {
-		snprintf(why, len, "POP3D_CONFIG_FD %s", errstr);
-		return -1;
-	}
-	if (config_load_fd(&cf, fd, "configuration", why, len) == -1)
-		return -1;
-	close(fd);
-	return 0;
-}
-
 static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: pop3d [-dit] [-c file]\n");
 	exit(EX_USAGE);
+}
+
+/*
+ * pop3d-session, from the directory this program was executed from, opened
+ * now: after the change of ids the directory may be closed to the owner,
+ * and a descriptor cannot be swapped for another file by a later rename.
+ */
+static int
+open_session_program(void)
+{
+	char	path[POP3D_PATH_MAX], *slash;
+	ssize_t	n;
+	int	fd;
+
+	n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	if (n <= 0 || (size_t)n >= sizeof(path) - 1)
+		fatal(EX_OSERR, "/proc/self/exe");
+	path[n] = '\0';
+	if ((slash = strrchr(path, '/')) == NULL)
+		fatalx(EX_OSERR, "/proc/self/exe: %s: not a path", path);
+	slash[1] = '\0';
+	if (strlcat(path, SESSION_PROGRAM, sizeof(path)) >= sizeof(path))
+		fatalx(EX_OSERR, "%s: path too long", path);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		fatal(EX_OSERR, "%s", path);
+	return fd;
 }
 
 /* -t: check the configuration and what it names, then exit. */
@@ -109,6 +111,7 @@ check_config(const char *path)
 		    "path (%%u, %%h, %%%% are known)", cf.maildir);
 	if (geteuid() == 0)
 		sandbox_prepare(&cf, &ids, 0);
+	close(open_session_program());
 	if ((ctx = tls_context(&cf, 1, why, sizeof(why))) == NULL &&
 	    why[0] != '\0')
 		errx(EX_CONFIG, "%s", why);
@@ -118,36 +121,6 @@ check_config(const char *path)
 	}
 	printf("%s: configuration OK\n", path);
 	return 0;
-}
-
-/* -S: the session, executed by the monitor as the mailbox owner. */
-static int
-session_main(void)
-{
-	struct session_info	 si;
-	const char		*fd, *errstr, *relay;
-
-	if (getenv("POP3D_SESSION") == NULL || geteuid() == 0 || getuid() == 0)
-		fatalx(EX_USAGE, "-S is internal: the monitor starts sessions");
-	si.user = getenv("POP3D_USER");
-	si.maildir = getenv("POP3D_MAILDIR");
-	si.remote = getenv("POP3D_REMOTE");
-	si.method = getenv("POP3D_METHOD");
-	fd = getenv("POP3D_CARRY_FD");
-	si.tls = getenv("POP3D_TLS") != NULL ? getenv("POP3D_TLS") : "";
-	si.relay = 0;
-	if ((relay = getenv("POP3D_RELAY_PID")) != NULL) {
-		si.relay = strtonum(relay, 2, INT32_MAX, &errstr);
-		if (errstr != NULL)
-			fatalx(EX_USAGE, "POP3D_RELAY_PID %s", errstr);
-	}
-	if (si.user == NULL || si.maildir == NULL || si.remote == NULL ||
-	    si.method == NULL || fd == NULL)
-		fatalx(EX_USAGE, "session environment incomplete");
-	si.carry_fd = strtonum(fd, 3, 1024, &errstr);
-	if (errstr != NULL)
-		fatalx(EX_USAGE, "POP3D_CARRY_FD %s", errstr);
-	return trans_run(&cf, &si);
 }
 
 /*
@@ -203,8 +176,7 @@ connection_main(int config_fd, int log_stderr, int implicit_tls)
 	if (root)
 		sandbox_prepare(&cf, &ids, 1);
 	/* Opened now: after the uid change /proc/self may be closed to us. */
-	if ((ma.self_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) == -1)
-		fatal(EX_OSERR, "/proc/self/exe");
+	ma.session_fd = open_session_program();
 	prepare_login(&ma, &lo, implicit_tls, sv, relay);
 	log_info("connect remote=%s%s", remote, implicit_tls ? " tls=implicit" : "");
 	if ((pid = fork()) == -1)
@@ -213,7 +185,7 @@ connection_main(int config_fd, int log_stderr, int implicit_tls)
 		close(sv[0]);
 		if (relay[0] != -1)
 			close(relay[0]);
-		close(ma.self_fd);
+		close(ma.session_fd);
 		if (config_fd >= 0)
 			close(config_fd);
 		sandbox_login(&cf, &ids, root);
@@ -239,11 +211,11 @@ main(int argc, char *argv[])
 {
 	const char	*path = CONFIG_DEFAULT_PATH;
 	char		 why[512];
-	int		 ch, dflag = 0, tflag = 0, sflag = 0, iflag = 0, explicit = 0;
+	int		 ch, dflag = 0, tflag = 0, iflag = 0, explicit = 0;
 	int		 config_fd;
 
 	signal(SIGPIPE, SIG_IGN);
-	while ((ch = getopt(argc, argv, "c:diSt")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dit")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -255,9 +227,6 @@ main(int argc, char *argv[])
 		case 'i':
 			iflag = 1;
 			break;
-		case 'S':
-			sflag = 1;
-			break;
 		case 't':
 			tflag = 1;
 			break;
@@ -267,10 +236,7 @@ main(int argc, char *argv[])
 	}
 	if (argc != optind)
 		usage();
-	if (sflag)
-		config_fd = session_config(why, sizeof(why));
-	else
-		config_fd = open_config(path, explicit, why, sizeof(why));
+	config_fd = open_config(path, explicit, why, sizeof(why));
 	if (config_fd == -1) {
 		if (tflag)
 			errx(EX_CONFIG, "%s", why);
@@ -281,7 +247,5 @@ main(int argc, char *argv[])
 	if (tflag)
 		return check_config(path);
 	log_init("pop3d", dflag || cf.log_stderr);
-	if (sflag)
-		return session_main();
 	return connection_main(config_fd, dflag, iflag);
 }

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "params.h"
 #include "auth/apop.h"
 #include "auth/monitor.h"
 #include "auth/passwd_file.h"
@@ -276,8 +277,7 @@ start_session(const struct monitor_args *ma)
 	for (i = 0; i < n; i++)
 		envp[i] = env[i];
 	envp[i] = NULL;
-	argv[argc++] = "pop3d";
-	argv[argc++] = "-S";
+	argv[argc++] = SESSION_PROGRAM;
 	if (ma->log_stderr)
 		argv[argc++] = "-d";
 	argv[argc] = NULL;
@@ -290,7 +290,7 @@ start_session(const struct monitor_args *ma)
 	    chdir("/") == -1)
 		return EX_OSERR;
 	wipe();
-	fexecve(ma->self_fd, argv, envp);
+	fexecve(ma->session_fd, argv, envp);
 	log_warn("fexecve");
 	return EX_OSERR;
 }

@@ -19,7 +19,7 @@ struct monitor_args {
 	int			 sock;		/* to the pre-login process */
 	int			 relay_fd;	/* the session's end if it relays TLS, or -1 */
 	pid_t			 child;		/* the pre-login process */
-	int			 self_fd;	/* this program, for fexecve */
+	int			 session_fd;	/* pop3d-session, for fexecve */
 	int			 root;		/* started as root */
 	int			 log_stderr;	/* -d was given */
 	char			 challenge[APOP_CHALLENGE_MAX];	/* APOP greeting; "" when off */

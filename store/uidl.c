@@ -1,9 +1,10 @@
 /*
  * Unique-ids from Maildir names; see uidl.h for the rules.
  */
-#include <string.h>
+#include <sys/types.h>
 
-#include <openssl/evp.h>
+#include <sha2.h>		/* libmd, which libbsd links: no OpenSSL here */
+#include <string.h>
 
 #include "params.h"
 #include "store/uidl.h"
@@ -30,22 +31,19 @@ uidl_valid(const char *s, size_t len)
 size_t
 uidl_hash(const void *data, size_t len, char *out)
 {
-	static const char	hex[] = "0123456789abcdef";
-	unsigned char		md[EVP_MAX_MD_SIZE];
-	unsigned int		mdlen = 0, i;
+	char	hex[SHA256_DIGEST_STRING_LENGTH];
 
-	if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) ||
-	    mdlen != UIDL_HASH_OCTETS) {
+	_Static_assert(SHA256_DIGEST_LENGTH == UIDL_HASH_OCTETS, "SHA-256");
+
+	/* Lower-case hex, as libmd writes it. */
+	if (SHA256Data(data, len, hex) == NULL) {
 		out[0] = '\0';
 		return 0;
 	}
 	out[0] = ':';
-	for (i = 0; i < mdlen; i++) {
-		out[1 + 2 * i] = hex[md[i] >> 4];
-		out[2 + 2 * i] = hex[md[i] & 0x0f];
-	}
-	out[1 + 2 * mdlen] = '\0';
-	return 1 + 2 * mdlen;
+	memcpy(out + 1, hex, 2 * UIDL_HASH_OCTETS);
+	out[UIDL_HASH_LEN] = '\0';
+	return UIDL_HASH_LEN;
 }
 
 size_t

@@ -312,11 +312,31 @@ class ConfigCheck(Case):
                 self.assertIn(b"usage", res.stderr)
                 self.assertEqual(res.stdout, b"")
 
-    def test_session_flag_by_hand_exits_64(self):
+    def test_session_program_by_hand_exits_64(self):
+        session = os.path.join(os.path.dirname(pop3test.POP3D),
+                               "pop3d-session")
+        env = dict(os.environ, POP3D_SESSION="1", POP3D_USER="alice",
+                   POP3D_MAILDIR=self.host.dir, POP3D_REMOTE="x",
+                   POP3D_METHOD="USER", POP3D_CARRY_FD="3")
+        for args, e in (([], None), (["-d"], None), (["-x"], env)):
+            with self.subTest(args=args, env=e is not None):
+                res = run([session, *args], env=e)
+                self.assertEqual(res.returncode, EX_USAGE, res.stderr)
+                self.assertIn(b"internal", res.stderr)
+                self.assertEqual(res.stdout, b"")
         res = run([pop3test.POP3D, "-S", "-d"])
         self.assertEqual(res.returncode, EX_USAGE, res.stderr)
-        self.assertIn(b"-S", res.stderr)
-        self.assertEqual(res.stdout, b"")
+        self.assertIn(b"usage", res.stderr)
+
+    def test_missing_session_program_is_named(self):
+        lone = os.path.join(self.host.dir, "sbin")
+        os.mkdir(lone)
+        shutil.copy(pop3test.POP3D, lone)
+        res = run([os.path.join(lone, "pop3d"), "-t", "-c",
+                   self.host.conf_path])
+        self.assertEqual(res.returncode, 71, res.stderr)
+        self.assertIn(os.path.join(lone, "pop3d-session").encode(),
+                      res.stderr)
 
     def test_missing_config_file_exits_78(self):
         missing = os.path.join(self.host.dir, "missing.conf")
@@ -742,6 +762,7 @@ class Install(unittest.TestCase):
     def test_files_installed(self):
         want = {
             "usr/sbin/pop3d": 0o755,
+            "usr/sbin/pop3d-session": 0o755,
             "usr/bin/pop3d-passwd": 0o755,
             "usr/share/man/man8/pop3d.8": 0o644,
             "usr/share/man/man5/pop3d.conf.5": 0o644,

@@ -1,0 +1,94 @@
+/*
+ * pop3d-session: the TRANSACTION and UPDATE states of one POP3 session.
+ *
+ * The monitor of pop3d(8) executes this program after a good login, once
+ * it has become the mailbox owner.  It is a program of its own so that
+ * the session maps no TLS library and no code that reads the users file:
+ * a smaller image to start at every login and to keep for every session.
+ *
+ * Everything comes from the monitor: the client on stdin/stdout (or the
+ * relay of the pre-login process when the client speaks TLS), the octets
+ * the client pipelined behind its login command on POP3D_CARRY_FD, the
+ * configuration file on POP3D_CONFIG_FD, and who logged in from where in
+ * the environment.  It is not meant to be run by hand.
+ */
+#include <err.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "pop3/trans.h"
+
+static struct config	cf;
+
+/* A descriptor number from the environment: 3 to 1024, or exit 64. */
+static int
+env_fd(const char *name)
+{
+	const char	*s = getenv(name), *errstr;
+	int		 fd;
+
+	if (s == NULL)
+		return -1;
+	fd = strtonum(s, 3, 1024, &errstr);
+	if (errstr != NULL)
+		fatalx(EX_USAGE, "%s %s", name, errstr);
+	return fd;
+}
+
+/* The file the monitor handed down, or the defaults when it had none. */
+static int
+session_config(char *why, size_t len)
+{
+	int	fd;
+
+	config_defaults(&cf);
+	if ((fd = env_fd("POP3D_CONFIG_FD")) == -1)
+		return 0;
+	if (config_load_fd(&cf, fd, "configuration", why, len) == -1)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct session_info	 si;
+	const char		*relay, *errstr;
+	char			 why[512];
+	int			 dflag, loaded;
+
+	dflag = argc == 2 && strcmp(argv[1], "-d") == 0;
+	if (getenv("POP3D_SESSION") == NULL || geteuid() == 0 ||
+	    getuid() == 0 || argc > 1 + dflag) {
+		fprintf(stderr, "pop3d-session is internal: pop3d(8) starts "
+		    "it after a login\n");
+		return EX_USAGE;
+	}
+	loaded = session_config(why, sizeof(why));
+	log_init("pop3d", dflag || cf.log_stderr);
+	if (loaded == -1)
+		fatalx(EX_CONFIG, "%s", why);
+	si.user = getenv("POP3D_USER");
+	si.maildir = getenv("POP3D_MAILDIR");
+	si.remote = getenv("POP3D_REMOTE");
+	si.method = getenv("POP3D_METHOD");
+	si.tls = getenv("POP3D_TLS") != NULL ? getenv("POP3D_TLS") : "";
+	si.relay = 0;
+	if ((relay = getenv("POP3D_RELAY_PID")) != NULL) {
+		si.relay = strtonum(relay, 2, INT32_MAX, &errstr);
+		if (errstr != NULL)
+			fatalx(EX_USAGE, "POP3D_RELAY_PID %s", errstr);
+	}
+	si.carry_fd = env_fd("POP3D_CARRY_FD");
+	if (si.user == NULL || si.maildir == NULL || si.remote == NULL ||
+	    si.method == NULL || si.carry_fd == -1)
+		fatalx(EX_USAGE, "session environment incomplete");
+	return trans_run(&cf, &si);
+}
