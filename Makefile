@@ -12,7 +12,7 @@ O	?= build
 
 CC	?= cc
 CFLAGS	?= -O2 -g
-PKGS	 = libbsd-overlay openssl libcrypt
+PKGS	 = libbsd-overlay libmd openssl libcrypt
 WARN	 = -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith \
 	   -Wstrict-prototypes -Wmissing-prototypes -Wvla
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
