@@ -3,7 +3,7 @@
 # Runs as root (apt-get); as another user it only reports what is missing.
 set -eu
 
-pkgs="build-essential pkg-config libbsd-dev libssl-dev libcrypt-dev
+pkgs="build-essential pkg-config libbsd-dev libmd-dev libssl-dev libcrypt-dev
 python3 openssl curl fetchmail mpop ucspi-tcp systemd valgrind mandoc
 clang libclang-rt-14-dev xinetd stunnel4"
 
