@@ -17,9 +17,9 @@ WARN	 = -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith \
 	   -Wstrict-prototypes -Wmissing-prototypes -Wvla
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-# The session maps no TLS library: libbsd, libmd (which libbsd itself links)
-# for SHA-256, and for now libcrypto for the size cache's checksum.
-SESSION_LIBS := $(shell pkg-config --libs libbsd-overlay libmd libcrypto 2>/dev/null)
+# The session maps no TLS library: libbsd, and libmd (which libbsd itself
+# links) for SHA-256.
+SESSION_LIBS := $(shell pkg-config --libs libbsd-overlay libmd 2>/dev/null)
 ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -I. \
 	   -DSYSCONFDIR='"$(SYSCONFDIR)"' $(PKG_CFLAGS) $(CFLAGS_EXTRA)
 LDLIBS	 = $(PKG_LIBS)

@@ -5,7 +5,7 @@
  *	"POP3DSZ\n", version, count		16 octets
  *	per entry: ino, st_size, mtime sec, mtime nsec, name length, 0,
  *	    POP3 size (40 octets), then the base name
- *	SHA-256 of all of the above		32 octets
+ *	cache_checksum() of all of the above	 8 octets
  *
  * The file is read whole into one buffer and checked once, every field
  * against its range; a hash table of entry offsets keyed by the base name
@@ -23,8 +23,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <openssl/evp.h>
 
 #include "params.h"
 #include "common/log.h"
@@ -62,7 +60,8 @@ struct cache {
 /* The file being written: buffered, and hashed as it goes out. */
 struct cache_out {
 	int		 fd;
-	EVP_MD_CTX	*md;
+	uint64_t	 sum;
+	uint64_t	 total;		/* octets summed */
 	size_t		 len;
 	int		 failed;
 	unsigned char	 buf[CACHE_CHUNK];
@@ -85,6 +84,36 @@ put_le(unsigned char *p, uint64_t v, int n)
 
 	for (i = 0; i < n; i++, v >>= 8)
 		p[i] = v & 0xff;
+}
+
+/*
+ * Eight octets at a time: xor in, multiply by an odd constant (a bijection
+ * modulo 2^64) and fold the high half down, so that every octet of the
+ * file moves every bit of the sum.  Any single damaged octet changes it.
+ */
+uint64_t
+cache_sum(uint64_t h, const unsigned char *p, size_t len)
+{
+	unsigned char	tail[8];
+
+	for (; len >= 8; p += 8, len -= 8) {
+		h = (h ^ get_le(p, 8)) * UINT64_C(0x9e3779b97f4a7c15);
+		h ^= h >> 32;
+	}
+	if (len > 0) {
+		memset(tail, 0, sizeof(tail));
+		memcpy(tail, p, len);
+		tail[7] = 0x80 | len;
+		h = cache_sum(h, tail, sizeof(tail));
+	}
+	return h;
+}
+
+uint64_t
+cache_sum_end(uint64_t h, uint64_t total)
+{
+	h = (h ^ total) * UINT64_C(0xff51afd7ed558ccd);
+	return h ^ h >> 33;
 }
 
 /* One line in the log per process: a Maildir that refuses it stays so. */
@@ -152,8 +181,7 @@ entry_check(const unsigned char *p, size_t left)
 static int
 cache_check(struct cache *c)
 {
-	unsigned char	sum[EVP_MAX_MD_SIZE];
-	unsigned int	sumlen = 0;
+	uint64_t	sum;
 	size_t		off, end = c->len - CACHE_TRAILER, rlen;
 	uint32_t	i;
 
@@ -163,9 +191,8 @@ cache_check(struct cache *c)
 	c->count = get_le(c->buf + 12, 4);
 	if (c->count > MAILDROP_MAX_MESSAGES)
 		return -1;
-	if (!EVP_Digest(c->buf, end, sum, &sumlen, EVP_sha256(), NULL) ||
-	    sumlen != CACHE_TRAILER ||
-	    memcmp(sum, c->buf + end, CACHE_TRAILER) != 0)
+	sum = cache_sum_end(cache_sum(CACHE_SUM_INIT, c->buf, end), end);
+	if (sum != get_le(c->buf + end, CACHE_TRAILER))
 		return -1;
 	for (i = 0, off = CACHE_HEADER; i < c->count; i++, off += rlen)
 		if ((rlen = entry_check(c->buf + off, end - off)) == 0)
@@ -457,8 +484,9 @@ out_flush(struct cache_out *o)
 {
 	if (o->failed || o->len == 0)
 		return;
-	if (!EVP_DigestUpdate(o->md, o->buf, o->len) ||
-	    write_all(o->fd, o->buf, o->len) == -1)
+	o->sum = cache_sum(o->sum, o->buf, o->len);
+	o->total += o->len;
+	if (write_all(o->fd, o->buf, o->len) == -1)
 		o->failed = 1;
 	o->len = 0;
 }
@@ -485,14 +513,13 @@ out_put(struct cache_out *o, const void *p, size_t len)
 static int
 out_end(struct cache_out *o)
 {
-	unsigned char	sum[EVP_MAX_MD_SIZE];
-	unsigned int	sumlen = 0;
+	unsigned char	sum[CACHE_TRAILER];
 
 	out_flush(o);
-	if (o->failed || !EVP_DigestFinal_ex(o->md, sum, &sumlen) ||
-	    sumlen != CACHE_TRAILER)
+	if (o->failed)
 		return -1;
-	return write_all(o->fd, sum, sumlen);
+	put_le(sum, cache_sum_end(o->sum, o->total), CACHE_TRAILER);
+	return write_all(o->fd, sum, sizeof(sum));
 }
 
 /* The entries of the old file that a lookup matched, unmarked again. */
@@ -521,24 +548,22 @@ cache_write_fd(struct cache *c, int fd)
 {
 	unsigned char		 head[CACHE_HEADER];
 	struct cache_out	*o;
-	int			 rv = -1;
+	int			 rv;
 
 	if ((o = malloc(sizeof(*o))) == NULL)
 		return -1;
 	o->fd = fd;
 	o->len = 0;
 	o->failed = 0;
-	if ((o->md = EVP_MD_CTX_new()) != NULL &&
-	    EVP_DigestInit_ex(o->md, EVP_sha256(), NULL)) {
-		memcpy(head, CACHE_MAGIC, 8);
-		put_le(head + 8, CACHE_VERSION, 4);
-		put_le(head + 12, c->used + c->nadd, 4);
-		out_put(o, head, sizeof(head));
-		out_used(c, o);
-		out_put(o, c->add, c->addlen);
-		rv = out_end(o);
-	}
-	EVP_MD_CTX_free(o->md);
+	o->sum = CACHE_SUM_INIT;
+	o->total = 0;
+	memcpy(head, CACHE_MAGIC, 8);
+	put_le(head + 8, CACHE_VERSION, 4);
+	put_le(head + 12, c->used + c->nadd, 4);
+	out_put(o, head, sizeof(head));
+	out_used(c, o);
+	out_put(o, c->add, c->addlen);
+	rv = out_end(o);
 	free(o);
 	return rv;
 }

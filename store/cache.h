@@ -25,10 +25,16 @@
  * one fails its checksum.  When it cannot be written (read-only, full,
  * not permitted) the session goes on without it and logs that once.
  *
- * Format, version 1, integers little-endian:
+ * The checksum finds torn and damaged files, not forgeries: only the
+ * mailbox owner can write the file, and all a forged entry could do is
+ * misstate the size of one of the owner's messages within the bounds
+ * below, which RETR then catches.  It is not a cryptographic hash, so that
+ * a login need not start a crypto library to read the cache.
+ *
+ * Format, version 2, integers little-endian:
  *
  *	header	 8 octets  magic "POP3DSZ\n"
- *		 4	   version, 1
+ *		 4	   version, 2
  *		 4	   number of entries, at most MAILDROP_MAX_MESSAGES
  *	entry	 8	   st_ino
  *		 8	   st_size, at most CACHE_SIZE_MAX
@@ -39,7 +45,7 @@
  *		 8	   POP3 size (see size.h): 0 for an empty file, else
  *			   from st_size to 2 * st_size + 2
  *		 n	   the base name: no NUL, '/' or ':'
- *	trailer	32	   SHA-256 of every octet before it
+ *	trailer	 8	   cache_checksum() of every octet before it
  *
  * The whole file is at most CACHE_FILE_MAX octets and ends right after the
  * trailer.
@@ -54,11 +60,11 @@
 #define CACHE_FILE	"pop3d.cache"		/* in the top directory */
 #define CACHE_TMP	"pop3d.cache.tmp"	/* in tmp/, then renamed */
 #define CACHE_MAGIC	"POP3DSZ\n"
-#define CACHE_VERSION	1
+#define CACHE_VERSION	2
 
 #define CACHE_HEADER	16	/* magic, version, count */
 #define CACHE_RECORD	40	/* an entry without its name */
-#define CACHE_TRAILER	32	/* SHA-256 */
+#define CACHE_TRAILER	8	/* the checksum */
 
 /*
  * Reading the file costs a buffer this large for the time of the listing:
@@ -87,7 +93,7 @@
  */
 #define CACHE_SETTLE_SECONDS	2
 
-/* One write(2) per 64 KiB while the cache is written. */
+/* One write(2) per 64 KiB while the cache is written; a multiple of 8. */
 #define CACHE_CHUNK	(64 * 1024)
 
 struct cache;
@@ -118,5 +124,14 @@ void	cache_add(struct cache *, const char *name, const struct stat *st,
 void	cache_save(struct cache *, int dirfd);
 
 void	cache_free(struct cache *);
+
+/*
+ * The checksum of the file: start with CACHE_SUM_INIT, feed the octets in
+ * pieces whose lengths are multiples of 8 except the last, then end with
+ * cache_sum_end() and the total length.
+ */
+#define CACHE_SUM_INIT	UINT64_C(0x706f703364737a31)	/* "pop3dsz1" */
+uint64_t cache_sum(uint64_t, const unsigned char *, size_t);
+uint64_t cache_sum_end(uint64_t, uint64_t total);
 
 #endif

@@ -17,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include "store/cache.h"
 #include "store/maildrop.h"
@@ -376,10 +375,12 @@ test_flipped(void)
 static void
 reseal(unsigned char *buf, size_t len)
 {
-	unsigned int	n = 0;
+	uint64_t	sum;
+	size_t		end = len - CACHE_TRAILER, i;
 
-	EVP_Digest(buf, len - CACHE_TRAILER, buf + len - CACHE_TRAILER, &n,
-	    EVP_sha256(), NULL);
+	sum = cache_sum_end(cache_sum(CACHE_SUM_INIT, buf, end), end);
+	for (i = 0; i < CACHE_TRAILER; i++, sum >>= 8)
+		buf[end + i] = sum & 0xff;
 }
 
 /* Whether octet pos of the cache lies in the size field of an entry. */
