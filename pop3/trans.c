@@ -145,6 +145,8 @@ message_body(struct io *io, void *ctx)
 		    " of %" PRIu64 " octets)", safe_name(s, s->msgidx),
 		    st == MSGOUT_CHANGED ? "changed" : "unreadable",
 		    sent, m->size);
+	if (st == MSGOUT_CHANGED)
+		maildrop_distrust_sizes(&s->md);
 	if (s->body_lines == MSGOUT_ALL) {
 		s->retr++;
 		s->retr_bytes += sent;

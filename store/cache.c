@@ -35,6 +35,15 @@
 #define E_NSEC		24
 #define E_NAMELEN	28
 #define E_MARK		30	/* zero on disk; 1 in the buffer once matched */
+#define E_DIR		31	/* 1: in new/, 0: in cur/ */
+
+/* Offsets in the header. */
+#define H_COUNT		12
+#define H_FLAGS		16
+#define H_STAMPS	24	/* new/, then cur/ */
+
+/* A directory stamp: ino, size, mtime sec, ctime sec, mtime, ctime nsec. */
+#define STAMP_LEN	40
 #define E_SIZE		32
 
 #define NSEC_MAX	1000000000
@@ -54,6 +63,12 @@ struct cache {
 	size_t		 addalloc;
 	uint32_t	 nadd;
 	int		 stale;		/* a file was there but not valid */
+	int		 complete;	/* its entries were the whole listing */
+	int		 unique;	/* no base name twice, all indexed */
+	unsigned char	 stamps[2][STAMP_LEN];	/* as read; zero: none */
+	size_t		 iter;		/* cache_next(): offset of the next */
+	uint32_t	 iterated;
+	uint32_t	*offs;		/* offset of the entry cache_next() gave */
 	time_t		 settled;	/* files older than this are cached */
 };
 
@@ -143,15 +158,21 @@ name_hash(const struct cache *c, const char *s, size_t len)
 	return h ^ (h >> 33);
 }
 
+/* Length of the base name: the file name up to its first ':'. */
+static size_t
+base_len(const unsigned char *s, size_t len)
+{
+	const unsigned char *colon = memchr(s, ':', len);
+
+	return colon == NULL ? len : (size_t)(colon - s);
+}
+
+/* A name the listing itself would take: no NUL or '/', no leading '.'. */
 static int
 name_ok(const unsigned char *s, size_t len)
 {
-	size_t	i;
-
-	for (i = 0; i < len; i++)
-		if (s[i] == '\0' || s[i] == '/' || s[i] == ':')
-			return 0;
-	return 1;
+	return len > 0 && s[0] != '.' && s[0] != ':' &&
+	    memchr(s, '\0', len) == NULL && memchr(s, '/', len) == NULL;
 }
 
 /* The length of the valid entry at p, or 0 if it is not valid. */
@@ -165,7 +186,7 @@ entry_check(const unsigned char *p, size_t left)
 		return 0;
 	nlen = get_le(p + E_NAMELEN, 2);
 	if (nlen == 0 || nlen > CACHE_NAME_MAX || nlen > left - CACHE_RECORD ||
-	    get_le(p + E_MARK, 2) != 0 || get_le(p + E_NSEC, 4) >= NSEC_MAX)
+	    p[E_MARK] != 0 || p[E_DIR] > 1 || get_le(p + E_NSEC, 4) >= NSEC_MAX)
 		return 0;
 	flen = get_le(p + E_LEN, 8);
 	size = get_le(p + E_SIZE, 8);
@@ -175,6 +196,32 @@ entry_check(const unsigned char *p, size_t left)
 	if (!name_ok(p + CACHE_RECORD, nlen))
 		return 0;
 	return CACHE_RECORD + nlen;
+}
+
+static void
+stamp_make(unsigned char *p, const struct stat *st)
+{
+	put_le(p, st->st_ino, 8);
+	put_le(p + 8, st->st_size, 8);
+	put_le(p + 16, st->st_mtim.tv_sec, 8);
+	put_le(p + 24, st->st_ctim.tv_sec, 8);
+	put_le(p + 32, st->st_mtim.tv_nsec, 4);
+	put_le(p + 36, st->st_ctim.tv_nsec, 4);
+}
+
+static int
+stamp_check(const unsigned char *p)
+{
+	return get_le(p + 32, 4) < NSEC_MAX && get_le(p + 36, 4) < NSEC_MAX ?
+	    0 : -1;
+}
+
+static int
+stamp_is_none(const unsigned char *p)
+{
+	static const unsigned char zero[STAMP_LEN];
+
+	return memcmp(p, zero, STAMP_LEN) == 0;
 }
 
 /* Header, checksum, then every entry, which must fill the file exactly. */
@@ -188,8 +235,12 @@ cache_check(struct cache *c)
 	if (memcmp(c->buf, CACHE_MAGIC, 8) != 0 ||
 	    get_le(c->buf + 8, 4) != CACHE_VERSION)
 		return -1;
-	c->count = get_le(c->buf + 12, 4);
-	if (c->count > MAILDROP_MAX_MESSAGES)
+	c->count = get_le(c->buf + H_COUNT, 4);
+	if (c->count > MAILDROP_MAX_MESSAGES ||
+	    (get_le(c->buf + H_FLAGS, 4) & ~(uint64_t)CACHE_COMPLETE) != 0 ||
+	    get_le(c->buf + H_FLAGS + 4, 4) != 0 ||
+	    stamp_check(c->buf + H_STAMPS) == -1 ||
+	    stamp_check(c->buf + H_STAMPS + STAMP_LEN) == -1)
 		return -1;
 	sum = cache_sum_end(cache_sum(CACHE_SUM_INIT, c->buf, end), end);
 	if (sum != get_le(c->buf + end, CACHE_TRAILER))
@@ -245,13 +296,23 @@ slot_insert(struct cache *c, size_t off)
 	uint64_t		 h;
 	size_t			 i;
 
-	h = name_hash(c, (const char *)e + CACHE_RECORD,
-	    get_le(e + E_NAMELEN, 2));
-	for (i = 0; i < CACHE_PROBE_MAX; i++, h++)
+	const unsigned char	*name = e + CACHE_RECORD, *o;
+	size_t			 blen, olen;
+
+	blen = base_len(name, get_le(e + E_NAMELEN, 2));
+	h = name_hash(c, (const char *)name, blen);
+	for (i = 0; i < CACHE_PROBE_MAX; i++, h++) {
 		if (c->slots[h & c->mask] == 0) {
 			c->slots[h & c->mask] = off;
 			return;
 		}
+		/* Two files with one base name: no listing from the cache. */
+		o = c->buf + c->slots[h & c->mask];
+		olen = base_len(o + CACHE_RECORD, get_le(o + E_NAMELEN, 2));
+		if (olen == blen && memcmp(o + CACHE_RECORD, name, blen) == 0)
+			c->unique = 0;
+	}
+	c->unique = 0;		/* not indexed: it cannot be checked */
 }
 
 /* At most half the slots in use, so that probe sequences stay short. */
@@ -266,6 +327,7 @@ cache_index(struct cache *c)
 	if ((c->slots = calloc(nslots, sizeof(*c->slots))) == NULL)
 		return -1;
 	c->mask = nslots - 1;
+	c->unique = 1;
 	for (i = 0; i < c->count; i++) {
 		slot_insert(c, off);
 		off += CACHE_RECORD + get_le(c->buf + off + E_NAMELEN, 2);
@@ -303,6 +365,8 @@ cache_open(int dirfd)
 	}
 	c->stale = 0;
 	c->next = CACHE_HEADER;
+	c->complete = (get_le(c->buf + H_FLAGS, 4) & CACHE_COMPLETE) != 0;
+	memcpy(c->stamps, c->buf + H_STAMPS, sizeof(c->stamps));
 	return c;
 }
 
@@ -335,7 +399,7 @@ struct probe {
 static int
 probe_match(struct probe *p, const unsigned char *e)
 {
-	if (get_le(e + E_NAMELEN, 2) != p->blen ||
+	if (base_len(e + CACHE_RECORD, get_le(e + E_NAMELEN, 2)) != p->blen ||
 	    memcmp(e + CACHE_RECORD, p->name, p->blen) != 0)
 		return 0;
 	if (p->statted == 0)
@@ -375,10 +439,12 @@ cache_find(struct cache *c, struct probe *p)
 }
 
 int
-cache_lookup(struct cache *c, int dfd, const char *name, uint64_t *size)
+cache_lookup(struct cache *c, int dfd, const char *name, int in_new,
+    uint64_t *size)
 {
 	struct probe	 p;
 	unsigned char	*e;
+	size_t		 nlen;
 
 	if (c == NULL || c->count == 0)
 		return 0;
@@ -389,9 +455,15 @@ cache_lookup(struct cache *c, int dfd, const char *name, uint64_t *size)
 	if (p.blen == 0 || p.blen > CACHE_NAME_MAX ||
 	    (e = cache_find(c, &p)) == NULL)
 		return 0;
-	entry_mark(c, e);
-	c->next = e - c->buf + CACHE_RECORD + p.blen;
+	nlen = get_le(e + E_NAMELEN, 2);
+	c->next = e - c->buf + CACHE_RECORD + nlen;
 	*size = get_le(e + E_SIZE, 8);
+	/* Moved to cur/ or flags changed: the same file under a new name. */
+	if (e[E_DIR] == in_new && nlen == strlen(name) &&
+	    memcmp(e + CACHE_RECORD, name, nlen) == 0)
+		entry_mark(c, e);
+	else
+		cache_add(c, name, in_new, &p.st, *size);
 	return 1;
 }
 
@@ -419,12 +491,13 @@ add_reserve(struct cache *c, size_t len)
  * shrank while it was counted, or one still settling, is left out.
  */
 static int
-add_ok(const struct cache *c, size_t blen, const struct stat *st,
-    uint64_t size)
+add_ok(const struct cache *c, const char *name, size_t len,
+    const struct stat *st, uint64_t size)
 {
 	size_t	have = c->len ? c->len : CACHE_HEADER + CACHE_TRAILER;
 
-	if (blen == 0 || blen > CACHE_NAME_MAX || st->st_size < 0 ||
+	if (len > CACHE_NAME_MAX || !name_ok((const unsigned char *)name, len) ||
+	    st->st_size < 0 ||
 	    (uint64_t)st->st_size > CACHE_SIZE_MAX ||
 	    st->st_mtim.tv_sec >= c->settled)
 		return 0;
@@ -433,32 +506,33 @@ add_ok(const struct cache *c, size_t blen, const struct stat *st,
 	    (st->st_size == 0 && size != 0))
 		return 0;
 	/* The old file bounds the entries kept from it. */
-	return have + c->addlen + CACHE_RECORD + blen <= CACHE_FILE_MAX;
+	return have + c->addlen + CACHE_RECORD + len <= CACHE_FILE_MAX;
 }
 
 void
-cache_add(struct cache *c, const char *name, const struct stat *st,
-    uint64_t size)
+cache_add(struct cache *c, const char *name, int in_new,
+    const struct stat *st, uint64_t size)
 {
 	unsigned char	*e;
-	size_t		 blen;
+	size_t		 len;
 
 	if (c == NULL)
 		return;
-	blen = strcspn(name, ":");
-	if (!add_ok(c, blen, st, size) ||
-	    add_reserve(c, CACHE_RECORD + blen) == -1)
+	len = strlen(name);
+	if (!add_ok(c, name, len, st, size) ||
+	    add_reserve(c, CACHE_RECORD + len) == -1)
 		return;
 	e = c->add + c->addlen;
 	put_le(e + E_INO, st->st_ino, 8);
 	put_le(e + E_LEN, st->st_size, 8);
 	put_le(e + E_SEC, st->st_mtim.tv_sec, 8);
 	put_le(e + E_NSEC, st->st_mtim.tv_nsec, 4);
-	put_le(e + E_NAMELEN, blen, 2);
-	put_le(e + E_MARK, 0, 2);
+	put_le(e + E_NAMELEN, len, 2);
+	e[E_MARK] = 0;
+	e[E_DIR] = in_new != 0;
 	put_le(e + E_SIZE, size, 8);
-	memcpy(e + CACHE_RECORD, name, blen);
-	c->addlen += CACHE_RECORD + blen;
+	memcpy(e + CACHE_RECORD, name, len);
+	c->addlen += CACHE_RECORD + len;
 	c->nadd++;
 }
 
@@ -522,29 +596,46 @@ out_end(struct cache_out *o)
 	return write_all(o->fd, sum, sizeof(sum));
 }
 
+static void
+out_entry(struct cache_out *o, const unsigned char *e)
+{
+	unsigned char	rec[CACHE_RECORD];
+
+	memcpy(rec, e, CACHE_RECORD);
+	rec[E_MARK] = 0;
+	out_put(o, rec, CACHE_RECORD);
+	out_put(o, e + CACHE_RECORD, get_le(e + E_NAMELEN, 2));
+}
+
 /* The entries of the old file that a lookup matched, unmarked again. */
 static void
 out_used(struct cache *c, struct cache_out *o)
 {
-	unsigned char	 rec[CACHE_RECORD];
 	const unsigned char *e;
-	size_t		 off = CACHE_HEADER, nlen;
+	size_t		 off = CACHE_HEADER;
 	uint32_t	 i;
 
-	for (i = 0; i < c->count; i++, off += CACHE_RECORD + nlen) {
+	for (i = 0; i < c->count; i++) {
 		e = c->buf + off;
-		nlen = get_le(e + E_NAMELEN, 2);
-		if (e[E_MARK] == 0)
-			continue;
-		memcpy(rec, e, CACHE_RECORD);
-		put_le(rec + E_MARK, 0, 2);
-		out_put(o, rec, CACHE_RECORD);
-		out_put(o, e + CACHE_RECORD, nlen);
+		off += CACHE_RECORD + get_le(e + E_NAMELEN, 2);
+		if (e[E_MARK] != 0)
+			out_entry(o, e);
 	}
 }
 
+/* Every entry of the old file, entry order[i] as the i-th. */
+static void
+out_ordered(struct cache *c, struct cache_out *o, const uint32_t *order)
+{
+	uint32_t	i;
+
+	for (i = 0; i < c->count; i++)
+		out_entry(o, c->buf + c->offs[order[i]]);
+}
+
 static int
-cache_write_fd(struct cache *c, int fd)
+cache_write_fd(struct cache *c, int fd, int complete,
+    unsigned char stamps[2][STAMP_LEN], const uint32_t *order)
 {
 	unsigned char		 head[CACHE_HEADER];
 	struct cache_out	*o;
@@ -559,10 +650,17 @@ cache_write_fd(struct cache *c, int fd)
 	o->total = 0;
 	memcpy(head, CACHE_MAGIC, 8);
 	put_le(head + 8, CACHE_VERSION, 4);
-	put_le(head + 12, c->used + c->nadd, 4);
+	put_le(head + H_COUNT, order != NULL ? c->count : c->used + c->nadd, 4);
+	put_le(head + H_FLAGS, complete ? CACHE_COMPLETE : 0, 4);
+	put_le(head + H_FLAGS + 4, 0, 4);
+	memcpy(head + H_STAMPS, stamps, 2 * STAMP_LEN);
 	out_put(o, head, sizeof(head));
-	out_used(c, o);
-	out_put(o, c->add, c->addlen);
+	if (order != NULL)
+		out_ordered(c, o, order);
+	else {
+		out_used(c, o);
+		out_put(o, c->add, c->addlen);
+	}
 	rv = out_end(o);
 	free(o);
 	return rv;
@@ -570,7 +668,8 @@ cache_write_fd(struct cache *c, int fd)
 
 /* The new cache as tmp/pop3d.cache.tmp, complete and closed. */
 static int
-cache_write_tmp(struct cache *c, int tmpfd)
+cache_write_tmp(struct cache *c, int tmpfd, int complete,
+    unsigned char stamps[2][STAMP_LEN], const uint32_t *order)
 {
 	int	fd, rv, saved;
 
@@ -581,7 +680,7 @@ cache_write_tmp(struct cache *c, int tmpfd)
 	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1)
 		return -1;
-	rv = cache_write_fd(c, fd);
+	rv = cache_write_fd(c, fd, complete, stamps, order);
 	saved = errno;
 	if (close(fd) == -1 && rv == 0)
 		return -1;
@@ -589,20 +688,40 @@ cache_write_tmp(struct cache *c, int tmpfd)
 	return rv;
 }
 
-void
-cache_save(struct cache *c, int dirfd)
+/*
+ * The stamp of a directory for the next listing: none unless it did not
+ * change while it was read and has settled, so that no later change can
+ * leave its times as they are.
+ */
+static void
+stamp_for(const struct cache *c, unsigned char *out, const struct stat *before,
+    const struct stat *after)
+{
+	unsigned char	b[STAMP_LEN];
+
+	memset(out, 0, STAMP_LEN);
+	stamp_make(b, before);
+	stamp_make(out, after);
+	if (memcmp(b, out, STAMP_LEN) != 0 ||
+	    before->st_mtim.tv_sec >= c->settled ||
+	    before->st_ctim.tv_sec >= c->settled)
+		memset(out, 0, STAMP_LEN);
+}
+
+/* The new file through tmp/ and rename(2); a failure is logged once. */
+static void
+cache_replace(struct cache *c, int dirfd, int complete,
+    unsigned char stamps[2][STAMP_LEN], const uint32_t *order)
 {
 	int	tmpfd, saved;
 
-	if (c == NULL || (c->nadd == 0 && c->used == c->count && !c->stale))
-		return;
 	tmpfd = openat(dirfd, "tmp",
 	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (tmpfd == -1) {
 		cache_warn("write");
 		return;
 	}
-	if (cache_write_tmp(c, tmpfd) == -1 ||
+	if (cache_write_tmp(c, tmpfd, complete, stamps, order) == -1 ||
 	    renameat(tmpfd, CACHE_TMP, dirfd, CACHE_FILE) == -1) {
 		saved = errno;
 		unlinkat(tmpfd, CACHE_TMP, 0);
@@ -613,6 +732,84 @@ cache_save(struct cache *c, int dirfd)
 }
 
 void
+cache_save(struct cache *c, int dirfd, size_t listed,
+    const struct stat before[2], const struct stat after[2])
+{
+	unsigned char	stamps[2][STAMP_LEN];
+	int		complete;
+
+	if (c == NULL)
+		return;
+	stamp_for(c, stamps[0], &before[0], &after[0]);
+	stamp_for(c, stamps[1], &before[1], &after[1]);
+	complete = c->used + c->nadd == listed;
+	if (c->nadd == 0 && c->used == c->count && !c->stale &&
+	    complete == c->complete &&
+	    memcmp(stamps, c->stamps, sizeof(stamps)) == 0)
+		return;
+	cache_replace(c, dirfd, complete, stamps, NULL);
+}
+
+void
+cache_save_order(struct cache *c, int dirfd, const uint32_t *order)
+{
+	if (c == NULL || c->offs == NULL || c->iterated != c->count)
+		return;
+	cache_replace(c, dirfd, c->complete, c->stamps, order);
+}
+
+int
+cache_listing(struct cache *c, const struct stat dirs[2])
+{
+	unsigned char	now[STAMP_LEN];
+	int		i;
+
+	if (c == NULL || c->buf == NULL || !c->complete || !c->unique)
+		return 0;
+	for (i = 0; i < 2; i++) {
+		stamp_make(now, &dirs[i]);
+		if (stamp_is_none(c->stamps[i]) ||
+		    memcmp(now, c->stamps[i], STAMP_LEN) != 0)
+			return 0;
+	}
+	c->iter = CACHE_HEADER;
+	c->iterated = 0;
+	/* Without room to note the entries, they cannot be put in order. */
+	free(c->offs);
+	c->offs = reallocarray(NULL, c->count, sizeof(*c->offs));
+	return 1;
+}
+
+int
+cache_next(struct cache *c, char name[CACHE_NAME_MAX + 1], int *in_new,
+    uint64_t *size)
+{
+	const unsigned char	*e;
+	size_t			 nlen;
+
+	if (c->iterated == c->count)
+		return 0;
+	e = c->buf + c->iter;
+	nlen = get_le(e + E_NAMELEN, 2);	/* checked at open */
+	if (c->offs != NULL)
+		c->offs[c->iterated] = c->iter;
+	memcpy(name, e + CACHE_RECORD, nlen);
+	name[nlen] = '\0';
+	*in_new = e[E_DIR];
+	*size = get_le(e + E_SIZE, 8);
+	c->iter += CACHE_RECORD + nlen;
+	c->iterated++;
+	return 1;
+}
+
+void
+cache_remove(int dirfd)
+{
+	if (unlinkat(dirfd, CACHE_FILE, 0) == -1 && errno != ENOENT)
+		log_warn("remove %s", CACHE_FILE);
+}
+
+void
 cache_free(struct cache *c)
 {
 	if (c == NULL)
@@ -620,5 +817,6 @@ cache_free(struct cache *c)
 	free(c->buf);
 	free(c->slots);
 	free(c->add);
+	free(c->offs);
 	free(c);
 }

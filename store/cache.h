@@ -6,7 +6,8 @@
  *
  * An entry is keyed by the base name (the file name before ':', so that a
  * flag change or a move from new/ to cur/ keeps it) and by the inode, the
- * length (st_size) and the modification time in nanoseconds of the file.
+ * length (st_size) and the modification time in nanoseconds of the file;
+ * it also keeps the whole name and whether the file is in new/ or cur/.
  * A file replaced under its name has another inode, one changed in place
  * another length or time: either way the entry no longer matches, the file
  * is read again and the next cache drops the old entry.  A file modified
@@ -17,6 +18,20 @@
  * be known true without reading the file, and ",S=" (the on-disk length)
  * is not the POP3 size.  Only a count of the file's octets goes into the
  * cache.
+ *
+ * The listing itself.  Deliveries, moves, flag changes and deletions in a
+ * Maildir all create, rename or unlink directory entries, and each changes
+ * the directory's modification and change times.  So the cache records a
+ * stamp of new/ and of cur/ (inode, size, both times in nanoseconds), and
+ * when both still match at the next login and the entries were the whole
+ * listing, the listing comes from the cache alone: no readdir(3), no
+ * stat(2) per message.  A stamp is recorded only for a directory that did
+ * not change while it was read and whose times are CACHE_SETTLE_SECONDS
+ * old, so that a later change in the same clock tick cannot go unseen.
+ * What this cannot see is a message file rewritten in place, which no
+ * Maildir writer does; RETR and TOP check each file against its listed
+ * size anyway, and a mismatch removes the cache, so the next login counts
+ * every message again.
  *
  * The file is untrusted input: a bad magic, version, length, checksum or
  * any field out of range makes the whole file count as absent (it is then
@@ -31,21 +46,29 @@
  * below, which RETR then catches.  It is not a cryptographic hash, so that
  * a login need not start a crypto library to read the cache.
  *
- * Format, version 2, integers little-endian:
+ * Format, version 3, integers little-endian:
  *
  *	header	 8 octets  magic "POP3DSZ\n"
  *		 4	   version, 2
  *		 4	   number of entries, at most MAILDROP_MAX_MESSAGES
+ *		 4	   flags: CACHE_COMPLETE or 0
+ *		 4	   zero
+ *		40	   stamp of new/, all zero for none:
+ *			   st_ino 8, st_size 8, mtime sec 8, ctime sec 8,
+ *			   mtime nsec 4, ctime nsec 4 (below 1,000,000,000)
+ *		40	   stamp of cur/, the same
  *	entry	 8	   st_ino
  *		 8	   st_size, at most CACHE_SIZE_MAX
  *		 8	   st_mtim.tv_sec, two's complement
  *		 4	   st_mtim.tv_nsec, below 1,000,000,000
- *		 2	   length of the base name, 1 to CACHE_NAME_MAX
- *		 2	   zero
+ *		 2	   length of the name, 1 to CACHE_NAME_MAX
+ *		 1	   zero
+ *		 1	   1: the file is in new/, 0: in cur/
  *		 8	   POP3 size (see size.h): 0 for an empty file, else
  *			   from st_size to 2 * st_size + 2
- *		 n	   the base name: no NUL, '/' or ':'
- *	trailer	 8	   cache_checksum() of every octet before it
+ *		 n	   the file name: no NUL or '/', not starting with
+ *			   '.' or ':'
+ *	trailer	 8	   cache_sum() of every octet before it
  *
  * The whole file is at most CACHE_FILE_MAX octets and ends right after the
  * trailer.
@@ -60,9 +83,10 @@
 #define CACHE_FILE	"pop3d.cache"		/* in the top directory */
 #define CACHE_TMP	"pop3d.cache.tmp"	/* in tmp/, then renamed */
 #define CACHE_MAGIC	"POP3DSZ\n"
-#define CACHE_VERSION	2
+#define CACHE_VERSION	3
 
-#define CACHE_HEADER	16	/* magic, version, count */
+#define CACHE_HEADER	104	/* magic, version, count, flags, stamps */
+#define CACHE_COMPLETE	1	/* flag: the entries are the whole listing */
 #define CACHE_RECORD	40	/* an entry without its name */
 #define CACHE_TRAILER	8	/* the checksum */
 
@@ -106,24 +130,48 @@ struct cache;
 struct cache	*cache_open(int dirfd);
 
 /*
- * The cached size of the file name in dfd, if the file is a regular file
- * whose fstatat(2) still matches the entry of its base name: 1 and the size
- * in *size.  0 when it has to be counted.
+ * Whether the listing can come from the cache: it was complete, names no
+ * base name twice, and the fstat(2) of new/ (dirs[0]) and cur/ (dirs[1])
+ * taken before this call matches its stamps.  Then cache_next() gives each
+ * file in turn: its name, whether it is in new/, its size; 0 at the end.
  */
-int	cache_lookup(struct cache *, int dfd, const char *name, uint64_t *size);
+int	cache_listing(struct cache *, const struct stat dirs[2]);
+int	cache_next(struct cache *, char name[CACHE_NAME_MAX + 1], int *in_new,
+	    uint64_t *size);
+
+/*
+ * After a listing from the cache: write it again with the entry that
+ * cache_next() gave as order[i] in the i-th place, so that the next
+ * listing comes in the maildrop's order and needs no sorting.
+ */
+void	cache_save_order(struct cache *, int dirfd, const uint32_t *order);
+
+/*
+ * The cached size of the file name in dfd (in new/ when in_new), if the
+ * file is a regular file whose fstatat(2) still matches the entry of its
+ * base name: 1 and the size in *size.  0 when it has to be counted.
+ */
+int	cache_lookup(struct cache *, int dfd, const char *name, int in_new,
+	    uint64_t *size);
 
 /* Note the size just counted of the file name, whose fstat(2) is st. */
-void	cache_add(struct cache *, const char *name, const struct stat *st,
-	    uint64_t size);
+void	cache_add(struct cache *, const char *name, int in_new,
+	    const struct stat *st, uint64_t size);
 
 /*
  * Write the cache into the Maildir at dirfd when it differs from the file
- * read: new messages counted, messages gone, an invalid file replaced.
- * The entries are those looked up successfully and those added.
+ * read: new messages counted, messages gone, an invalid file replaced,
+ * other stamps.  The entries are those looked up successfully and those
+ * added; listed is the number of files in the listing, and before and
+ * after are the fstat(2) of new/ and cur/ before and after they were read.
  */
-void	cache_save(struct cache *, int dirfd);
+void	cache_save(struct cache *, int dirfd, size_t listed,
+	    const struct stat before[2], const struct stat after[2]);
 
 void	cache_free(struct cache *);
+
+/* Remove the cache of the Maildir at dirfd: the next login counts again. */
+void	cache_remove(int dirfd);
 
 /*
  * The checksum of the file: start with CACHE_SUM_INIT, feed the octets in

@@ -294,7 +294,7 @@ scan_file(struct scan *sc, int dfd, const char *dir, const char *name,
 	}
 	sc->md->counted++;
 	/* The key is the fstat(2) taken before the read, not after. */
-	cache_add(sc->cache, name, &st, size);
+	cache_add(sc->cache, name, (flags & MSG_NEW) != 0, &st, size);
 	return scan_add(sc, name, flags, size);
 }
 
@@ -319,7 +319,8 @@ scan_dir(struct scan *sc, int dfd, const char *dir, uint8_t flags)
 		}
 		if (de->d_name[0] == '.' || !is_regular(dfd, de))
 			continue;
-		if (cache_lookup(sc->cache, dfd, de->d_name, &size))
+		if (cache_lookup(sc->cache, dfd, de->d_name,
+		    (flags & MSG_NEW) != 0, &size))
 			st = scan_add(sc, de->d_name, flags, size);
 		else
 			st = scan_file(sc, dfd, dir, de->d_name, flags);
@@ -402,6 +403,21 @@ sortkey_cmp(const void *va, const void *vb)
 }
 
 /* Move the listing into md->msgs, oldest first, allocated to fit. */
+/* The cache again, in the order just sorted; only the order is new. */
+static void
+save_order(struct scan *sc, const struct sortkey *keys)
+{
+	uint32_t	*order;
+	size_t		 i;
+
+	if ((order = reallocarray(NULL, sc->count, sizeof(*order))) == NULL)
+		return;
+	for (i = 0; i < sc->count; i++)
+		order[i] = keys[i].idx;
+	cache_save_order(sc->cache, sc->md->dirfd, order);
+	free(order);
+}
+
 static enum store_status
 sort_listing(struct scan *sc)
 {
@@ -424,7 +440,15 @@ sort_listing(struct scan *sc)
 		keys[i].idx = i;
 		keys[i].flags = sc->msgs[i].flags;
 	}
-	qsort(keys, sc->count, sizeof(*keys), sortkey_cmp);
+	/* A listing from a cache written in this order needs no sorting. */
+	for (i = 1; i < sc->count; i++)
+		if (sortkey_cmp(&keys[i - 1], &keys[i]) > 0)
+			break;
+	if (i < sc->count) {
+		qsort(keys, sc->count, sizeof(*keys), sortkey_cmp);
+		if (md->from_cache)
+			save_order(sc, keys);
+	}
 	for (i = 0; i < sc->count; i++)
 		md->msgs[i] = sc->msgs[keys[i].idx];
 	md->count = sc->count;
@@ -511,6 +535,12 @@ unique_uidls(struct scan *sc)
 	enum store_status st;
 	size_t		 i, ndup;
 
+	/*
+	 * From the cache, base names are known to differ, and so do the
+	 * unique-ids: a fallback starts with ':', which no base name has.
+	 */
+	if (md->from_cache)
+		return STORE_OK;
 	if ((st = find_duplicates(sc, &ndup)) != STORE_OK || ndup == 0)
 		return st;
 	for (i = 0; i < md->count; i++)
@@ -520,10 +550,44 @@ unique_uidls(struct scan *sc)
 	return STORE_OK;
 }
 
+/* Both directories, file by file, and the cache brought up to date. */
+static enum store_status
+scan_dirs(struct scan *sc, const struct stat before[2])
+{
+	struct stat		after[2];
+	enum store_status	st;
+
+	if ((st = scan_dir(sc, sc->md->newfd, "new", MSG_NEW)) != STORE_OK ||
+	    (st = scan_dir(sc, sc->md->curfd, "cur", 0)) != STORE_OK)
+		return st;
+	if (fstat(sc->md->newfd, &after[0]) == 0 &&
+	    fstat(sc->md->curfd, &after[1]) == 0)
+		cache_save(sc->cache, sc->md->dirfd, sc->count, before, after);
+	return STORE_OK;
+}
+
+/* The listing as the cache has it: neither directory changed since. */
+static enum store_status
+scan_cached(struct scan *sc)
+{
+	char			name[CACHE_NAME_MAX + 1];
+	enum store_status	st;
+	uint64_t		size;
+	int			in_new;
+
+	while (cache_next(sc->cache, name, &in_new, &size))
+		if ((st = scan_add(sc, name, in_new ? MSG_NEW : 0, size)) !=
+		    STORE_OK)
+			return st;
+	sc->md->from_cache = 1;
+	return STORE_OK;
+}
+
 static enum store_status
 list_maildir(struct maildrop *md, char *err, size_t errlen)
 {
 	struct scan	 sc;
+	struct stat	 dirs[2];
 	enum store_status st;
 	char		*p;
 
@@ -531,13 +595,24 @@ list_maildir(struct maildrop *md, char *err, size_t errlen)
 	sc.md = md;
 	sc.err = err;
 	sc.errlen = errlen;
+	/* Taken first: a change from here on makes the stamps differ. */
+	if (fstat(md->newfd, &dirs[0]) == -1 || fstat(md->curfd, &dirs[1]) == -1)
+		return fail(err, errlen, STORE_TEMPFAIL, "fstat: %s",
+		    strerror(errno));
 	sc.cache = cache_open(md->dirfd);
-	if ((st = scan_dir(&sc, md->newfd, "new", MSG_NEW)) == STORE_OK &&
-	    (st = scan_dir(&sc, md->curfd, "cur", 0)) == STORE_OK)
-		cache_save(sc.cache, md->dirfd);
-	/* Freed before sorting: its buffers and the sort keys never meet. */
+	if (cache_listing(sc.cache, dirs))
+		st = scan_cached(&sc);
+	else {
+		st = scan_dirs(&sc, dirs);
+		/* Freed before sorting: its buffers and the sort keys never meet. */
+		cache_free(sc.cache);
+		sc.cache = NULL;
+	}
+	/* A listing from the cache keeps it: sorting may write it again. */
+	if (st == STORE_OK)
+		st = sort_listing(&sc);
 	cache_free(sc.cache);
-	if (st == STORE_OK && (st = sort_listing(&sc)) == STORE_OK)
+	if (st == STORE_OK)
 		st = unique_uidls(&sc);
 	free(sc.msgs);
 	/* Give back what doubling left over: the pool lives all session. */
@@ -642,4 +717,11 @@ maildrop_close(struct maildrop *md)
 	free(md->pool);
 	memset(md, 0, sizeof(*md));
 	md->dirfd = md->newfd = md->curfd = -1;
+}
+
+void
+maildrop_distrust_sizes(struct maildrop *md)
+{
+	if (md->dirfd != -1)
+		cache_remove(md->dirfd);
 }

@@ -51,6 +51,7 @@ struct maildrop {
 	size_t		 count;
 	uint64_t	 total;		/* sum of sizes, deleted ones included */
 	size_t		 counted;	/* sized by reading, not from the cache */
+	int		 from_cache;	/* listed from the cache: no readdir */
 	char		*pool;		/* NUL-terminated names and uidls */
 	size_t		 poolsize;
 	size_t		 poolalloc;
@@ -107,5 +108,11 @@ enum store_status maildrop_commit(struct maildrop *, struct commit_result *);
 
 /* Release the lock and the memory; deletes nothing. */
 void	maildrop_close(struct maildrop *);
+
+/*
+ * A message was found to differ from its listed size: drop the size
+ * cache, so that the next session counts every message again.
+ */
+void	maildrop_distrust_sizes(struct maildrop *);
 
 #endif

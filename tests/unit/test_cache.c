@@ -217,8 +217,108 @@ test_unchanged(void)
 	path_of(a, sizeof(a), "cur", "2.u:2,");
 	path_of(b, sizeof(b), "cur", "2.u:2,RS");
 	rename(a, b);
-	ok(session(2) == 0 && cache_ino() == ino,
-	    "moved to cur/ and re-flagged: still cached");
+	ok(session(2) == 0, "moved to cur/ and re-flagged: sizes still cached");
+	ok(session(2) == 0 && (ino = cache_ino()) != 0 && session(2) == 0 &&
+	    cache_ino() == ino, "the new names written once, then left alone");
+}
+
+/* Open and close; whether the listing came from the cache alone. */
+static int
+listed_from_cache(size_t want, size_t *counted)
+{
+	struct maildrop	md;
+	int		from;
+
+	if (!open_md(&md))
+		return -1;
+	from = md.count == want && sizes_right(&md) ? md.from_cache : -1;
+	*counted = md.counted;
+	maildrop_close(&md);
+	return from;
+}
+
+/* Directory times must be this old before a stamp is recorded. */
+static void
+settle(void)
+{
+	sleep(CACHE_SETTLE_SECONDS + 1);
+}
+
+static void
+test_listing(void)
+{
+	struct maildrop	md;
+	struct timespec	ts[2] = { { OLD_TIME, 0 }, { OLD_TIME, 0 } };
+	char		path[512];
+	size_t		n;
+	ino_t		ino;
+	int		fd;
+
+	fresh("listing");
+	old_file("new", "1.l", "one\n");
+	old_file("cur", "2.l:2,S", "two\nlines\n");
+	old_file("cur", "3.l:2,", "three\n");
+	ok(listed_from_cache(3, &n) == 0 && n == 3,
+	    "unsettled directories: listed by reading them");
+	ok(listed_from_cache(3, &n) == 0 && n == 0,
+	    "and again: no stamp was recorded");
+	settle();
+	ok(listed_from_cache(3, &n) == 0 && n == 0,
+	    "settled: read once more, stamps recorded");
+	ok(listed_from_cache(3, &n) == 1 && n == 0,
+	    "unchanged since: the listing comes from the cache");
+	ino = cache_ino();
+	ok(listed_from_cache(3, &n) == 1 && listed_from_cache(3, &n) == 1 &&
+	    cache_ino() == ino, "in the maildrop's order: not written again");
+	ok(open_md(&md) && md.count == 3 && md.from_cache &&
+	    (md.msgs[0].flags & MSG_NEW) &&
+	    strcmp(maildrop_name(&md, 0), "new/1.l") == 0 &&
+	    strcmp(maildrop_name(&md, 1), "cur/2.l:2,S") == 0 &&
+	    strcmp(maildrop_uidl(&md, 2), "3.l") == 0,
+	    "names, new/ and unique-ids as a listing gives them");
+	maildrop_close(&md);
+
+	old_file("new", "4.l", "four\n");
+	ok(listed_from_cache(4, &n) == 0 && n == 1,
+	    "a delivery to new/: read again, the new file counted");
+	path_of(path, sizeof(path), "cur", "3.l:2,");
+	unlink(path);
+	ok(listed_from_cache(3, &n) == 0 && n == 0,
+	    "a deletion in cur/: read again");
+	settle();
+	ok(listed_from_cache(3, &n) == 0 && listed_from_cache(3, &n) == 1,
+	    "settled again: from the cache");
+
+	/* Rewritten in place, times put back: only RETR can tell. */
+	path_of(path, sizeof(path), "cur", "2.l:2,S");
+	if ((fd = open(path, O_WRONLY | O_TRUNC)) == -1 ||
+	    write(fd, "2\n2\n", 4) != 4 || futimens(fd, ts) == -1)
+		abort();
+	close(fd);
+	ok(open_md(&md) && md.from_cache && md.msgs[1].size == 12,
+	    "a file rewritten in place keeps its listed size");
+	maildrop_distrust_sizes(&md);
+	maildrop_close(&md);
+	ok(cache_ino() == 0, "a size found wrong removes the cache");
+	ok(listed_from_cache(3, &n) == 0 && n == 3,
+	    "the next login counts every file again");
+}
+
+/* A base name twice (cur/ and new/): never a listing from the cache. */
+static void
+test_listing_twice(void)
+{
+	size_t	n;
+
+	fresh("twice");
+	old_file("new", "1.t", "one\n");
+	old_file("cur", "1.t:2,S", "one, seen\n");
+	old_file("cur", "2.t:2,S", "two\n");
+	settle();
+	ok(listed_from_cache(3, &n) == 0 && n == 0 + 3,
+	    "two files with one base name: both listed");
+	ok(listed_from_cache(3, &n) == 0 && n == 0,
+	    "sizes cached, but the listing is read again");
 }
 
 static void
@@ -565,6 +665,8 @@ sizes_true(struct maildrop *md)
 }
 
 /* One timed session; its files read, or -1 if sizes were wrong. */
+static int	from_cache_last;
+
 static long
 timed(size_t want, const char *what)
 {
@@ -576,8 +678,9 @@ timed(size_t want, const char *what)
 	if (!open_md(&md))
 		return -1;
 	t1 = now();
-	printf("# %s: %zu messages in %.3f s, %zu read\n", what, md.count,
-	    t1 - t0, md.counted);
+	printf("# %s: %zu messages in %.3f s, %zu read%s\n", what, md.count,
+	    t1 - t0, md.counted, md.from_cache ? ", listed from the cache" : "");
+	from_cache_last = md.from_cache;
 	if (md.count == want && sizes_true(&md))
 		counted = md.counted;
 	maildrop_close(&md);
@@ -597,6 +700,10 @@ test_many(void)
 	ok(timed(MANY + MANY_NEW, "1,000 new") == MANY_NEW,
 	    "%d new: only they are read", MANY_NEW);
 	ok(timed(MANY + MANY_NEW, "cache valid") == 0, "then none again");
+	settle();
+	ok(timed(MANY + MANY_NEW, "settled") == 0, "settled: stamps recorded");
+	ok(timed(MANY + MANY_NEW, "from the cache") == 0 && from_cache_last,
+	    "listed from the cache alone, sizes equal a full recount");
 }
 
 int
@@ -607,6 +714,8 @@ main(void)
 		return 1;
 	test_basic();
 	test_unchanged();
+	test_listing();
+	test_listing_twice();
 	test_settle();
 	test_stale();
 	test_dropped();
