@@ -30,6 +30,14 @@
 /* Paths taken from the users file and the configuration. */
 #define POP3D_PATH_MAX		1024
 
+/*
+ * Allocations from this size up are mapped on their own and given back on
+ * free.  Fixed, because glibc otherwise raises the threshold after the
+ * first such free, and the listing's temporaries (the cache file, sort
+ * keys) would stay on the heap for the whole session.
+ */
+#define SESSION_MMAP_THRESHOLD	(128 * 1024)
+
 /* The session program, found in the directory pop3d was executed from. */
 #define SESSION_PROGRAM		"pop3d-session"
 

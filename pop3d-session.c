@@ -13,6 +13,7 @@
  * the environment.  It is not meant to be run by hand.
  */
 #include <err.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "params.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "pop3/trans.h"
@@ -71,6 +73,7 @@ main(int argc, char *argv[])
 		    "it after a login\n");
 		return EX_USAGE;
 	}
+	mallopt(M_MMAP_THRESHOLD, SESSION_MMAP_THRESHOLD);
 	loaded = session_config(why, sizeof(why));
 	log_init("pop3d", dflag || cf.log_stderr);
 	if (loaded == -1)

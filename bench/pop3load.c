@@ -3,7 +3,7 @@
  *
  *   pop3load storm   -p PORT -u PREFIX -n USERS -w PASS -N SESSIONS -C CONC
  *   pop3load session -p PORT -u USER -w PASS
- *   pop3load retr    -p PORT -u USER -w PASS [-W WINDOW] [-t]
+ *   pop3load retr    -p PORT -u USER -w PASS [-W WINDOW] [-t] [-s]
  *   pop3load raw     -p PORT
  *   pop3load idle    -p PORT -u PREFIX [-n USERS] -w PASS -K COUNT
  *   pop3load crypt   -w PASS -H HASH -N CALLS
@@ -14,6 +14,9 @@
  * session: one session of USER, PASS, STAT, LIST, UIDL, QUIT, timing each.
  * retr: RETR (or with -t, TOP n 0) of every message, WINDOW commands in
  *   flight (1: one at a time), after a LIST that gives the expected sizes.
+ *   With -s the connection speaks implicit TLS (RFC 8314, as on port 995)
+ *   and the negotiated protocol and cipher are printed; the certificate
+ *   is not verified (the benchmark makes a throw-away one on loopback).
  * raw: read everything the server sends until it closes (a cat(1) behind
  *   the same launcher: the ceiling for retr), scanning lines as retr does.
  * idle: log COUNT sessions in (PREFIX<i>, or PREFIX itself without -n),
@@ -47,14 +50,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #define BIG_BUF		(1024 * 1024)	/* retr, raw, session */
 #define SMALL_BUF	(16 * 1024)	/* storm and idle connections */
 #define IO_TIMEOUT_S	120		/* any single read or write */
 #define IDLE_MAX_S	600		/* idle: longest wait for stdin to close */
 #define CMD_MAX		512
+#define TLS_READ	(256 * 1024)	/* one SSL_read at most; records are 16 KB */
 
 struct conn {
 	int		 fd;
+	SSL		*ssl;		/* NULL: plaintext */
 	char		*buf;
 	size_t		 size;
 	size_t		 r, w;		/* unread bytes: buf[r..w) */
@@ -72,6 +80,7 @@ typedef int (*line_fn)(void *, const char *, size_t);
 
 static const char	*opt_host = "127.0.0.1";
 static int		 opt_port;
+static SSL_CTX		*opt_tls;	/* -s */
 
 static double
 now(void)
@@ -124,17 +133,47 @@ conn_open(struct conn *c, size_t bufsize)
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
 		return fail(c, "connect: %s", strerror(errno));
+	if (opt_tls == NULL)
+		return 0;
+	if ((c->ssl = SSL_new(opt_tls)) == NULL || !SSL_set_fd(c->ssl, c->fd))
+		return fail(c, "SSL_new");
+	if (SSL_connect(c->ssl) != 1)
+		return fail(c, "TLS handshake: %s",
+		    ERR_reason_error_string(ERR_get_error()));
 	return 0;
 }
 
 static void
 conn_close(struct conn *c)
 {
+	if (c->ssl != NULL) {
+		SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
 	if (c->fd != -1)
 		close(c->fd);
 	c->fd = -1;
 	free(c->buf);
 	c->buf = NULL;
+}
+
+/* conn_fill's read over TLS: the timeouts are the socket's. */
+static int
+tls_fill(struct conn *c)
+{
+	size_t	want = c->size - c->w < TLS_READ ? c->size - c->w : TLS_READ;
+	int	n;
+
+	if ((n = SSL_read(c->ssl, c->buf + c->w, (int)want)) <= 0) {
+		if (SSL_get_error(c->ssl, n) == SSL_ERROR_ZERO_RETURN)
+			return fail(c, "connection closed by the server");
+		return fail(c, "SSL_read: %s (or no reply in %d s)",
+		    ERR_reason_error_string(ERR_get_error()), IO_TIMEOUT_S);
+	}
+	c->w += n;
+	c->wire += n;
+	return 0;
 }
 
 /* Read more: keeps buf[r..w), moving it to the front when needed. */
@@ -152,6 +191,8 @@ conn_fill(struct conn *c)
 	}
 	if (c->w == c->size)
 		return fail(c, "line longer than %zu bytes", c->size);
+	if (c->ssl != NULL)
+		return tls_fill(c);
 	for (;;) {
 		n = recv(c->fd, c->buf + c->w, c->size - c->w, 0);
 		if (n > 0)
@@ -174,6 +215,13 @@ conn_write(struct conn *c, const char *p, size_t len)
 {
 	ssize_t n;
 
+	while (len > 0 && c->ssl != NULL) {
+		if ((n = SSL_write(c->ssl, p, (int)len)) <= 0)
+			return fail(c, "SSL_write: %s",
+			    ERR_reason_error_string(ERR_get_error()));
+		p += n;
+		len -= n;
+	}
 	while (len > 0) {
 		if ((n = send(c->fd, p, len, MSG_NOSIGNAL)) == -1) {
 			if (errno == EINTR)
@@ -653,6 +701,9 @@ mode_retr(const char *user, const char *pass, int window, int top)
 	    PRIu64 "\nlines=%" PRIu64 "\nelapsed_s=%.4f\nmb_per_s=%.2f\n"
 	    "size_mismatch=%" PRIu64 "\n", count, wire0, body, lines, elapsed,
 	    elapsed > 0 ? wire0 / elapsed / 1e6 : 0.0, mismatch);
+	if (c.ssl != NULL)
+		printf("tls=%s %s\n", SSL_get_version(c.ssl),
+		    SSL_get_cipher_name(c.ssl));
 	if (mismatch) {
 		fail(&c, "%" PRIu64 " RETR replies differ from LIST's size",
 		    mismatch);
@@ -801,13 +852,29 @@ mode_crypt(const char *pass, const char *hash, int calls)
 	return 0;
 }
 
+/* A client context for -s: TLS 1.2 or later, no verification, no tickets. */
+static SSL_CTX *
+tls_client(void)
+{
+	SSL_CTX	*ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	    !SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION)) {
+		fprintf(stderr, "pop3load: SSL_CTX_new failed\n");
+		exit(2);
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	return ctx;
+}
+
 static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr,
 	    "usage: pop3load storm   -p port -u prefix -n users -w pass -N sessions -C conc\n"
 	    "       pop3load session -p port -u user -w pass\n"
-	    "       pop3load retr    -p port -u user -w pass [-W window] [-t]\n"
+	    "       pop3load retr    -p port -u user -w pass [-W window] [-t] [-s]\n"
 	    "       pop3load raw     -p port\n"
 	    "       pop3load idle    -p port -u prefix [-n users] -w pass -K count\n"
 	    "       pop3load crypt   -w pass -H hash -N calls\n");
@@ -838,7 +905,7 @@ main(int argc, char *argv[])
 		usage();
 	mode = argv[1];
 	optind = 2;
-	while ((ch = getopt(argc, argv, "C:H:K:N:W:n:p:tu:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "C:H:K:N:W:n:p:stu:w:")) != -1) {
 		switch (ch) {
 		case 'C': conc = number(optarg, 1, 4096); break;
 		case 'H': hash = optarg; break;
@@ -847,6 +914,7 @@ main(int argc, char *argv[])
 		case 'W': window = number(optarg, 1, 64); break;
 		case 'n': nusers = number(optarg, 1, 1000); break;
 		case 'p': opt_port = number(optarg, 1, 65535); break;
+		case 's': opt_tls = tls_client(); break;
 		case 't': top = 1; break;
 		case 'u': user = optarg; break;
 		case 'w': pass = optarg; break;

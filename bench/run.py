@@ -32,6 +32,7 @@ import select
 import shutil
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -58,7 +59,7 @@ PROFILES = {
                   huge_mb=100, bulk=2000, bulk_kb=20, idle=20, window=32,
                   crypt_calls=50),
 }
-SCENARIOS = ("storm", "maildrop", "throughput", "memory", "crypt")
+SCENARIOS = ("storm", "maildrop", "throughput", "tls", "memory", "crypt")
 SERVERS = ("pop3d", "Dovecot", "Dovecot tuned")
 
 
@@ -125,7 +126,8 @@ def apt_install(pkgs):
 def build_client(tmp):
     out = os.path.join(tmp, "pop3load")
     run(["cc", "-O2", "-g", "-Wall", "-Wextra", "-std=gnu11", "-D_GNU_SOURCE",
-         "-pthread", "-o", out, os.path.join(HERE, "pop3load.c"), "-lcrypt"],
+         "-pthread", "-o", out, os.path.join(HERE, "pop3load.c"), "-lssl",
+         "-lcrypto", "-lcrypt"],
         timeout=120)
     return out
 
@@ -509,9 +511,27 @@ def smaps(pid):
     return out
 
 
+# The benchmark's TLS client side in Python: only to see a server answer.
+NO_VERIFY = ssl.create_default_context()
+NO_VERIFY.check_hostname = False
+NO_VERIFY.verify_mode = ssl.CERT_NONE
+
+
+def make_cert(tmp):
+    """A throw-away self-signed ECDSA P-256 certificate for 127.0.0.1."""
+    cert = os.path.join(tmp, "tls-cert.pem")
+    key = os.path.join(tmp, "tls-key.pem")
+    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+         "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
+         "/CN=127.0.0.1", "-keyout", key, "-out", cert], capture_output=True)
+    os.chmod(key, 0o600)
+    return cert, key
+
+
 class Server:
     name = ""
     root = None     # pid of the process whose tree is the server
+    tls = None      # (cert, key): implicit TLS on self.port
 
     def serving(self, table):
         """Pids that serve sessions (memory is summed over these)."""
@@ -557,6 +577,8 @@ class Server:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), 1) as s:
                     s.settimeout(5)
+                    if self.tls:
+                        s = NO_VERIFY.wrap_socket(s)
                     if s.recv(512).startswith(b"+OK"):
                         s.sendall(b"QUIT\r\n")
                         s.recv(512)
@@ -608,15 +630,23 @@ class Launched(Server):
 class Pop3d(Launched):
     name = "pop3d"
 
-    def __init__(self, tmp, build, users_file):
-        self.conf = os.path.join(tmp, "pop3d.conf")
+    def __init__(self, tmp, build, users_file, tls=None):
+        self.tls = tls
+        what = "pop3d-tls" if tls else "pop3d"
+        self.conf = os.path.join(tmp, f"{what}.conf")
         with open(self.conf, "w") as f:
             f.write(f"users_file = {users_file}\n"
                     "maildir = %h/Maildir\n"
                     "log = stderr\n"
                     "empty_dir = /var/empty\n")
-        super().__init__([os.path.join(build, "pop3d"), "-c", self.conf],
-                         os.path.join(tmp, "pop3d.log"))
+            if tls:
+                # The suite Dovecot ends up with (the client's first
+                # choice), so that both servers do the same cipher work.
+                f.write(f"tls_cert = {tls[0]}\ntls_key = {tls[1]}\n"
+                        "tls_ciphersuites = TLS_AES_256_GCM_SHA384\n")
+        super().__init__([os.path.join(build, "pop3d"), "-c", self.conf,
+                          *(["-i"] if tls else [])],
+                         os.path.join(tmp, f"{what}.log"))
         self.wait_ready(self.p, self.logpath)
 
 
@@ -656,7 +686,7 @@ base_dir = {d}/run
 state_dir = {d}/state
 log_path = {d}/dovecot.log
 info_log_path = {d}/dovecot.log
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain
 first_valid_uid = 1000
@@ -678,7 +708,8 @@ service pop3-login {{
     port = {port}
   }}
   inet_listener pop3s {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 {login_extra}}}
 {extra}"""
@@ -693,16 +724,21 @@ TUNED_EXTRA = "auth_cache_size = 10M\n"
 
 
 class Dovecot(Server):
-    def __init__(self, tmp, users_file, tuned):
+    def __init__(self, tmp, users_file, tuned, tls=None):
         self.name = "Dovecot tuned" if tuned else "Dovecot"
+        self.tls = tls
         self.port = free_port()
-        d = os.path.join(tmp, "dovecot-tuned" if tuned else "dovecot")
+        d = os.path.join(tmp, ("dovecot-tuned" if tuned else "dovecot") +
+                         ("-tls" if tls else ""))
         for sub in ("", "run", "state"):
             os.makedirs(os.path.join(d, sub), mode=0o755, exist_ok=True)
         self.conf = os.path.join(d, "dovecot.conf")
         with open(self.conf, "w") as f:
             f.write(DOVECOT_CONF.format(
-                name=self.name, d=d, users=users_file, port=self.port,
+                name=self.name, d=d, users=users_file,
+                port=0 if tls else self.port, tls_port=self.port if tls else 0,
+                ssl=(f"ssl = required\nssl_cert = <{tls[0]}\n"
+                     f"ssl_key = <{tls[1]}" if tls else "ssl = no"),
                 login_extra=TUNED_LOGIN if tuned else "",
                 extra=TUNED_EXTRA if tuned else ""))
         self.logpath = os.path.join(d, "dovecot.log")
@@ -934,6 +970,8 @@ class Bench:
     def __init__(self, p, data, client, servers, res, tmp):
         self.p, self.data, self.client = p, data, client
         self.servers, self.res, self.tmp = servers, res, tmp
+        self.build = self.users = None     # set by main() for tls()
+        self.ciphers = {}                   # server name -> "TLSv1.3 ..."
 
     def reps(self):
         return range(self.p["reps"])
@@ -1051,6 +1089,48 @@ class Bench:
         finally:
             cat.stop()
 
+    def tls(self):
+        """RETR over implicit TLS, from servers started for it alone (a
+        TLS configuration must not slow the other scenarios down)."""
+        p, c, d = self.p, self.client, self.data
+        sec = "3. Throughput"
+        w = p["window"]
+        hl = f"RETR of one {p['huge_mb']} MB message over TLS"
+        bl = f"RETR {p['bulk']:,} × {p['bulk_kb']} KB over TLS, pipelined"
+        keys = make_cert(self.tmp)
+        servers = []
+        try:
+            servers.append(Pop3d(self.tmp, self.build, self.users, tls=keys))
+            servers.append(Dovecot(self.tmp, self.users, False, tls=keys))
+            servers.append(Dovecot(self.tmp, self.users, True, tls=keys))
+            for srv in servers:         # first sessions build indexes
+                for user in ("bulk", "huge"):
+                    c(srv, "retr", "-u", user, "-w", PASSWORD, "-W", w, "-t",
+                      "-s")
+            for rep in self.reps():
+                log(f"tls: repetition {rep + 1}")
+                d.warm("huge", "bulk")
+                for srv in servers:
+                    srv.settle()
+                    cpu0 = srv.cpu()
+                    kv = c(srv, "retr", "-u", "huge", "-w", PASSWORD, "-W", 1,
+                           "-s")
+                    srv.settle()
+                    cpu = srv.cpu() - cpu0
+                    self.ciphers[srv.name] = kv.get("tls", "?")
+                    self.res.add(sec, hl, "MB/s", "higher", srv.name,
+                                 kv["mb_per_s"])
+                    self.res.add("5. CPU", f"server CPU per GB, {hl}", "s",
+                                 "lower", srv.name,
+                                 cpu / (kv["wire_bytes"] / 1e9))
+                    kv = c(srv, "retr", "-u", "bulk", "-w", PASSWORD, "-W", w,
+                           "-s")
+                    self.res.add(sec, f"{bl} ({w} in flight)", "MB/s",
+                                 "higher", srv.name, kv["mb_per_s"])
+        finally:
+            for srv in servers:
+                srv.stop()
+
     def memory(self):
         p, c, d = self.p, self.client, self.data
         k = p["idle"]
@@ -1139,6 +1219,7 @@ def main():
     os.chmod(tmp, 0o755)
     servers = []
     res = Results()
+    b = None
     try:
         client = Client(build_client(tmp))
         data = Data(p)
@@ -1150,6 +1231,7 @@ def main():
         servers.append(Dovecot(tmp, users, tuned=False))
         servers.append(Dovecot(tmp, users, tuned=True))
         b = Bench(p, data, client, servers, res, tmp)
+        b.build, b.users = build, users
         for s in SCENARIOS:
             if s in scen:
                 t0 = time.monotonic()
@@ -1190,6 +1272,10 @@ def main():
         "throughput repetition (cold means no index, not a read from disk)",
         "- How to read each figure: bench/README.md",
     ]
+    if b is not None and b.ciphers:
+        head.insert(-1, "- TLS (implicit, self-signed ECDSA P-256 "
+                    "certificate): " + "; ".join(
+                        f"{k} {v}" for k, v in b.ciphers.items()))
     text = "\n".join(head) + "\n" + table(res) + "\n"
     print(text)
     out = a.out or (None if a.quick or a.only or a.reps
