@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
+#include "params.h"
 #include "common/log.h"
 #include "pop3/capa.h"
 #include "pop3/cmd.h"
@@ -72,6 +73,47 @@ trans_stat(void *ctx, struct cmd_reply *r, int argc, char **argv)
 	return cmd_say(r, CMD_OK, "%zu %" PRIu64, s->live, s->live_size);
 }
 
+/* Decimal digits of v at p; returns the end. */
+static char *
+put_number(char *p, uint64_t v)
+{
+	char	digits[20];
+	size_t	n = 0;
+
+	do
+		digits[n++] = '0' + v % 10;
+	while ((v /= 10) != 0);
+	while (n > 0)
+		*p++ = digits[--n];
+	return p;
+}
+
+/*
+ * One line of a LIST or UIDL listing, "n size" or "n uidl", put together
+ * by hand: a listing of 100,000 messages should cost little more than
+ * its octets.  A unique-id is at most UIDL_MAX octets.
+ */
+static int
+listing_line(struct io *io, size_t n, uint64_t size, const char *uidl)
+{
+	char	line[20 + 1 + UIDL_MAX + 2], *p;
+	size_t	len;
+
+	p = put_number(line, n);
+	*p++ = ' ';
+	if (uidl == NULL)
+		p = put_number(p, size);
+	else {
+		if ((len = strlen(uidl)) > UIDL_MAX)
+			len = UIDL_MAX;
+		memcpy(p, uidl, len);
+		p += len;
+	}
+	*p++ = '\r';
+	*p++ = '\n';
+	return io_write(io, line, p - line);
+}
+
 static int
 list_body(struct io *io, void *ctx)
 {
@@ -80,7 +122,7 @@ list_body(struct io *io, void *ctx)
 
 	for (i = 0; i < s->md.count; i++)
 		if (!(s->md.msgs[i].flags & MSG_DELETED))
-			io_reply(io, "%zu %" PRIu64, i + 1, s->md.msgs[i].size);
+			listing_line(io, i + 1, s->md.msgs[i].size, NULL);
 	return io_reply(io, ".");
 }
 
@@ -109,7 +151,7 @@ uidl_body(struct io *io, void *ctx)
 
 	for (i = 0; i < s->md.count; i++)
 		if (!(s->md.msgs[i].flags & MSG_DELETED))
-			io_reply(io, "%zu %s", i + 1, maildrop_uidl(&s->md, i));
+			listing_line(io, i + 1, 0, maildrop_uidl(&s->md, i));
 	return io_reply(io, ".");
 }
 

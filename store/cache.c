@@ -72,6 +72,16 @@ struct cache {
 	time_t		 settled;	/* files older than this are cached */
 };
 
+#define REF_ADDED	UINT32_C(0x80000000)	/* an offset in c->add */
+
+/* Which entries a new file holds, and in what order. */
+struct cache_src {
+	const uint32_t	*order;		/* all of the old file, reordered */
+	const uint32_t	*refs;		/* these, in this order */
+	size_t		 nrefs;
+	uint32_t	 count;		/* entries written */
+};
+
 /* The file being written: buffered, and hashed as it goes out. */
 struct cache_out {
 	int		 fd;
@@ -440,7 +450,7 @@ cache_find(struct cache *c, struct probe *p)
 
 int
 cache_lookup(struct cache *c, int dfd, const char *name, int in_new,
-    uint64_t *size)
+    uint64_t *size, uint32_t *ref)
 {
 	struct probe	 p;
 	unsigned char	*e;
@@ -460,10 +470,11 @@ cache_lookup(struct cache *c, int dfd, const char *name, int in_new,
 	*size = get_le(e + E_SIZE, 8);
 	/* Moved to cur/ or flags changed: the same file under a new name. */
 	if (e[E_DIR] == in_new && nlen == strlen(name) &&
-	    memcmp(e + CACHE_RECORD, name, nlen) == 0)
+	    memcmp(e + CACHE_RECORD, name, nlen) == 0) {
 		entry_mark(c, e);
-	else
-		cache_add(c, name, in_new, &p.st, *size);
+		*ref = e - c->buf;
+	} else
+		*ref = cache_add(c, name, in_new, &p.st, *size);
 	return 1;
 }
 
@@ -509,7 +520,7 @@ add_ok(const struct cache *c, const char *name, size_t len,
 	return have + c->addlen + CACHE_RECORD + len <= CACHE_FILE_MAX;
 }
 
-void
+uint32_t
 cache_add(struct cache *c, const char *name, int in_new,
     const struct stat *st, uint64_t size)
 {
@@ -517,11 +528,11 @@ cache_add(struct cache *c, const char *name, int in_new,
 	size_t		 len;
 
 	if (c == NULL)
-		return;
+		return CACHE_NOREF;
 	len = strlen(name);
 	if (!add_ok(c, name, len, st, size) ||
 	    add_reserve(c, CACHE_RECORD + len) == -1)
-		return;
+		return CACHE_NOREF;
 	e = c->add + c->addlen;
 	put_le(e + E_INO, st->st_ino, 8);
 	put_le(e + E_LEN, st->st_size, 8);
@@ -534,6 +545,7 @@ cache_add(struct cache *c, const char *name, int in_new,
 	memcpy(e + CACHE_RECORD, name, len);
 	c->addlen += CACHE_RECORD + len;
 	c->nadd++;
+	return REF_ADDED | (e - c->add);
 }
 
 static int
@@ -623,6 +635,22 @@ out_used(struct cache *c, struct cache_out *o)
 	}
 }
 
+/* The entries refs name, in that order; CACHE_NOREF ones left out. */
+static void
+out_refs(struct cache *c, struct cache_out *o, const uint32_t *refs,
+    size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (refs[i] == CACHE_NOREF)
+			continue;
+		else if (refs[i] & REF_ADDED)
+			out_entry(o, c->add + (refs[i] & ~REF_ADDED));
+		else
+			out_entry(o, c->buf + refs[i]);
+}
+
 /* Every entry of the old file, entry order[i] as the i-th. */
 static void
 out_ordered(struct cache *c, struct cache_out *o, const uint32_t *order)
@@ -635,7 +663,7 @@ out_ordered(struct cache *c, struct cache_out *o, const uint32_t *order)
 
 static int
 cache_write_fd(struct cache *c, int fd, int complete,
-    unsigned char stamps[2][STAMP_LEN], const uint32_t *order)
+    unsigned char stamps[2][STAMP_LEN], const struct cache_src *src)
 {
 	unsigned char		 head[CACHE_HEADER];
 	struct cache_out	*o;
@@ -650,13 +678,15 @@ cache_write_fd(struct cache *c, int fd, int complete,
 	o->total = 0;
 	memcpy(head, CACHE_MAGIC, 8);
 	put_le(head + 8, CACHE_VERSION, 4);
-	put_le(head + H_COUNT, order != NULL ? c->count : c->used + c->nadd, 4);
+	put_le(head + H_COUNT, src->count, 4);
 	put_le(head + H_FLAGS, complete ? CACHE_COMPLETE : 0, 4);
 	put_le(head + H_FLAGS + 4, 0, 4);
 	memcpy(head + H_STAMPS, stamps, 2 * STAMP_LEN);
 	out_put(o, head, sizeof(head));
-	if (order != NULL)
-		out_ordered(c, o, order);
+	if (src->order != NULL)
+		out_ordered(c, o, src->order);
+	else if (src->refs != NULL)
+		out_refs(c, o, src->refs, src->nrefs);
 	else {
 		out_used(c, o);
 		out_put(o, c->add, c->addlen);
@@ -669,7 +699,7 @@ cache_write_fd(struct cache *c, int fd, int complete,
 /* The new cache as tmp/pop3d.cache.tmp, complete and closed. */
 static int
 cache_write_tmp(struct cache *c, int tmpfd, int complete,
-    unsigned char stamps[2][STAMP_LEN], const uint32_t *order)
+    unsigned char stamps[2][STAMP_LEN], const struct cache_src *src)
 {
 	int	fd, rv, saved;
 
@@ -680,7 +710,7 @@ cache_write_tmp(struct cache *c, int tmpfd, int complete,
 	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1)
 		return -1;
-	rv = cache_write_fd(c, fd, complete, stamps, order);
+	rv = cache_write_fd(c, fd, complete, stamps, src);
 	saved = errno;
 	if (close(fd) == -1 && rv == 0)
 		return -1;
@@ -711,7 +741,7 @@ stamp_for(const struct cache *c, unsigned char *out, const struct stat *before,
 /* The new file through tmp/ and rename(2); a failure is logged once. */
 static void
 cache_replace(struct cache *c, int dirfd, int complete,
-    unsigned char stamps[2][STAMP_LEN], const uint32_t *order)
+    unsigned char stamps[2][STAMP_LEN], const struct cache_src *src)
 {
 	int	tmpfd, saved;
 
@@ -721,7 +751,7 @@ cache_replace(struct cache *c, int dirfd, int complete,
 		cache_warn("write");
 		return;
 	}
-	if (cache_write_tmp(c, tmpfd, complete, stamps, order) == -1 ||
+	if (cache_write_tmp(c, tmpfd, complete, stamps, src) == -1 ||
 	    renameat(tmpfd, CACHE_TMP, dirfd, CACHE_FILE) == -1) {
 		saved = errno;
 		unlinkat(tmpfd, CACHE_TMP, 0);
@@ -733,29 +763,40 @@ cache_replace(struct cache *c, int dirfd, int complete,
 
 void
 cache_save(struct cache *c, int dirfd, size_t listed,
-    const struct stat before[2], const struct stat after[2])
+    const struct stat before[2], const struct stat after[2],
+    const uint32_t *refs)
 {
+	struct cache_src src = { NULL, refs, listed, 0 };
 	unsigned char	stamps[2][STAMP_LEN];
+	size_t		i;
 	int		complete;
 
 	if (c == NULL)
 		return;
 	stamp_for(c, stamps[0], &before[0], &after[0]);
 	stamp_for(c, stamps[1], &before[1], &after[1]);
-	complete = c->used + c->nadd == listed;
+	if (refs == NULL)
+		src.count = c->used + c->nadd;
+	else
+		for (i = 0; i < listed; i++)
+			src.count += refs[i] != CACHE_NOREF;
+	complete = src.count == listed;
 	if (c->nadd == 0 && c->used == c->count && !c->stale &&
 	    complete == c->complete &&
 	    memcmp(stamps, c->stamps, sizeof(stamps)) == 0)
 		return;
-	cache_replace(c, dirfd, complete, stamps, NULL);
+	cache_replace(c, dirfd, complete, stamps, &src);
 }
 
 void
 cache_save_order(struct cache *c, int dirfd, const uint32_t *order)
 {
+	struct cache_src src = { order, NULL, 0, 0 };
+
 	if (c == NULL || c->offs == NULL || c->iterated != c->count)
 		return;
-	cache_replace(c, dirfd, c->complete, c->stamps, order);
+	src.count = c->count;
+	cache_replace(c, dirfd, c->complete, c->stamps, &src);
 }
 
 int

@@ -146,27 +146,37 @@ int	cache_next(struct cache *, char name[CACHE_NAME_MAX + 1], int *in_new,
  */
 void	cache_save_order(struct cache *, int dirfd, const uint32_t *order);
 
+/* An entry of the cache, as cache_lookup() and cache_add() name it. */
+#define CACHE_NOREF	UINT32_MAX	/* the file has no entry */
+
 /*
  * The cached size of the file name in dfd (in new/ when in_new), if the
  * file is a regular file whose fstatat(2) still matches the entry of its
- * base name: 1 and the size in *size.  0 when it has to be counted.
+ * base name: 1, the size in *size and the file's entry in *ref.  0 when it
+ * has to be counted.
  */
 int	cache_lookup(struct cache *, int dfd, const char *name, int in_new,
-	    uint64_t *size);
+	    uint64_t *size, uint32_t *ref);
 
-/* Note the size just counted of the file name, whose fstat(2) is st. */
-void	cache_add(struct cache *, const char *name, int in_new,
+/*
+ * Note the size just counted of the file name, whose fstat(2) is st; its
+ * entry, or CACHE_NOREF when it cannot be cached (still settling).
+ */
+uint32_t cache_add(struct cache *, const char *name, int in_new,
 	    const struct stat *st, uint64_t size);
 
 /*
  * Write the cache into the Maildir at dirfd when it differs from the file
  * read: new messages counted, messages gone, an invalid file replaced,
- * other stamps.  The entries are those looked up successfully and those
- * added; listed is the number of files in the listing, and before and
- * after are the fstat(2) of new/ and cur/ before and after they were read.
+ * other stamps.  listed is the number of files in the listing; refs, if
+ * not NULL, their entries in the maildrop's order, which the file then
+ * keeps (else: those looked up successfully, then those added).  before
+ * and after are the fstat(2) of new/ and cur/ before and after they were
+ * read.
  */
 void	cache_save(struct cache *, int dirfd, size_t listed,
-	    const struct stat before[2], const struct stat after[2]);
+	    const struct stat before[2], const struct stat after[2],
+	    const uint32_t *refs);
 
 void	cache_free(struct cache *);
 

@@ -42,8 +42,11 @@ struct scan {
 	struct maildrop	*md;
 	struct cache	*cache;		/* NULL: every file is read */
 	struct message	*msgs;
+	uint32_t	*refs;		/* each message's cache entry */
 	size_t		 count;
 	size_t		 alloc;
+	struct stat	 dirs[2];	/* new/ and cur/ before the listing */
+	struct stat	 after[2];	/* and after; st_ino 0: unknown */
 	char		*err;
 	size_t		 errlen;
 };
@@ -226,10 +229,12 @@ pool_add_name(struct scan *sc, const char *name, uint32_t *off,
 }
 
 static enum store_status
-scan_add(struct scan *sc, const char *name, uint8_t flags, uint64_t size)
+scan_add(struct scan *sc, const char *name, uint8_t flags, uint64_t size,
+    uint32_t ref)
 {
 	struct message	*m;
 	enum store_status st;
+	uint32_t	*r;
 	size_t		 n;
 
 	if (sc->count >= MAILDROP_MAX_MESSAGES)
@@ -241,8 +246,13 @@ scan_add(struct scan *sc, const char *name, uint8_t flags, uint64_t size)
 			return fail(sc->err, sc->errlen, STORE_TEMPFAIL,
 			    "out of memory");
 		sc->msgs = m;
+		if ((r = reallocarray(sc->refs, n, sizeof(*r))) == NULL)
+			return fail(sc->err, sc->errlen, STORE_TEMPFAIL,
+			    "out of memory");
+		sc->refs = r;
 		sc->alloc = n;
 	}
+	sc->refs[sc->count] = ref;
 	m = &sc->msgs[sc->count];
 	m->size = size;
 	m->flags = flags;
@@ -294,8 +304,8 @@ scan_file(struct scan *sc, int dfd, const char *dir, const char *name,
 	}
 	sc->md->counted++;
 	/* The key is the fstat(2) taken before the read, not after. */
-	cache_add(sc->cache, name, (flags & MSG_NEW) != 0, &st, size);
-	return scan_add(sc, name, flags, size);
+	return scan_add(sc, name, flags, size,
+	    cache_add(sc->cache, name, (flags & MSG_NEW) != 0, &st, size));
 }
 
 static enum store_status
@@ -304,6 +314,7 @@ scan_dir(struct scan *sc, int dfd, const char *dir, uint8_t flags)
 	enum store_status st = STORE_OK;
 	struct dirent	*de;
 	uint64_t	 size;
+	uint32_t	 ref;
 	DIR		*d;
 
 	if ((d = maildir_opendir(dfd)) == NULL)
@@ -320,8 +331,8 @@ scan_dir(struct scan *sc, int dfd, const char *dir, uint8_t flags)
 		if (de->d_name[0] == '.' || !is_regular(dfd, de))
 			continue;
 		if (cache_lookup(sc->cache, dfd, de->d_name,
-		    (flags & MSG_NEW) != 0, &size))
-			st = scan_add(sc, de->d_name, flags, size);
+		    (flags & MSG_NEW) != 0, &size, &ref))
+			st = scan_add(sc, de->d_name, flags, size, ref);
 		else
 			st = scan_file(sc, dfd, dir, de->d_name, flags);
 		if (st != STORE_OK)
@@ -403,18 +414,32 @@ sortkey_cmp(const void *va, const void *vb)
 }
 
 /* Move the listing into md->msgs, oldest first, allocated to fit. */
-/* The cache again, in the order just sorted; only the order is new. */
+/*
+ * The cache, in the order just sorted, so that the next listing from it
+ * needs no sorting: after a listing from the cache only if it was not in
+ * order, after reading the directories if anything changed.
+ */
 static void
-save_order(struct scan *sc, const struct sortkey *keys)
+save_cache(struct scan *sc, const struct sortkey *keys, int sorted)
 {
 	uint32_t	*order;
 	size_t		 i;
 
-	if ((order = reallocarray(NULL, sc->count, sizeof(*order))) == NULL)
+	if (sc->md->from_cache && sorted)
+		return;
+	if (!sc->md->from_cache && sc->after[0].st_ino == 0)
+		return;
+	/* One more: an empty listing still writes an empty cache. */
+	if ((order = reallocarray(NULL, sc->count + 1, sizeof(*order))) == NULL)
 		return;
 	for (i = 0; i < sc->count; i++)
-		order[i] = keys[i].idx;
-	cache_save_order(sc->cache, sc->md->dirfd, order);
+		order[i] = sc->md->from_cache ? keys[i].idx :
+		    sc->refs[keys[i].idx];
+	if (sc->md->from_cache)
+		cache_save_order(sc->cache, sc->md->dirfd, order);
+	else
+		cache_save(sc->cache, sc->md->dirfd, sc->count, sc->dirs,
+		    sc->after, order);
 	free(order);
 }
 
@@ -424,9 +449,12 @@ sort_listing(struct scan *sc)
 	struct maildrop	*md = sc->md;
 	struct sortkey	*keys;
 	size_t		 i;
+	int		 sorted;
 
-	if (sc->count == 0)
+	if (sc->count == 0) {
+		save_cache(sc, NULL, 1);
 		return STORE_OK;
+	}
 	keys = reallocarray(NULL, sc->count, sizeof(*keys));
 	md->msgs = reallocarray(NULL, sc->count, sizeof(*md->msgs));
 	if (keys == NULL || md->msgs == NULL) {
@@ -444,11 +472,10 @@ sort_listing(struct scan *sc)
 	for (i = 1; i < sc->count; i++)
 		if (sortkey_cmp(&keys[i - 1], &keys[i]) > 0)
 			break;
-	if (i < sc->count) {
+	sorted = i >= sc->count;
+	if (!sorted)
 		qsort(keys, sc->count, sizeof(*keys), sortkey_cmp);
-		if (md->from_cache)
-			save_order(sc, keys);
-	}
+	save_cache(sc, keys, sorted);
 	for (i = 0; i < sc->count; i++)
 		md->msgs[i] = sc->msgs[keys[i].idx];
 	md->count = sc->count;
@@ -550,19 +577,18 @@ unique_uidls(struct scan *sc)
 	return STORE_OK;
 }
 
-/* Both directories, file by file, and the cache brought up to date. */
+/* Both directories, file by file; the cache is saved once sorted. */
 static enum store_status
-scan_dirs(struct scan *sc, const struct stat before[2])
+scan_dirs(struct scan *sc)
 {
-	struct stat		after[2];
 	enum store_status	st;
 
 	if ((st = scan_dir(sc, sc->md->newfd, "new", MSG_NEW)) != STORE_OK ||
 	    (st = scan_dir(sc, sc->md->curfd, "cur", 0)) != STORE_OK)
 		return st;
-	if (fstat(sc->md->newfd, &after[0]) == 0 &&
-	    fstat(sc->md->curfd, &after[1]) == 0)
-		cache_save(sc->cache, sc->md->dirfd, sc->count, before, after);
+	if (fstat(sc->md->newfd, &sc->after[0]) == -1 ||
+	    fstat(sc->md->curfd, &sc->after[1]) == -1)
+		sc->after[0].st_ino = 0;
 	return STORE_OK;
 }
 
@@ -576,8 +602,8 @@ scan_cached(struct scan *sc)
 	int			in_new;
 
 	while (cache_next(sc->cache, name, &in_new, &size))
-		if ((st = scan_add(sc, name, in_new ? MSG_NEW : 0, size)) !=
-		    STORE_OK)
+		if ((st = scan_add(sc, name, in_new ? MSG_NEW : 0, size,
+		    CACHE_NOREF)) != STORE_OK)
 			return st;
 	sc->md->from_cache = 1;
 	return STORE_OK;
@@ -587,7 +613,6 @@ static enum store_status
 list_maildir(struct maildrop *md, char *err, size_t errlen)
 {
 	struct scan	 sc;
-	struct stat	 dirs[2];
 	enum store_status st;
 	char		*p;
 
@@ -596,25 +621,23 @@ list_maildir(struct maildrop *md, char *err, size_t errlen)
 	sc.err = err;
 	sc.errlen = errlen;
 	/* Taken first: a change from here on makes the stamps differ. */
-	if (fstat(md->newfd, &dirs[0]) == -1 || fstat(md->curfd, &dirs[1]) == -1)
+	if (fstat(md->newfd, &sc.dirs[0]) == -1 ||
+	    fstat(md->curfd, &sc.dirs[1]) == -1)
 		return fail(err, errlen, STORE_TEMPFAIL, "fstat: %s",
 		    strerror(errno));
 	sc.cache = cache_open(md->dirfd);
-	if (cache_listing(sc.cache, dirs))
+	if (cache_listing(sc.cache, sc.dirs))
 		st = scan_cached(&sc);
-	else {
-		st = scan_dirs(&sc, dirs);
-		/* Freed before sorting: its buffers and the sort keys never meet. */
-		cache_free(sc.cache);
-		sc.cache = NULL;
-	}
-	/* A listing from the cache keeps it: sorting may write it again. */
+	else
+		st = scan_dirs(&sc);
+	/* The cache is written once the listing is in order. */
 	if (st == STORE_OK)
 		st = sort_listing(&sc);
 	cache_free(sc.cache);
 	if (st == STORE_OK)
 		st = unique_uidls(&sc);
 	free(sc.msgs);
+	free(sc.refs);
 	/* Give back what doubling left over: the pool lives all session. */
 	if (st == STORE_OK && md->poolsize > 0 &&
 	    md->poolsize < md->poolalloc &&

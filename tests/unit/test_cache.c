@@ -31,6 +31,8 @@
 static char	top[128];
 static char	md_path[256];
 
+static void	reseal(unsigned char *, size_t);
+
 static void
 path_of(char *buf, size_t len, const char *sub, const char *name)
 {
@@ -237,6 +239,31 @@ listed_from_cache(size_t want, size_t *counted)
 	return from;
 }
 
+/* The cache's entries in reverse order, its checksum made good. */
+static int
+reverse_entries(void)
+{
+	unsigned char	buf[4096], out[4096];
+	size_t		off[64], len[64], n = 0, at = CACHE_HEADER, o;
+	ssize_t		got;
+
+	if ((got = cache_get(buf, sizeof(buf))) < CACHE_HEADER + CACHE_TRAILER)
+		return 0;
+	while (at < (size_t)got - CACHE_TRAILER && n < 64) {
+		off[n] = at;
+		len[n] = CACHE_RECORD + (buf[at + 28] | buf[at + 29] << 8);
+		at += len[n++];
+	}
+	memcpy(out, buf, CACHE_HEADER);
+	for (o = CACHE_HEADER; n > 0; n--) {
+		memcpy(out + o, buf + off[n - 1], len[n - 1]);
+		o += len[n - 1];
+	}
+	reseal(out, got);
+	cache_put(out, got);
+	return 1;
+}
+
 /* Directory times must be this old before a stamp is recorded. */
 static void
 settle(void)
@@ -265,11 +292,17 @@ test_listing(void)
 	settle();
 	ok(listed_from_cache(3, &n) == 0 && n == 0,
 	    "settled: read once more, stamps recorded");
+	ino = cache_ino();
 	ok(listed_from_cache(3, &n) == 1 && n == 0,
 	    "unchanged since: the listing comes from the cache");
+	ok(listed_from_cache(3, &n) == 1 && cache_ino() == ino,
+	    "written in the maildrop's order: not written again");
+	ok(reverse_entries() && (ino = cache_ino()) != 0 &&
+	    listed_from_cache(3, &n) == 1 && cache_ino() != ino,
+	    "entries out of order: listed in order, the cache written again");
 	ino = cache_ino();
-	ok(listed_from_cache(3, &n) == 1 && listed_from_cache(3, &n) == 1 &&
-	    cache_ino() == ino, "in the maildrop's order: not written again");
+	ok(listed_from_cache(3, &n) == 1 && cache_ino() == ino,
+	    "in order now: not written again");
 	ok(open_md(&md) && md.count == 3 && md.from_cache &&
 	    (md.msgs[0].flags & MSG_NEW) &&
 	    strcmp(maildrop_name(&md, 0), "new/1.l") == 0 &&
