@@ -60,6 +60,15 @@
 #define DEFAULT_LOGIN_TIMEOUT	60	/* seconds before login */
 #define DEFAULT_IDLE_TIMEOUT	600	/* RFC 1939 section 3: at least 10 minutes */
 #define MIN_IDLE_TIMEOUT	600
+/* A client that accepts no octet of a reply for this long is gone. */
+#define DEFAULT_SEND_TIMEOUT	600
+/*
+ * Greeting to login, whatever the client does meanwhile: a login takes a
+ * client a second, a person at telnet a minute.
+ */
+#define DEFAULT_LOGIN_GRACE_TIME 120
+/* The monitor waits this much past the grace time for the pre-login's end. */
+#define LOGIN_GRACE_MARGIN_MS	5000
 #define DEFAULT_MAX_BAD_COMMANDS 10	/* then the session ends */
 #define DEFAULT_MAX_AUTH_FAILURES 3	/* then the connection closes */
 #define DEFAULT_AUTH_FAIL_DELAY_MS 1000	/* slows down password guessing */
@@ -69,6 +78,9 @@
  * keeps a connection from idling in AUTHORIZATION for ever with CAPA.
  */
 #define LOGIN_COMMANDS_MAX	32
+
+/* A log line, prefix included; longer ones are cut. */
+#define LOG_LINE_MAX		1100
 
 /* The configuration file: a line, and the number of lines. */
 #define CONFIG_LINE_MAX		1024

@@ -12,6 +12,8 @@
  * configuration file on POP3D_CONFIG_FD, and who logged in from where in
  * the environment.  It is not meant to be run by hand.
  */
+#include <sys/prctl.h>
+
 #include <err.h>
 #include <malloc.h>
 #include <stdint.h>
@@ -27,6 +29,29 @@
 #include "pop3/trans.h"
 
 static struct config	cf;
+static pid_t		logger;
+
+/* The session ends the connection: the log relay is waited for last. */
+static void
+end_logging(void)
+{
+	log_relay_wait(logger);
+}
+
+/* A pid from the environment, or 0 when unset. */
+static pid_t
+env_pid(const char *name)
+{
+	const char	*s = getenv(name), *errstr;
+	pid_t		 pid;
+
+	if (s == NULL)
+		return 0;
+	pid = strtonum(s, 2, INT32_MAX, &errstr);
+	if (errstr != NULL)
+		fatalx(EX_USAGE, "%s %s", name, errstr);
+	return pid;
+}
 
 /* A descriptor number from the environment: 3 to 1024, or exit 64. */
 static int
@@ -62,7 +87,6 @@ int
 main(int argc, char *argv[])
 {
 	struct session_info	 si;
-	const char		*relay, *errstr;
 	char			 why[512];
 	int			 dflag, loaded;
 
@@ -73,6 +97,12 @@ main(int argc, char *argv[])
 		    "it after a login\n");
 		return EX_USAGE;
 	}
+	/*
+	 * The mailbox owner may not trace its own session: it holds the
+	 * configuration's descriptor, which the owner could not open.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		err(EX_OSERR, "prctl");
 	mallopt(M_MMAP_THRESHOLD, SESSION_MMAP_THRESHOLD);
 	loaded = session_config(why, sizeof(why));
 	log_init("pop3d", dflag || cf.log_stderr);
@@ -83,12 +113,9 @@ main(int argc, char *argv[])
 	si.remote = getenv("POP3D_REMOTE");
 	si.method = getenv("POP3D_METHOD");
 	si.tls = getenv("POP3D_TLS") != NULL ? getenv("POP3D_TLS") : "";
-	si.relay = 0;
-	if ((relay = getenv("POP3D_RELAY_PID")) != NULL) {
-		si.relay = strtonum(relay, 2, INT32_MAX, &errstr);
-		if (errstr != NULL)
-			fatalx(EX_USAGE, "POP3D_RELAY_PID %s", errstr);
-	}
+	si.relay = env_pid("POP3D_RELAY_PID");
+	if ((logger = env_pid("POP3D_LOGGER_PID")) != 0)
+		atexit(end_logging);
 	si.carry_fd = env_fd("POP3D_CARRY_FD");
 	if (si.user == NULL || si.maildir == NULL || si.remote == NULL ||
 	    si.method == NULL || si.carry_fd == -1)

@@ -26,9 +26,11 @@
 #include <unistd.h>
 
 #include "auth/apop.h"
+#include "auth/logger.h"
 #include "auth/monitor.h"
 #include "auth/passwd_file.h"
 #include "auth/sandbox.h"
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/peer.h"
@@ -159,6 +161,40 @@ prepare_login(struct monitor_args *ma, struct login_opts *lo, int implicit_tls,
 	lo->relay_fd = relay[1];
 }
 
+/*
+ * As root, no process that drops privilege may keep the launcher's stderr,
+ * which may be a file root opened: logging to stderr goes through the log
+ * relay, logging to syslog leaves stderr on /dev/null.
+ */
+static pid_t	monitor_pid, logger_pid;
+
+/* At the monitor's exit, not the pre-login's: wait for the log relay. */
+static void
+end_logging(void)
+{
+	if (getpid() == monitor_pid)
+		log_relay_wait(logger_pid);
+}
+
+static void
+confine_stderr(int to_stderr)
+{
+	int fd;
+
+	if (to_stderr) {
+		if ((fd = logger_start(&logger_pid)) != -1) {
+			monitor_pid = getpid();
+			atexit(end_logging);
+		}
+	} else
+		fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (fd == -1)
+		fatal(EX_OSERR, "%s", to_stderr ? "log relay" : "/dev/null");
+	if (dup2(fd, STDERR_FILENO) == -1)
+		fatal(EX_OSERR, "dup2");
+	close(fd);
+}
+
 static int
 connection_main(int config_fd, int log_stderr, int implicit_tls)
 {
@@ -171,10 +207,15 @@ connection_main(int config_fd, int log_stderr, int implicit_tls)
 
 	memset(&ma, 0, sizeof(ma));
 	memset(&lo, 0, sizeof(lo));
+	/* One deadline for the whole AUTHORIZATION state, kept by both sides. */
+	lo.deadline = clock_ms() + cf.login_grace_time * 1000LL;
+	ma.deadline = lo.deadline + LOGIN_GRACE_MARGIN_MS;
 	peer_address(remote, sizeof(remote));
 	ma.remote = remote;
-	if (root)
+	if (root) {
+		confine_stderr(log_stderr || cf.log_stderr);
 		sandbox_prepare(&cf, &ids, 1);
+	}
 	/* Opened now: after the uid change /proc/self may be closed to us. */
 	ma.session_fd = open_session_program();
 	prepare_login(&ma, &lo, implicit_tls, sv, relay);
@@ -203,6 +244,7 @@ connection_main(int config_fd, int log_stderr, int implicit_tls)
 	ma.child = pid;
 	ma.root = root;
 	ma.log_stderr = log_stderr;
+	ma.logger = logger_pid;
 	return monitor_run(&ma);
 }
 
@@ -214,6 +256,11 @@ main(int argc, char *argv[])
 	int		 ch, dflag = 0, tflag = 0, iflag = 0, explicit = 0;
 	int		 config_fd;
 
+	/*
+	 * Nothing a launcher left open reaches any process of ours: every
+	 * descriptor past stderr is closed before anything else is opened.
+	 */
+	closefrom(3);
 	signal(SIGPIPE, SIG_IGN);
 	while ((ch = getopt(argc, argv, "c:dit")) != -1) {
 		switch (ch) {

@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <poll.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
@@ -23,6 +25,7 @@
 #include "auth/password.h"
 #include "auth/sandbox.h"
 #include "auth/wire.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 struct attempt {
@@ -38,6 +41,15 @@ static void
 wipe(void)
 {
 	explicit_bzero(&at, sizeof(at));
+}
+
+/* The password, the raw request and the stored hash, right after the check. */
+static void
+wipe_secrets(void)
+{
+	explicit_bzero(at.rq.pass, sizeof(at.rq.pass));
+	explicit_bzero(at.msg, sizeof(at.msg));
+	explicit_bzero(at.pe.hash, sizeof(at.pe.hash));
 }
 
 int
@@ -89,13 +101,28 @@ monitor_maildir(const char *tmpl, const char *user, const char *home,
 	return 0;
 }
 
+/*
+ * A failure is answered a fixed time after its request arrived, whatever
+ * the user, scheme or method: how long the check took must not tell an
+ * unknown user from a known one with a slow hash.
+ */
 static void
-fail_delay(int ms)
+answer_at(long long when, long long arrived, int delay_ms)
 {
-	struct timespec ts;
+	static int	warned;
+	struct timespec	ts;
+	long long	left = when - clock_ms();
 
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	if (left < 0) {
+		if (!warned++)
+			log_warnx("a failed login took %lld ms to check, longer "
+			    "than auth_fail_delay_ms %d: failures can be told "
+			    "apart by their timing", clock_ms() - arrived,
+			    delay_ms);
+		return;
+	}
+	ts.tv_sec = left / 1000;
+	ts.tv_nsec = (long)(left % 1000) * 1000000;
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
 }
@@ -180,7 +207,8 @@ send_verdict(int sock, enum wire_verdict v)
 {
 	unsigned char b[2] = { WIRE_VERSION, v };
 
-	return send(sock, b, sizeof(b), 0) == sizeof(b) ? 0 : -1;
+	/* A pre-login that does not read its verdicts gets none. */
+	return send(sock, b, sizeof(b), MSG_DONTWAIT) == sizeof(b) ? 0 : -1;
 }
 
 static int
@@ -195,6 +223,75 @@ wait_child(pid_t pid)
 		return WEXITSTATUS(status);
 	log_warnx("pre-login process killed by signal %d", WTERMSIG(status));
 	return EX_SOFTWARE;
+}
+
+/* SIGKILL, checked: without CAP_KILL root cannot signal another uid. */
+static void
+stop_child(pid_t pid)
+{
+	if (kill(pid, SIGKILL) == -1 && errno != ESRCH)
+		log_warn("kill pre-login process %ld", (long)pid);
+}
+
+/*
+ * Wait until the pre-login process closes its end (it exits), reading and
+ * dropping whatever else it sends, but no later than the deadline: then
+ * it is killed.  Returns its exit status.
+ */
+static int
+end_child(const struct monitor_args *ma)
+{
+	unsigned char	 junk[64];
+	struct pollfd	 pfd;
+	long long	 left;
+	ssize_t		 n;
+
+	pfd.fd = ma->sock;
+	pfd.events = POLLIN;
+	while ((left = ma->deadline - clock_ms()) > 0) {
+		if (poll(&pfd, 1, left > 60000 ? 60000 : (int)left) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd.revents == 0)
+			continue;
+		n = recv(ma->sock, junk, sizeof(junk), MSG_DONTWAIT);
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+			return wait_child(ma->child);
+	}
+	log_warnx("pre-login process past its deadline remote=%s: killed",
+	    ma->remote);
+	stop_child(ma->child);
+	return wait_child(ma->child);
+}
+
+/*
+ * The next request, by the deadline.  Returns its length, 0 when the
+ * pre-login process has gone, -1 when it has run out of time (killed).
+ */
+static ssize_t
+next_request(const struct monitor_args *ma)
+{
+	struct pollfd	pfd;
+	long long	left;
+	ssize_t		n;
+
+	pfd.fd = ma->sock;
+	pfd.events = POLLIN;
+	while ((left = ma->deadline - clock_ms()) > 0) {
+		if (poll(&pfd, 1, left > 60000 ? 60000 : (int)left) <= 0)
+			continue;
+		n = recv(ma->sock, at.msg, sizeof(at.msg), MSG_DONTWAIT);
+		if (n > 0)
+			return n;
+		if (n == 0 || (errno != EINTR && errno != EAGAIN))
+			return 0;
+	}
+	log_warnx("pre-login process past its deadline remote=%s: killed",
+	    ma->remote);
+	stop_child(ma->child);
+	return -1;
 }
 
 /* A pipe holding the carried octets, for the session to read first. */
@@ -243,8 +340,8 @@ use_relay(const struct monitor_args *ma)
 static int
 start_session(const struct monitor_args *ma)
 {
-	char	 env[12][POP3D_PATH_MAX + 32];
-	char	*envp[13], *argv[4];
+	char	 env[13][POP3D_PATH_MAX + 32];
+	char	*envp[14], *argv[4];
 	int	 fd, i = 0, n = 0, argc = 0;
 
 	if ((fd = carry_pipe(&at.rq)) == -1) {
@@ -268,6 +365,9 @@ start_session(const struct monitor_args *ma)
 		snprintf(env[n++], sizeof(env[0]), "POP3D_RELAY_PID=%ld",
 		    (long)ma->child);
 	}
+	if (ma->logger > 0)
+		snprintf(env[n++], sizeof(env[0]), "POP3D_LOGGER_PID=%ld",
+		    (long)ma->logger);
 	if (ma->config_fd >= 0) {
 		if (fcntl(ma->config_fd, F_SETFD, 0) == -1)
 			return EX_OSERR;
@@ -295,58 +395,75 @@ start_session(const struct monitor_args *ma)
 	return EX_OSERR;
 }
 
+/* Log a good login and hand over to the session; does not return on success. */
+static int
+login_ok(const struct monitor_args *ma, const char *user)
+{
+	int status;
+
+	log_info("auth ok user=%s method=%s remote=%s%s%s", user,
+	    wire_mech_name(at.rq.mech), ma->remote,
+	    at.rq.tls[0] != '\0' ? " tls=" : "", tls_word(at.rq.tls));
+	if (send_verdict(ma->sock, VERDICT_OK) == -1) {
+		wipe();
+		return end_child(ma);
+	}
+	/* A relaying child lives on beside the session. */
+	if (!(at.rq.flags & WIRE_RELAY) && (status = end_child(ma)) != 0) {
+		wipe();
+		return status;
+	}
+	return start_session(ma);
+}
+
+/*
+ * Requests until a good login, the last allowed failure or the deadline.
+ * Every limit is enforced here, not trusted to the pre-login process: after
+ * the last failure no request is read any more.
+ */
 int
 monitor_run(const struct monitor_args *ma)
 {
 	char			user[AUTH_USER_MAX + 1];
 	enum wire_verdict	v;
+	long long		arrived;
 	ssize_t			n;
-	int			failures = 0, status;
+	int			failures = 0, bad;
 
 	for (;;) {
-		n = recv(ma->sock, at.msg, sizeof(at.msg), 0);
-		if (n == 0 || (n == -1 && errno != EINTR))
+		if ((n = next_request(ma)) <= 0) {
+			wipe();
 			return wait_child(ma->child);
-		if (n == -1)
-			continue;
-		if (wire_decode_request(at.msg, n, &at.rq) == -1 ||
-		    ((at.rq.flags & WIRE_RELAY) && ma->relay_fd == -1)) {
+		}
+		arrived = clock_ms();
+		bad = wire_decode_request(at.msg, n, &at.rq) == -1 ||
+		    ((at.rq.flags & WIRE_RELAY) && ma->relay_fd == -1);
+		explicit_bzero(at.msg, sizeof(at.msg));
+		if (bad) {
 			log_warnx("malformed request from pre-login process");
-			kill(ma->child, SIGKILL);
+			stop_child(ma->child);
 			wait_child(ma->child);
 			wipe();
 			return EX_SOFTWARE;
 		}
 		log_sanitize(at.rq.user, user, sizeof(user));
 		v = check(ma, user);
-		if (v == VERDICT_OK) {
-			log_info("auth ok user=%s method=%s remote=%s%s%s", user,
-			    wire_mech_name(at.rq.mech), ma->remote,
-			    at.rq.tls[0] != '\0' ? " tls=" : "", tls_word(at.rq.tls));
-			if (send_verdict(ma->sock, v) == -1) {
-				wipe();
-				return wait_child(ma->child);
-			}
-			/* A relaying child lives on beside the session. */
-			if (!(at.rq.flags & WIRE_RELAY) &&
-			    (status = wait_child(ma->child)) != 0) {
-				wipe();
-				return status;
-			}
-			return start_session(ma);
-		}
+		wipe_secrets();
+		if (v == VERDICT_OK)
+			return login_ok(ma, user);
 		if (v == VERDICT_TEMPFAIL)
 			log_warnx("auth tempfail user=%s remote=%s: users file "
 			    "unreadable", user, ma->remote);
 		else {
 			log_info("auth failed user=%s method=%s remote=%s", user,
 			    wire_mech_name(at.rq.mech), ma->remote);
-			fail_delay(ma->cf->auth_fail_delay_ms);
 			if (++failures >= ma->cf->max_auth_failures)
 				v = VERDICT_FAIL_LAST;
 		}
 		wipe();
-		if (send_verdict(ma->sock, v) == -1)
-			return wait_child(ma->child);
+		answer_at(arrived + ma->cf->auth_fail_delay_ms, arrived,
+		    ma->cf->auth_fail_delay_ms);
+		if (send_verdict(ma->sock, v) == -1 || v == VERDICT_FAIL_LAST)
+			return end_child(ma);
 	}
 }

@@ -19,9 +19,11 @@ struct monitor_args {
 	int			 sock;		/* to the pre-login process */
 	int			 relay_fd;	/* the session's end if it relays TLS, or -1 */
 	pid_t			 child;		/* the pre-login process */
+	pid_t			 logger;	/* the log relay, or 0 */
 	int			 session_fd;	/* pop3d-session, for fexecve */
 	int			 root;		/* started as root */
 	int			 log_stderr;	/* -d was given */
+	long long		 deadline;	/* clock_ms() by which the pre-login is done */
 	char			 challenge[APOP_CHALLENGE_MAX];	/* APOP greeting; "" when off */
 };
 

@@ -37,6 +37,8 @@ static const struct key keys[] = {
 	{ "greeting",		STR(greeting, KEY_STR), 0, 0 },
 	{ "login_timeout",	NUM(login_timeout, 1, 3600) },
 	{ "idle_timeout",	NUM(idle_timeout, MIN_IDLE_TIMEOUT, 86400) },
+	{ "send_timeout",	NUM(send_timeout, 1, 86400) },
+	{ "login_grace_time",	NUM(login_grace_time, 1, 3600) },
 	{ "max_bad_commands",	NUM(max_bad_commands, 1, 1000) },
 	{ "max_auth_failures",	NUM(max_auth_failures, 1, 100) },
 	{ "auth_fail_delay_ms",	NUM(auth_fail_delay_ms, 0, 60000) },
@@ -65,6 +67,8 @@ config_defaults(struct config *cf)
 	strlcpy(cf->greeting, "POP3 server ready", sizeof(cf->greeting));
 	cf->login_timeout = DEFAULT_LOGIN_TIMEOUT;
 	cf->idle_timeout = DEFAULT_IDLE_TIMEOUT;
+	cf->send_timeout = DEFAULT_SEND_TIMEOUT;
+	cf->login_grace_time = DEFAULT_LOGIN_GRACE_TIME;
 	cf->max_bad_commands = DEFAULT_MAX_BAD_COMMANDS;
 	cf->max_auth_failures = DEFAULT_MAX_AUTH_FAILURES;
 	cf->auth_fail_delay_ms = DEFAULT_AUTH_FAIL_DELAY_MS;

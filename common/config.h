@@ -21,6 +21,8 @@ struct config {
 	char	greeting[CONFIG_STR_MAX];
 	int	login_timeout;			/* seconds */
 	int	idle_timeout;			/* seconds */
+	int	send_timeout;			/* seconds a reply may stall */
+	int	login_grace_time;		/* seconds from connect to login */
 	int	max_bad_commands;
 	int	max_auth_failures;
 	int	auth_fail_delay_ms;

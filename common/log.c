@@ -3,7 +3,10 @@
  * pid, which is the same for the monitor and the session of a connection,
  * so one grep follows a connection from connect to logout.
  */
+#include <sys/wait.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +14,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "params.h"
 #include "common/log.h"
 
 static int	log_stderr = 1;
@@ -25,6 +29,28 @@ log_init(const char *ident, int to_stderr)
 		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
+/*
+ * One write(2) a line: stderr may be the connection's log socket, where
+ * each write is one message (see auth/logger.c).
+ */
+static void
+log_write_line(const char *msg)
+{
+	char	line[LOG_LINE_MAX];
+	int	n;
+
+	n = snprintf(line, sizeof(line), "%s[%ld]: %s\n", log_ident,
+	    (long)getpid(), msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	while (write(STDERR_FILENO, line, n) == -1 && errno == EINTR)
+		;
+}
+
 static void __attribute__((format(printf, 2, 0)))
 log_emit(int pri, const char *fmt, va_list ap, int with_errno)
 {
@@ -37,7 +63,7 @@ log_emit(int pri, const char *fmt, va_list ap, int with_errno)
 		strlcat(msg, strerror(saved), sizeof(msg));
 	}
 	if (log_stderr)
-		fprintf(stderr, "%s[%ld]: %s\n", log_ident, (long)getpid(), msg);
+		log_write_line(msg);
 	else
 		syslog(pri, "%s", msg);
 	errno = saved;
@@ -93,6 +119,28 @@ fatal(int status, const char *fmt, ...)
 	log_emit(LOG_ERR, fmt, ap, 1);
 	va_end(ap);
 	exit(status);
+}
+
+void
+log_relay_wait(pid_t relay)
+{
+	int fd, i;
+
+	if (relay <= 0)
+		return;
+	/*
+	 * The client's descriptors go too: a TLS relay still holding stderr
+	 * ends only when the session's end of its socket closes.  All three
+	 * stay valid descriptors, on /dev/null.
+	 */
+	fd = open("/dev/null", O_RDWR);
+	for (i = 0; i <= STDERR_FILENO; i++)
+		if (fd == -1 || dup2(fd, i) == -1)
+			close(i);
+	if (fd > STDERR_FILENO)
+		close(fd);
+	while (waitpid(relay, NULL, 0) == -1 && errno == EINTR)
+		;
 }
 
 const char *

@@ -6,6 +6,8 @@
 #ifndef POP3D_LOG_H
 #define POP3D_LOG_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 void	log_init(const char *ident, int to_stderr);
@@ -18,6 +20,13 @@ void	fatalx(int status, const char *, ...)
 	    __attribute__((format(printf, 2, 3), noreturn));
 void	fatal(int status, const char *, ...)
 	    __attribute__((format(printf, 2, 3), noreturn));
+
+/*
+ * The last act of the last process of a connection: point stdin, stdout
+ * and stderr at /dev/null, so that the log relay (see auth/logger.c) sees
+ * its last writer go, and wait until it has written everything and exited.
+ */
+void	log_relay_wait(pid_t relay);
 
 /* Copy s into buf, replacing control and non-ASCII octets with '?'. */
 const char *log_sanitize(const char *s, char *buf, size_t bufsize);

@@ -121,6 +121,13 @@ dispatch(struct cmd_state *st, char *line, struct cmd_reply *r)
 	return c->run(st->ctx, r, argc, argv);
 }
 
+/* A write that failed because the client took nothing is a timeout. */
+static enum loop_end
+write_failed(const struct cmd_state *st)
+{
+	return st->io->timed_out ? LOOP_TIMEOUT : LOOP_IOERR;
+}
+
 static enum loop_end
 io_end(struct cmd_state *st, enum io_status s)
 {
@@ -128,11 +135,33 @@ io_end(struct cmd_state *st, enum io_status s)
 	case IO_EOF:
 		return LOOP_EOF;
 	case IO_TIMEOUT:
-		io_reply(st->io, "-ERR Disconnected for inactivity");
+		if (st->io->deadline != 0 && clock_ms() >= st->io->deadline)
+			io_reply(st->io, "-ERR Login time exceeded, closing");
+		else
+			io_reply(st->io, "-ERR Disconnected for inactivity");
 		io_flush(st->io);
 		return LOOP_TIMEOUT;
 	default:
-		return LOOP_IOERR;
+		return write_failed(st);
+	}
+}
+
+const char *
+cmd_end_reason(enum loop_end e)
+{
+	switch (e) {
+	case LOOP_QUIT:
+		return "quit";
+	case LOOP_LEAVE:
+		return "login";
+	case LOOP_BAD:
+		return "bad-commands";
+	case LOOP_EOF:
+		return "disconnected";
+	case LOOP_TIMEOUT:
+		return "timeout";
+	default:
+		return "io-error";
 	}
 }
 
@@ -170,9 +199,9 @@ cmd_loop(struct cmd_state *st)
 		if (io_reply(st->io, "%s%s%s",
 		    s == CMD_OK || s == CMD_QUIT ? "+OK" : "-ERR",
 		    r.text[0] != '\0' ? " " : "", r.text) == -1)
-			return LOOP_IOERR;
+			return write_failed(st);
 		if (s == CMD_OK && r.body != NULL && r.body(st->io, st->ctx) == -1)
-			return LOOP_IOERR;
+			return write_failed(st);
 		if (s == CMD_QUIT || s == CMD_CLOSE) {
 			io_flush(st->io);
 			return LOOP_QUIT;

@@ -58,6 +58,9 @@ struct cmd_state {
 
 enum loop_end cmd_loop(struct cmd_state *);
 
+/* One word for the log: quit, timeout, disconnected, ... */
+const char *cmd_end_reason(enum loop_end);
+
 /* Set the reply text and return status: `return cmd_say(r, CMD_ERR, "...")`. */
 enum cmd_status cmd_say(struct cmd_reply *, enum cmd_status, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));

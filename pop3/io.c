@@ -4,6 +4,7 @@
  * thrown away so that it can never be taken for a command.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "pop3/io.h"
 
 static long
@@ -25,13 +27,26 @@ plain_write(struct io *io, const void *buf, size_t len)
 	return write(io->outfd, buf, len);
 }
 
-void
+static int
+nonblocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl == -1)
+		return -1;
+	return (fl & O_NONBLOCK) ? 0 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+int
 io_init(struct io *io, int infd, int outfd, int timeout_ms)
 {
 	io->infd = infd;
 	io->outfd = outfd;
 	io->timeout_ms = timeout_ms;
+	io->send_timeout_ms = timeout_ms;
+	io->deadline = 0;
 	io->failed = 0;
+	io->timed_out = 0;
 	io->tr.read = plain_read;
 	io->tr.write = plain_write;
 	io->tr.pending = NULL;
@@ -39,15 +54,28 @@ io_init(struct io *io, int infd, int outfd, int timeout_ms)
 	io->inoff = io->inlen = io->outlen = 0;
 	io->discarding = 0;
 	io->bytes_out = 0;
+	return nonblocking(infd) == -1 || nonblocking(outfd) == -1 ? -1 : 0;
 }
 
-static long long
-now_ms(void)
+void
+io_send_timeout(struct io *io, int ms)
 {
-	struct timespec ts;
+	io->send_timeout_ms = ms;
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+void
+io_deadline(struct io *io, long long deadline_ms)
+{
+	io->deadline = deadline_ms;
+}
+
+/* now + ms, but never past the absolute deadline. */
+static long long
+io_until(const struct io *io, int ms)
+{
+	long long t = clock_ms() + ms;
+
+	return io->deadline != 0 && io->deadline < t ? io->deadline : t;
 }
 
 /* Wait until fd is ready for events or the deadline passes: 1, 0 or -1. */
@@ -59,7 +87,7 @@ wait_fd(int fd, short events, long long deadline)
 	int		n;
 
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - clock_ms();
 		if (left <= 0)
 			return 0;
 		pfd.fd = fd;
@@ -72,24 +100,33 @@ wait_fd(int fd, short events, long long deadline)
 	}
 }
 
+/*
+ * The deadline restarts with every octet the peer accepts: a slow reader
+ * is served, one that takes nothing for send_timeout_ms is dropped.
+ */
 int
 io_flush(struct io *io)
 {
-	long long	deadline = now_ms() + io->timeout_ms;
+	long long	deadline = io_until(io, io->send_timeout_ms);
 	size_t		off = 0;
 	long		n;
+	int		ready;
 
 	while (off < io->outlen && !io->failed) {
 		n = io->tr.write(io, io->out + off, io->outlen - off);
 		if (n > 0) {
 			off += n;
+			deadline = io_until(io, io->send_timeout_ms);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN &&
-		    wait_fd(io->outfd, POLLOUT, deadline) > 0)
-			continue;
+		    (ready = wait_fd(io->outfd, POLLOUT, deadline)) != 0) {
+			if (ready > 0)
+				continue;
+		} else if (n < 0 && errno == EAGAIN)
+			io->timed_out = 1;
 		io->failed = 1;
 	}
 	io->bytes_out += off;
@@ -216,7 +253,7 @@ fill(struct io *io, long long deadline)
 enum io_status
 io_readline(struct io *io, char *line, size_t max, size_t *len)
 {
-	long long	 deadline = now_ms() + io->timeout_ms;
+	long long	 deadline = io_until(io, io->timeout_ms);
 	unsigned char	*start, *lf;
 	size_t		 avail, n;
 	enum io_status	 st;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "params.h"
+#include "common/clock.h"
 
 enum io_status {
 	IO_LINE,	/* a line, without its CRLF or LF, NUL-terminated */
@@ -37,7 +38,10 @@ struct io {
 	int			 infd;
 	int			 outfd;
 	int			 timeout_ms;	/* per read; reset by each line */
+	int			 send_timeout_ms; /* a write that makes no progress */
+	long long		 deadline;	/* CLOCK_MONOTONIC ms ending all I/O; 0: none */
 	int			 failed;	/* a write failed: stop talking */
+	int			 timed_out;	/* ... because the peer took nothing */
 	struct io_transport	 tr;
 	size_t			 inoff;		/* first unconsumed octet */
 	size_t			 inlen;		/* octets held in in[] */
@@ -48,7 +52,16 @@ struct io {
 	uint64_t		 bytes_out;	/* total octets sent */
 };
 
-void	io_init(struct io *, int infd, int outfd, int timeout_ms);
+/*
+ * Both descriptors are made non-blocking: every read and every write waits
+ * in poll(2) against a deadline, so a peer that stops reading cannot hold
+ * a process (and the maildrop lock) for ever.  The write deadline is
+ * timeout_ms without progress until io_send_timeout() says otherwise.
+ */
+int	io_init(struct io *, int infd, int outfd, int timeout_ms);
+void	io_send_timeout(struct io *, int ms);
+/* An absolute end to all I/O (clock_ms(); the AUTHORIZATION phase's), or 0. */
+void	io_deadline(struct io *, long long deadline_ms);
 
 /*
  * Read one line of at most max octets (CRLF excluded) into line[], which

@@ -159,8 +159,9 @@ read_response(struct login *l, struct cmd_reply *r, char *line, size_t *len)
 		return CMD_CLOSE;
 	switch (io_readline(&l->io, line, SASL_LINE_MAX, len)) {
 	case IO_LINE:
+		/* Counted, or AUTH and "*" would idle for ever. */
 		if (strcmp(line, "*") == 0)
-			return cmd_say(r, CMD_ERR, "Authentication cancelled");
+			return cmd_say(r, CMD_BAD, "Authentication cancelled");
 		return CMD_OK;
 	case IO_TOOLONG:
 	case IO_BADCHAR:
@@ -244,9 +245,12 @@ capa_body(struct io *io, void *ctx)
 static int
 start_tls(struct login *l)
 {
-	char err[256];
+	long long	left = l->opt->deadline - clock_ms();
+	char		err[256];
 
-	if (tls_start(&l->io, l->opt->tls, l->cf->login_timeout * 1000, err,
+	if (left > l->cf->login_timeout * 1000)
+		left = l->cf->login_timeout * 1000;
+	if (tls_start(&l->io, l->opt->tls, (int)(left > 0 ? left : 0), err,
 	    sizeof(err)) == -1) {
 		log_warnx("%s remote=%s", err, l->opt->remote);
 		return -1;
@@ -334,7 +338,9 @@ login_run(const struct config *cf, const struct login_opts *opt)
 
 	login.cf = cf;
 	login.opt = opt;
-	io_init(&login.io, 0, 1, cf->login_timeout * 1000);
+	if (io_init(&login.io, 0, 1, cf->login_timeout * 1000) == -1)
+		log_warn("non-blocking client descriptors");
+	io_deadline(&login.io, opt->deadline);
 	if (opt->implicit_tls && start_tls(&login) == -1)
 		return 1;
 	io_reply(&login.io, "+OK%s%s%s%s", cf->greeting[0] != '\0' ? " " : "",
@@ -351,10 +357,18 @@ login_run(const struct config *cf, const struct login_opts *opt)
 	if (end == LOOP_LEAVE && login.tls_on) {
 		/* Logged in over TLS: this process carries the session now. */
 		login.io.timeout_ms = cf->idle_timeout * 1000;
-		return relay_run(&login.io, opt->relay_fd,
-		    (cf->idle_timeout + 60) * 1000);
+		io_deadline(&login.io, 0);
+		if (relay_run(&login.io, opt->relay_fd,
+		    (cf->idle_timeout + 60) * 1000, cf->send_timeout * 1000) ==
+		    RELAY_TIMEOUT)
+			log_info("relay end remote=%s reason=timeout", opt->remote);
+		return 0;
 	}
 	io_flush(&login.io);
 	tls_close(&login.io);
+	/* A dropped client is an ordinary end; a failed handshake said why. */
+	if (end == LOOP_TIMEOUT || end == LOOP_BAD)
+		log_info("disconnect remote=%s reason=%s", opt->remote,
+		    cmd_end_reason(end));
 	return end == LOOP_IOERR ? 1 : 0;
 }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@ struct pipe_buf {
 
 static struct pipe_buf	up;	/* client -> session */
 static struct pipe_buf	down;	/* session -> client */
+static uint64_t		down_sent;	/* octets the client has taken */
 
 /* Client -> up: through TLS, as much as the buffer takes. */
 static int
@@ -83,6 +85,7 @@ drain_down(struct io *io)
 	long n = io->tr.write(io, down.data + down.off, down.len - down.off);
 
 	if (n > 0) {
+		down_sent += n;
 		down.off += n;
 		if (down.off == down.len)
 			down.off = down.len = 0;
@@ -99,13 +102,32 @@ watch(struct pollfd *p, int fd, short events)
 	p->revents = 0;
 }
 
-int
-relay_run(struct io *io, int sfd, int idle_ms)
+/*
+ * How long poll(2) may wait: the idle limit, or less while the client has
+ * a reply to take, counted from the last octet it took.
+ */
+static int
+wait_ms(int idle_ms, int send_ms, long long stalled_since)
+{
+	long long left;
+
+	if (down.len == 0)
+		return idle_ms;
+	left = stalled_since + send_ms - clock_ms();
+	if (left < 0)
+		return 0;
+	return left < idle_ms ? (int)left : idle_ms;
+}
+
+enum relay_end
+relay_run(struct io *io, int sfd, int idle_ms, int send_ms)
 {
 	struct pollfd		 pfd[3];
 	const unsigned char	*pend;
 	size_t			 plen;
-	int			 n, fl;
+	uint64_t		 before;
+	long long		 stalled_since = clock_ms();
+	int			 n, fl, timed_out = 0;
 
 	pend = io_pending(io, &plen);
 	memcpy(up.data, pend, plen);
@@ -113,7 +135,7 @@ relay_run(struct io *io, int sfd, int idle_ms)
 	io_discard_pending(io);
 	if ((fl = fcntl(sfd, F_GETFL)) == -1 ||
 	    fcntl(sfd, F_SETFL, fl | O_NONBLOCK) == -1)
-		return 1;
+		return RELAY_DONE;
 
 	while (!(down.eof && down.len == 0)) {
 		if (up.eof && up.len == 0) {
@@ -127,12 +149,16 @@ relay_run(struct io *io, int sfd, int idle_ms)
 				break;
 			continue;
 		}
+		before = down_sent;
 		watch(&pfd[0], io->infd, up.len == 0 && !up.eof ? POLLIN : 0);
 		watch(&pfd[1], sfd, (up.len > 0 ? POLLOUT : 0) |
 		    (down.len == 0 && !down.eof ? POLLIN : 0));
 		watch(&pfd[2], io->outfd, down.len > 0 ? POLLOUT : 0);
-		if ((n = poll(pfd, 3, idle_ms)) == 0)
+		if ((n = poll(pfd, 3, wait_ms(idle_ms, send_ms,
+		    stalled_since))) == 0) {
+			timed_out = 1;
 			break;
+		}
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -145,8 +171,10 @@ relay_run(struct io *io, int sfd, int idle_ms)
 		    fill_down(sfd) == -1) ||
 		    (pfd[2].revents && drain_down(io) == -1))
 			break;
+		if (down.len == 0 || down_sent != before)
+			stalled_since = clock_ms();
 	}
 	tls_close(io);
 	close(sfd);
-	return 0;
+	return timed_out ? RELAY_TIMEOUT : RELAY_DONE;
 }

@@ -13,8 +13,11 @@
 /*
  * Forward until either side closes.  Octets the client pipelined behind
  * the login command (still in io's input buffer) go to the session first.
- * idle_ms bounds a wait with no progress.  Returns an exit status.
+ * idle_ms bounds a wait with no progress at all; send_ms bounds how long
+ * the client may leave a reply unread.
  */
-int	relay_run(struct io *, int session_fd, int idle_ms);
+enum relay_end { RELAY_DONE, RELAY_TIMEOUT };
+
+enum relay_end relay_run(struct io *, int session_fd, int idle_ms, int send_ms);
 
 #endif

@@ -8,11 +8,11 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include "common/clock.h"
 #include "pop3/tls.h"
 
 /* "what[ path]: OpenSSL's first reason" -- the path says which file. */
@@ -98,7 +98,8 @@ tls_context(const struct config *cf, int check_expiry, char *err,
 	/* Every connection is a new process: no session cache, no tickets. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION |
-	    SSL_OP_NO_TICKET | SSL_OP_IGNORE_UNEXPECTED_EOF);
+	    SSL_OP_NO_TICKET | SSL_OP_IGNORE_UNEXPECTED_EOF |
+	    SSL_OP_CLEANSE_PLAINTEXT);
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	/* Ephemeral DH groups chosen by key size, should a DHE suite be set. */
@@ -125,15 +126,6 @@ tls_context(const struct config *cf, int check_expiry, char *err,
 		return ctx;
 	SSL_CTX_free(ctx);
 	return NULL;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Wait for what OpenSSL asked for; 1 ready, 0 timeout, -1 error. */
@@ -224,7 +216,7 @@ int
 tls_start(struct io *io, SSL_CTX *ctx, int timeout_ms, char *err,
     size_t errlen)
 {
-	long long	 deadline = now_ms() + timeout_ms;
+	long long	 deadline = clock_ms() + timeout_ms;
 	SSL		*ssl;
 	int		 n, e;
 
@@ -240,7 +232,7 @@ tls_start(struct io *io, SSL_CTX *ctx, int timeout_ms, char *err,
 			break;
 		e = SSL_get_error(ssl, n);
 		if ((e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) ||
-		    tls_wait(io, e, (int)(deadline - now_ms())) <= 0) {
+		    tls_wait(io, e, (int)(deadline - clock_ms())) <= 0) {
 			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
 				snprintf(err, errlen, "TLS handshake timed out");
 			else if (e == SSL_ERROR_ZERO_RETURN ||

@@ -388,23 +388,6 @@ load_carry(struct session *s, int fd)
 	io_preload(&s->io, buf, len);
 }
 
-static const char *
-end_reason(enum loop_end e)
-{
-	switch (e) {
-	case LOOP_QUIT:
-		return "quit";
-	case LOOP_BAD:
-		return "bad-commands";
-	case LOOP_EOF:
-		return "disconnected";
-	case LOOP_TIMEOUT:
-		return "timeout";
-	default:
-		return "io-error";
-	}
-}
-
 static enum store_status
 open_maildrop(struct session *s)
 {
@@ -456,7 +439,9 @@ trans_run(const struct config *cf, const struct session_info *si)
 	s->cf = cf;
 	s->si = si;
 	s->msgfd = -1;
-	io_init(&s->io, 0, 1, cf->idle_timeout * 1000);
+	if (io_init(&s->io, 0, 1, cf->idle_timeout * 1000) == -1)
+		log_warn("non-blocking client descriptors");
+	io_send_timeout(&s->io, cf->send_timeout * 1000);
 	load_carry(s, si->carry_fd);
 	if (open_maildrop(s) != STORE_OK) {
 		log_info("login refused user=%s method=%s remote=%s",
@@ -481,7 +466,7 @@ trans_run(const struct config *cf, const struct session_info *si)
 	io_flush(&s->io);
 	log_info("logout user=%s reason=%s retr=%lu/%" PRIu64 " top=%lu "
 	    "dele=%lu messages=%zu size=%" PRIu64 " out=%" PRIu64,
-	    si->user, end_reason(end), s->retr, s->retr_bytes, s->top,
+	    si->user, cmd_end_reason(end), s->retr, s->retr_bytes, s->top,
 	    s->committed ? s->dele : 0, s->md.count, s->md.total,
 	    s->io.bytes_out);
 	maildrop_close(&s->md);

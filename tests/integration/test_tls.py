@@ -962,7 +962,8 @@ class HandshakeFailures(TLSCase):
                 for launcher in self.launchers.values():
                     self.assertEqual(launcher.wait_idle(), [], self.tail())
                 got = self.connection_lines(c.port)
-                self.assertEqual(len(got), 1, got)     # connect alone
+                self.assertEqual(len(got), 2, got)
+                self.assertIn("reason=timeout", got[1])
 
     def test_aborted_handshake(self):
         hello = client_hello()
