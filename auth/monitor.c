@@ -114,7 +114,7 @@ answer_at(long long when, long long arrived, int delay_ms)
 	long long	left = when - clock_ms();
 
 	if (left < 0) {
-		if (!warned++)
+		if (delay_ms > 0 && !warned++)
 			log_warnx("a failed login took %lld ms to check, longer "
 			    "than auth_fail_delay_ms %d: failures can be told "
 			    "apart by their timing", clock_ms() - arrived,

@@ -1,0 +1,171 @@
+/*
+ * The monitor enforces its limits itself: a pre-login process that goes
+ * on after the last failure, never sends, or sends garbage gets nowhere.
+ * Each case runs the monitor in a child of its own, which forks the
+ * "pre-login" played here; the monitor's exit status is what it returns.
+ */
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "auth/monitor.h"
+#include "auth/wire.h"
+#include "common/clock.h"
+#include "common/config.h"
+#include "tap.h"
+
+#define ROGUE_NO_VERDICT 3	/* the right password got no answer */
+#define ROGUE_GOT_OK	 4	/* ... and was let in: the defect */
+
+static char		 dir[] = "/tmp/pop3d-monitor-XXXXXX";
+static struct config	 cf;
+
+enum rogue { ROGUE_PERSIST, ROGUE_SILENT, ROGUE_GARBAGE };
+
+static int
+request(int sock, const char *pass)
+{
+	static struct wire_request	rq;
+	unsigned char			buf[WIRE_REQUEST_MAX];
+	long				n;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.mech = MECH_USER;
+	strlcpy(rq.user, "alice", sizeof(rq.user));
+	strlcpy(rq.pass, pass, sizeof(rq.pass));
+	n = wire_encode_request(&rq, buf, sizeof(buf));
+	return n > 0 && send(sock, buf, n, 0) == n ? 0 : -1;
+}
+
+/* The verdict, 0 when none came within ms. */
+static int
+verdict(int sock, int ms)
+{
+	struct pollfd	pfd = { sock, POLLIN, 0 };
+	unsigned char	v[2];
+
+	if (poll(&pfd, 1, ms) != 1 || recv(sock, v, 2, 0) != 2)
+		return 0;
+	return v[1];
+}
+
+static void __attribute__((noreturn))
+rogue(int sock, enum rogue how)
+{
+	int i;
+
+	switch (how) {
+	case ROGUE_SILENT:
+		poll(NULL, 0, 10000);
+		_exit(0);
+	case ROGUE_GARBAGE:
+		send(sock, "\2\1garbage", 9, 0);
+		poll(NULL, 0, 10000);
+		_exit(0);
+	case ROGUE_PERSIST:
+		/* max_auth_failures wrong ones, then the right one regardless. */
+		for (i = 0; i < cf.max_auth_failures; i++)
+			if (request(sock, "wrong") == -1 || verdict(sock, 5000) == 0)
+				_exit(1);
+		if (request(sock, "right") == -1)
+			_exit(ROGUE_NO_VERDICT);	/* closed on us: fine */
+		_exit(verdict(sock, 1000) == VERDICT_OK ? ROGUE_GOT_OK :
+		    ROGUE_NO_VERDICT);
+	}
+	_exit(1);
+}
+
+/* Run a monitor against the rogue; its exit status, and how long it took. */
+static int
+run(enum rogue how, int deadline_ms, long long *took)
+{
+	struct monitor_args	ma;
+	long long		t0 = clock_ms();
+	int			sv[2], status;
+	pid_t			m;
+
+	if ((m = fork()) == 0) {
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == -1)
+			_exit(99);
+		memset(&ma, 0, sizeof(ma));
+		if ((ma.child = fork()) == 0) {
+			close(sv[0]);
+			rogue(sv[1], how);
+		}
+		close(sv[1]);
+		ma.cf = &cf;
+		ma.config_fd = -2;
+		ma.remote = "test";
+		ma.sock = sv[0];
+		ma.relay_fd = -1;
+		ma.session_fd = -1;	/* a session start fails: never exec */
+		ma.root = geteuid() == 0;
+		ma.deadline = clock_ms() + deadline_ms;
+		_exit(monitor_run(&ma));
+	}
+	while (waitpid(m, &status, 0) == -1 && errno == EINTR)
+		;
+	*took = clock_ms() - t0;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void
+setup(void)
+{
+	char	path[256];
+	FILE	*fp;
+	long	id = geteuid() == 0 ? 20001 : (long)getuid();
+	long	gid = geteuid() == 0 ? 20001 : (long)getgid();
+
+	if (mkdtemp(dir) == NULL)
+		exit(1);
+	snprintf(path, sizeof(path), "%s/users", dir);
+	if ((fp = fopen(path, "w")) == NULL)
+		exit(1);
+	fprintf(fp, "alice:{PLAIN}right:%ld:%ld::%s::\n", id, gid, dir);
+	fclose(fp);
+	config_defaults(&cf);
+	strlcpy(cf.users_file, path, sizeof(cf.users_file));
+	snprintf(cf.maildir, sizeof(cf.maildir), "%s/%%u", dir);
+	cf.max_auth_failures = 2;
+	cf.auth_fail_delay_ms = 0;
+	cf.log_stderr = 1;
+}
+
+int
+main(void)
+{
+	long long	took;
+	int		st;
+	char		path[300];
+
+	setup();
+	st = run(ROGUE_PERSIST, 5000, &took);
+	ok(st == ROGUE_NO_VERDICT, "after the last failure, a right password "
+	    "gets no verdict (exit %d)", st);
+	ok(took < 4000, "and the monitor ends without waiting for its "
+	    "deadline (%lld ms)", took);
+
+	st = run(ROGUE_SILENT, 500, &took);
+	ok(st == EX_SOFTWARE, "a silent pre-login is killed at the deadline "
+	    "(exit %d)", st);
+	ok(took >= 450 && took < 5000, "at the deadline (%lld ms)", took);
+
+	st = run(ROGUE_GARBAGE, 5000, &took);
+	ok(st == EX_SOFTWARE, "a malformed request ends the connection "
+	    "(exit %d)", st);
+	ok(took < 4000, "at once (%lld ms)", took);
+
+	snprintf(path, sizeof(path), "%s/users", dir);
+	unlink(path);
+	rmdir(dir);
+	return tap_done();
+}
