@@ -395,8 +395,7 @@ class RootOnlyConfig(Case):
     def test_session_honours_max_bad_commands(self):
         c = self.login()
         self.err(c, "FROB")
-        self.err(c, "FROB")
-        self.assertEqual(c.reply(), b"-ERR Too many bad commands, closing")
+        self.assertEqual(c.ask("FROB"), b"-ERR Too many bad commands, closing")
         self.assertEqual(c.wait_eof(), b"")
         log = self.finish(c)
         self.assertEqual(
@@ -462,8 +461,7 @@ class Logging(Case):
     def test_bad_commands_reason(self):
         self.host.write_conf(max_bad_commands=1)
         c = self.login()
-        self.err(c, "FROB")
-        self.assertEqual(c.reply(), b"-ERR Too many bad commands, closing")
+        self.assertEqual(c.ask("FROB"), b"-ERR Too many bad commands, closing")
         self.assertEqual(c.wait_eof(), b"")
         log = self.finish(c)
         self.assertEqual(len(log_lines(
