@@ -944,7 +944,7 @@ class PasswdSchemes(Case):
     SCHEMES = ("SHA512-CRYPT", "SHA256-CRYPT", "BLF-CRYPT", "YESCRYPT", "PLAIN")
     PREFIX = {"SHA512-CRYPT": "{SHA512-CRYPT}$6$",
               "SHA256-CRYPT": "{SHA256-CRYPT}$5$",
-              "BLF-CRYPT": "{BLF-CRYPT}$2b$",
+              "BLF-CRYPT": "{BLF-CRYPT}$2b$10$",
               "YESCRYPT": "$y$",
               "PLAIN": "{PLAIN}"}
 
