@@ -2,7 +2,8 @@
 """Run every pop3d test and print one closing line:
 N passed, N failed, N skipped.
 
-Suites: the C unit tests (TAP programs) and the integration tests
+Suites: the C unit tests (TAP programs), the transcript tests
+(tests/transcripts/check.py) and the integration tests
 (tests/integration/test_*.py, TAP via tests/lib/pop3test.py), first against
 the normal build, then again against the ASan+UBSan build, where any
 sanitizer report fails the run.
@@ -117,6 +118,8 @@ def suites(build, env, only):
     for exe in sorted(glob.glob(os.path.join(TOP, build, "tests/unit/test_*"))):
         if os.access(exe, os.X_OK) and not exe.endswith(".o"):
             out.append((f"{build}: unit/{os.path.basename(exe)}", [exe]))
+    out.append((f"{build}: transcripts",
+                [sys.executable, os.path.join(TOP, "tests/transcripts/check.py")]))
     for py in sorted(glob.glob(os.path.join(TOP, "tests/integration/test_*.py"))):
         out.append((f"{build}: integration/{os.path.basename(py)}",
                     [sys.executable, py]))
