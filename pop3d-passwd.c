@@ -36,9 +36,27 @@ wipe(void)
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-r] [-p password] [-s scheme]\n"
+	fprintf(stderr, "usage: %s [-r] [-p password] [-R rounds] "
+	    "[-s scheme]\n"
 	    "       %s -l\n", getprogname(), getprogname());
 	exit(EX_USAGE);
+}
+
+/* -R: a number the scheme takes, or exit 64 saying which it takes. */
+static unsigned long
+parse_rounds(const char *scheme, const char *arg)
+{
+	unsigned long	 min, max, def;
+	const char	*errstr;
+	long long	 n;
+
+	if (password_scheme_rounds(scheme, &min, &max, &def) == -1)
+		errx(EX_USAGE, "%s takes no rounds", scheme);
+	n = strtonum(arg, min, max, &errstr);
+	if (errstr != NULL)
+		errx(EX_USAGE, "rounds %s for %s: %s, want %lu to %lu",
+		    arg, scheme, errstr, min, max);
+	return n;
 }
 
 static void
@@ -107,13 +125,14 @@ read_line(void)
 int
 main(int argc, char *argv[])
 {
-	const char	*scheme = DEFAULT_SCHEME;
+	const char	*scheme = DEFAULT_SCHEME, *rounds_arg = NULL;
+	unsigned long	 rounds = 0;
 	int		 ch, lflag = 0, pflag = 0, rflag = 0;
 
 	log_init("pop3d-passwd", 1);
 	if (atexit(wipe) != 0)
 		err(1, "atexit");
-	while ((ch = getopt(argc, argv, "lp:rs:")) != -1) {
+	while ((ch = getopt(argc, argv, "lp:R:rs:")) != -1) {
 		switch (ch) {
 		case 'l':
 			lflag = 1;
@@ -126,6 +145,9 @@ main(int argc, char *argv[])
 			/* Keep it out of ps(1) from now on. */
 			explicit_bzero(optarg, strlen(optarg));
 			break;
+		case 'R':
+			rounds_arg = optarg;
+			break;
 		case 'r':
 			rflag = 1;
 			break;
@@ -137,7 +159,7 @@ main(int argc, char *argv[])
 		}
 	}
 	if (argc != optind || (pflag && rflag) ||
-	    (lflag && (pflag || rflag)))
+	    (lflag && (pflag || rflag || rounds_arg != NULL)))
 		usage();
 	if (lflag) {
 		list_schemes();
@@ -145,6 +167,8 @@ main(int argc, char *argv[])
 	}
 	if (!password_scheme_known(scheme))
 		errx(EX_USAGE, "unknown scheme %s (-l lists them)", scheme);
+	if (rounds_arg != NULL)
+		rounds = parse_rounds(scheme, rounds_arg);
 
 	if (pflag)
 		check_length(pass);
@@ -153,7 +177,7 @@ main(int argc, char *argv[])
 	else
 		read_line();
 
-	if (password_hash(scheme, pass, hash, sizeof(hash)) == -1)
+	if (password_hash(scheme, rounds, pass, hash, sizeof(hash)) == -1)
 		errx(1, "cannot hash the password");
 	if (printf("%s\n", hash) < 0 || fflush(stdout) == EOF)
 		err(1, "stdout");

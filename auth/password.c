@@ -31,17 +31,26 @@ struct pw_scheme {
 	const char	*prefix[3];	/* the hash starts with one; none: any */
 	const char	*gensalt;	/* for crypt_gensalt_rn(); NULL: no hashing */
 	int		 tagged;	/* password_hash() writes "{name}" first */
+	/* crypt_gensalt_rn()'s count, checked here: it clamps some. */
+	unsigned long	 rounds_min, rounds_max, rounds_default;
 };
 
+/*
+ * Default costs.  SHA-crypt keeps crypt(3)'s 5000 rounds, which the dummy
+ * check below costs as much as.  bcrypt gets cost 10 (2^10 rounds), not
+ * crypt(3)'s 5, which is too cheap for a password that may leak;
+ * yescrypt keeps libxcrypt's 5.
+ */
 static const struct pw_scheme pw_schemes[] = {
-	{ "SHA512-CRYPT", PW_CRYPT, { "$6$" }, "$6$", 1 },
-	{ "SHA256-CRYPT", PW_CRYPT, { "$5$" }, "$5$", 1 },
-	{ "BLF-CRYPT", PW_CRYPT, { "$2y$", "$2b$", "$2a$" }, "$2b$", 1 },
+	{ "SHA512-CRYPT", PW_CRYPT, { "$6$" }, "$6$", 1, 1000, 999999999, 5000 },
+	{ "SHA256-CRYPT", PW_CRYPT, { "$5$" }, "$5$", 1, 1000, 999999999, 5000 },
+	{ "BLF-CRYPT", PW_CRYPT, { "$2y$", "$2b$", "$2a$" }, "$2b$", 1,
+	    4, 31, 10 },
 	/* Written bare, as crypt(5) and other tools know it. */
-	{ "YESCRYPT", PW_CRYPT, { "$y$" }, "$y$", 0 },
-	{ "PLAIN", PW_PLAIN, { NULL }, NULL, 1 },
+	{ "YESCRYPT", PW_CRYPT, { "$y$" }, "$y$", 0, 1, 11, 5 },
+	{ "PLAIN", PW_PLAIN, { NULL }, NULL, 1, 0, 0, 0 },
 	/* Last: PW_CRYPT_ANY, for hashes stored without a scheme. */
-	{ "CRYPT", PW_CRYPT, { NULL }, NULL, 1 },
+	{ "CRYPT", PW_CRYPT, { NULL }, NULL, 1, 0, 0, 0 },
 };
 #define PW_NSCHEMES	(sizeof(pw_schemes) / sizeof(pw_schemes[0]))
 #define PW_CRYPT_ANY	(&pw_schemes[PW_NSCHEMES - 1])
@@ -212,6 +221,20 @@ password_scheme_known(const char *scheme)
 	return pw_scheme_hashable(scheme) != NULL;
 }
 
+int
+password_scheme_rounds(const char *scheme, unsigned long *min,
+    unsigned long *max, unsigned long *def)
+{
+	const struct pw_scheme	*s;
+
+	if ((s = pw_scheme_hashable(scheme)) == NULL || s->rounds_max == 0)
+		return -1;
+	*min = s->rounds_min;
+	*max = s->rounds_max;
+	*def = s->rounds_default;
+	return 0;
+}
+
 const char *
 password_scheme_name(size_t i)
 {
@@ -227,15 +250,15 @@ password_scheme_name(size_t i)
 }
 
 static int
-pw_crypt_hash(const struct pw_scheme *s, const char *password, char *out,
-    size_t outlen)
+pw_crypt_hash(const struct pw_scheme *s, unsigned long rounds,
+    const char *password, char *out, size_t outlen)
 {
 	char		 salt[CRYPT_GENSALT_OUTPUT_SIZE];
 	const char	*h;
 	int		 n = -1;
 
 	/* NULL random bytes: crypt_gensalt_rn() asks the kernel itself. */
-	if (crypt_gensalt_rn(s->gensalt, 0, NULL, 0, salt,
+	if (crypt_gensalt_rn(s->gensalt, rounds, NULL, 0, salt,
 	    sizeof(salt)) == NULL) {
 		log_warn("password: crypt_gensalt %s", s->name);
 		return -1;
@@ -253,14 +276,22 @@ pw_crypt_hash(const struct pw_scheme *s, const char *password, char *out,
 
 /* An empty password is refused: it would never verify. */
 int
-password_hash(const char *scheme, const char *password, char *out,
-    size_t outlen)
+password_hash(const char *scheme, unsigned long rounds, const char *password,
+    char *out, size_t outlen)
 {
 	const struct pw_scheme	*s;
 	int			 n, r;
 
+	if (outlen > 0)
+		out[0] = '\0';
 	if ((s = pw_scheme_hashable(scheme)) == NULL) {
 		log_warnx("password: unknown scheme");
+		return -1;
+	}
+	if (rounds == 0)
+		rounds = s->rounds_default;
+	else if (rounds < s->rounds_min || rounds > s->rounds_max) {
+		log_warnx("password: rounds out of range for %s", s->name);
 		return -1;
 	}
 	if (password[0] == '\0' || strlen(password) > AUTH_PASS_MAX) {
@@ -272,7 +303,7 @@ password_hash(const char *scheme, const char *password, char *out,
 		n = snprintf(out, outlen, "{%s}%s", s->name, password);
 		r = (n < 0 || (size_t)n >= outlen) ? -1 : 0;
 	} else
-		r = pw_crypt_hash(s, password, out, outlen);
+		r = pw_crypt_hash(s, rounds, password, out, outlen);
 	if (r == -1 && outlen > 0)
 		explicit_bzero(out, outlen);
 	return r;

@@ -26,13 +26,23 @@ void	password_dummy_verify(const char *password);
 /*
  * Hash password with scheme ("SHA512-CRYPT", "SHA256-CRYPT", "BLF-CRYPT",
  * "YESCRYPT", "PLAIN") into out as "{SCHEME}..." (yescrypt: bare "$y$...").
- * Returns 0, or -1 for an unknown scheme or a failure of crypt.
+ * rounds is the scheme's cost, 0 for its default (see
+ * password_scheme_rounds()); PLAIN takes 0 only.  Returns 0, or -1 for an
+ * unknown scheme, rounds out of range or a failure of crypt.
  */
-int	password_hash(const char *scheme, const char *password, char *out,
-	    size_t outlen);
+int	password_hash(const char *scheme, unsigned long rounds,
+	    const char *password, char *out, size_t outlen);
 
 /* 1 if scheme is one password_hash() knows. */
 int	password_scheme_known(const char *scheme);
+
+/*
+ * The rounds a scheme takes, from min to max, and its default: the number
+ * of rounds for SHA-crypt, the log2 cost for bcrypt, the cost for
+ * yescrypt.  0, or -1 for an unknown scheme or one without rounds (PLAIN).
+ */
+int	password_scheme_rounds(const char *scheme, unsigned long *min,
+	    unsigned long *max, unsigned long *def);
 
 /* The i-th scheme password_hash() knows, from 0; NULL past the last. */
 const char *password_scheme_name(size_t i);

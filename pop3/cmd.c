@@ -70,7 +70,8 @@ lookup(const struct command *t, const char *kw)
  * line whole (PASS: a password may hold spaces).  Otherwise arguments are
  * separated by exactly one space (RFC 1939 section 3): an empty argument,
  * from a doubled or trailing space, makes the line malformed.  Returns the
- * count, or -1 if the line is malformed or has too many.
+ * count, CMD_ARGS_MAX + 1 for any more than argv holds, or -1 if the line
+ * is malformed.
  */
 static int
 split_args(const struct command *c, char *rest, char **argv)
@@ -84,14 +85,34 @@ split_args(const struct command *c, char *rest, char **argv)
 		return *rest != '\0';
 	}
 	for (;;) {
-		if (*rest == '\0' || *rest == ' ' || argc == CMD_ARGS_MAX)
+		if (*rest == '\0' || *rest == ' ')
 			return -1;
+		if (argc == CMD_ARGS_MAX)
+			return argc + 1;
 		argv[argc++] = rest;
 		rest += strcspn(rest, " ");
 		if (*rest == '\0')
 			return argc;
 		*rest++ = '\0';
 	}
+}
+
+/* "Syntax: TOP takes two arguments", for a wrong argument count. */
+static enum cmd_status
+wrong_count(struct cmd_reply *r, const struct command *c, int min, int max)
+{
+	static const char *const number[CMD_ARGS_MAX + 1] = {
+		"no", "one", "two"
+	};
+
+	if (min == max)
+		return cmd_say(r, CMD_BAD, "Syntax: %s takes %s argument%s",
+		    c->name, number[max], max == 1 ? "" : "s");
+	if (min == 0)
+		return cmd_say(r, CMD_BAD, "Syntax: %s takes at most %s "
+		    "argument%s", c->name, number[max], max == 1 ? "" : "s");
+	return cmd_say(r, CMD_BAD, "Syntax: %s takes %s or %s arguments",
+	    c->name, number[min], number[max]);
 }
 
 static enum cmd_status
@@ -112,11 +133,7 @@ dispatch(struct cmd_state *st, char *line, struct cmd_reply *r)
 		return cmd_say(r, CMD_BAD, "Syntax: arguments are separated "
 		    "by one space");
 	if (argc < c->minargs || argc > max)
-		return cmd_say(r, CMD_BAD, "Syntax: %s takes %s argument%s",
-		    c->name, c->minargs == max ?
-		    (max == 0 ? "no" : max == 1 ? "one" : "two") :
-		    (c->minargs == 0 ? "at most one" : "one or two"),
-		    max == 1 && c->minargs == max ? "" : "s");
+		return wrong_count(r, c, c->minargs, max);
 	argv[argc] = NULL;
 	return c->run(st->ctx, r, argc, argv);
 }
@@ -172,6 +189,7 @@ cmd_loop(struct cmd_state *st)
 	struct cmd_reply	r;
 	enum cmd_status		s;
 	enum io_status		is;
+	enum loop_end		end;
 	size_t			len;
 
 	for (;;) {
@@ -191,8 +209,17 @@ cmd_loop(struct cmd_state *st)
 		st->commands++;
 		if (s == CMD_LEAVE)
 			return LOOP_LEAVE;
-		if (st->max_commands != 0 && st->commands >= st->max_commands &&
-		    s != CMD_QUIT) {
+		/*
+		 * A command that reaches a limit gets one reply, which says
+		 * that the session ends, in place of its own.
+		 */
+		end = LOOP_QUIT;
+		if (s == CMD_BAD && ++st->bad >= st->max_bad) {
+			s = cmd_say(&r, CMD_CLOSE, "Too many bad commands, closing");
+			end = LOOP_BAD;
+		} else if (st->max_commands != 0 &&
+		    st->commands >= st->max_commands &&
+		    s != CMD_QUIT && s != CMD_CLOSE) {
 			r.body = NULL;
 			s = cmd_say(&r, CMD_CLOSE, "Too many commands, closing");
 		}
@@ -204,12 +231,7 @@ cmd_loop(struct cmd_state *st)
 			return write_failed(st);
 		if (s == CMD_QUIT || s == CMD_CLOSE) {
 			io_flush(st->io);
-			return LOOP_QUIT;
-		}
-		if (s == CMD_BAD && ++st->bad >= st->max_bad) {
-			io_reply(st->io, "-ERR Too many bad commands, closing");
-			io_flush(st->io);
-			return LOOP_BAD;
+			return end;
 		}
 	}
 }

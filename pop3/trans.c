@@ -60,7 +60,7 @@ message_arg(struct session *s, struct cmd_reply *r, const char *arg,
 		return cmd_say(r, CMD_BAD, "Invalid message number");
 	}
 	if (s->md.msgs[*idx].flags & MSG_DELETED)
-		return cmd_say(r, CMD_ERR, "Message %s is deleted", arg);
+		return cmd_say(r, CMD_ERR, "Message %zu is deleted", *idx + 1);
 	return CMD_OK;
 }
 

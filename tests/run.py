@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Run every pop3d test and print one closing line: N passed, N failed.
+"""Run every pop3d test and print one closing line:
+N passed, N failed, N skipped.
 
-Suites: the C unit tests (TAP programs) and the integration tests
+Suites: the C unit tests (TAP programs), the transcript tests
+(tests/transcripts/check.py) and the integration tests
 (tests/integration/test_*.py, TAP via tests/lib/pop3test.py), first against
 the normal build, then again against the ASan+UBSan build, where any
 sanitizer report fails the run.
@@ -20,8 +22,38 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUITE_TIMEOUT = 900
 
 
+def tap_count(out, rc):
+    """Count a TAP producer's output: (passed, failed, skipped, why).
+
+    "ok N - name # SKIP reason" is a skip, not a pass.  A plan ("1..N")
+    that is missing, given twice or not equal to the number of test lines
+    is one more failure, and so is a bad exit status that no "not ok" line
+    explains; why then says which.
+    """
+    passed = failed = skipped = 0
+    why = None
+    for m in re.finditer(r"^(not )?ok\b[^#\n]*(?:#\s*(\w+))?", out, re.M):
+        if m.group(1):
+            failed += 1
+        elif (m.group(2) or "").upper() == "SKIP":
+            skipped += 1
+        else:
+            passed += 1
+    plans = re.findall(r"^1\.\.(\d+)", out, re.M)
+    if len(plans) != 1:
+        why = f"{len(plans)} plan lines, want one"
+    elif int(plans[0]) != passed + failed + skipped:
+        why = (f"plan 1..{plans[0]}, but {passed + failed + skipped} "
+               "test lines")
+    elif rc != 0 and failed == 0:
+        why = f"exit status {rc} with no failed test"
+    if why is not None:
+        failed += 1
+    return passed, failed, skipped, why
+
+
 def run_tap(name, argv, env):
-    """Run one TAP producer; returns (passed, failed)."""
+    """Run one TAP producer; returns (passed, failed, skipped)."""
     t0 = time.monotonic()
     try:
         p = subprocess.run(argv, env=env, cwd=TOP, capture_output=True,
@@ -33,23 +65,19 @@ def run_tap(name, argv, env):
         out = (e.stdout or b"").decode("utf-8", "replace")
         err = "timed out"
         rc = -1
-    passed = len(re.findall(r"^ok \d+", out, re.M))
-    failed = len(re.findall(r"^not ok \d+", out, re.M))
-    plan = re.search(r"^1\.\.(\d+)", out, re.M)
-    if rc != 0 and failed == 0:
-        failed = 1      # crashed or exited badly without saying why
-    if plan is None or int(plan.group(1)) != passed + failed:
-        failed += 0 if plan else 1
+    passed, failed, skipped, why = tap_count(out, rc)
     mark = "ok  " if failed == 0 else "FAIL"
-    print(f"{mark} {name}: {passed} passed, {failed} failed "
-          f"({time.monotonic() - t0:.1f}s)", flush=True)
-    if failed:
-        for line in out.splitlines():
-            if line.startswith("not ok") or line.startswith("#"):
-                print("     " + line)
-        if err.strip():
-            print("     stderr: " + err.strip()[-3000:].replace("\n", "\n     "))
-    return passed, failed
+    print(f"{mark} {name}: {passed} passed, {failed} failed, "
+          f"{skipped} skipped ({time.monotonic() - t0:.1f}s)", flush=True)
+    for line in out.splitlines():
+        if (failed and (line.startswith("not ok") or line.startswith("#"))
+                or re.match(r"ok\b[^#]*#\s*skip", line, re.I)):
+            print("     " + line)
+    if why is not None:
+        print("     " + why)
+    if failed and err.strip():
+        print("     stderr: " + err.strip()[-3000:].replace("\n", "\n     "))
+    return passed, failed, skipped
 
 
 def run_valgrind(build, names):
@@ -63,12 +91,13 @@ def run_valgrind(build, names):
     # keeps their logs apart (the monitor's is named after this value).
     env = dict(os.environ, POP3D_BUILD=build, POP3D_WRAP=wrap,
                POP3D_USER="monitor")
-    tp = tf = 0
+    tp = tf = ts = 0
     for name, argv in suites(build, env, names):
         if "integration/" in name:
-            p, f = run_tap(name + " (valgrind)", argv, env)
+            p, f, s = run_tap(name + " (valgrind)", argv, env)
             tp += p
             tf += f
+            ts += s
     bad = [r for r in sorted(glob.glob(os.path.join(logdir, "vg.*")))
            if os.path.getsize(r) > 0]
     if bad:
@@ -81,7 +110,7 @@ def run_valgrind(build, names):
         tp += 1
         print("ok   valgrind: no reports")
     shutil.rmtree(logdir, ignore_errors=True)
-    return tp, tf
+    return tp, tf, ts
 
 
 def suites(build, env, only):
@@ -89,6 +118,8 @@ def suites(build, env, only):
     for exe in sorted(glob.glob(os.path.join(TOP, build, "tests/unit/test_*"))):
         if os.access(exe, os.X_OK) and not exe.endswith(".o"):
             out.append((f"{build}: unit/{os.path.basename(exe)}", [exe]))
+    out.append((f"{build}: transcripts",
+                [sys.executable, os.path.join(TOP, "tests/transcripts/check.py")]))
     for py in sorted(glob.glob(os.path.join(TOP, "tests/integration/test_*.py"))):
         out.append((f"{build}: integration/{os.path.basename(py)}",
                     [sys.executable, py]))
@@ -107,7 +138,7 @@ def main():
     ap.add_argument("only", nargs="*", help="run suites whose name has this")
     a = ap.parse_args()
 
-    total_p = total_f = 0
+    total_p = total_f = total_s = 0
     runs = [(a.build, {})]
     sanlog = None
     if a.asan_build:
@@ -122,13 +153,15 @@ def main():
     for build, extra in runs:
         env = dict(os.environ, POP3D_BUILD=build, **extra)
         for name, argv in suites(build, env, a.only):
-            p, f = run_tap(name, argv, env)
+            p, f, s = run_tap(name, argv, env)
             total_p += p
             total_f += f
+            total_s += s
     if a.valgrind:
-        p, f = run_valgrind(a.build, a.valgrind)
+        p, f, s = run_valgrind(a.build, a.valgrind)
         total_p += p
         total_f += f
+        total_s += s
     if sanlog:
         reports = sorted(glob.glob(os.path.join(sanlog, "*")))
         if reports:
@@ -141,7 +174,7 @@ def main():
             total_p += 1
             print("ok   sanitizers: no reports")
         shutil.rmtree(sanlog, ignore_errors=True)
-    print(f"{total_p} passed, {total_f} failed")
+    print(f"{total_p} passed, {total_f} failed, {total_s} skipped")
     return 1 if total_f else 0
 
 

@@ -8,6 +8,7 @@
 static int	ran;
 static char	got[2][64];
 static int	gotc;
+static unsigned long max_commands;	/* for the next run() */
 
 static enum cmd_status
 record(void *ctx, struct cmd_reply *r, int argc, char **argv)
@@ -29,8 +30,16 @@ quit(void *ctx, struct cmd_reply *r, int argc, char **argv)
 	return cmd_say(r, CMD_QUIT, "bye");
 }
 
+static enum cmd_status
+close_now(void *ctx, struct cmd_reply *r, int argc, char **argv)
+{
+	(void)ctx, (void)argc, (void)argv;
+	return cmd_say(r, CMD_CLOSE, "closed");
+}
+
 static const struct command table[] = {
 	{ "NOOP", 0, 0, record },
+	{ "CLOS", 0, 0, close_now },
 	{ "LIST", 0, 1, record },
 	{ "TOP", 2, 2, record },
 	{ "PASS", 1, ARGS_REST, record },
@@ -60,6 +69,7 @@ run(const char *in, char *out, size_t outlen, int max_bad)
 	st.io = io;
 	st.table = table;
 	st.max_bad = max_bad;
+	st.max_commands = max_commands;
 	ran = 0;
 	e = cmd_loop(&st);
 	io_flush(io);
@@ -111,8 +121,21 @@ test_dispatch(void)
 
 	run("NOOP x\r\nLIST 1 2\r\nTOP 1\r\nPASS\r\nQUIT\r\n", out, sizeof(out), 9);
 	ok(ran == 0, "wrong argument counts never run the handler");
-	ok(strncmp(out, "-ERR", 4) == 0 && strstr(out, "+OK bye") != NULL,
-	    "each gets -ERR");
+	ok(strcmp(out,
+	    "-ERR Syntax: NOOP takes no arguments\r\n"
+	    "-ERR Syntax: LIST takes at most one argument\r\n"
+	    "-ERR Syntax: TOP takes two arguments\r\n"
+	    "-ERR Syntax: PASS takes one argument\r\n"
+	    "+OK bye\r\n") == 0, "each gets -ERR naming the count");
+
+	run("TOP 1 2 3\r\nLIST 1 2 3 4\r\nNOOP \r\nQUIT\r\n", out,
+	    sizeof(out), 9);
+	ok(ran == 0 && strcmp(out,
+	    "-ERR Syntax: TOP takes two arguments\r\n"
+	    "-ERR Syntax: LIST takes at most one argument\r\n"
+	    "-ERR Syntax: NOOP takes no arguments\r\n"
+	    "+OK bye\r\n") == 0,
+	    "too many arguments are a wrong count, not a spacing error");
 
 	run("PASS  two  spaces \r\nQUIT\r\n", out, sizeof(out), 5);
 	ok(ran == 1 && strcmp(got[0], " two  spaces ") == 0,
@@ -125,10 +148,41 @@ test_dispatch(void)
 
 	e = run("XYZZY\r\nSTATS\r\n\r\nNOOP\r\n", out, sizeof(out), 3);
 	ok(e == LOOP_BAD && ran == 0, "three bad commands end the loop");
-	ok(strstr(out, "Too many bad commands") != NULL, "and the client is told");
+	ok(strcmp(out, "-ERR Unknown command\r\n-ERR Unknown command\r\n"
+	    "-ERR Too many bad commands, closing\r\n") == 0,
+	    "the last gets one reply, which says so");
+
+	e = run("NOOP\r\nTOP 1\r\nNOOP\r\n", out, sizeof(out), 1);
+	ok(e == LOOP_BAD && ran == 1 && strcmp(out, "+OK ran\r\n"
+	    "-ERR Too many bad commands, closing\r\n") == 0,
+	    "max_bad 1: the first bad command ends the loop");
 
 	e = run("NOOP\r\n", out, sizeof(out), 3);
 	ok(e == LOOP_EOF && ran == 1, "EOF ends the loop");
+}
+
+static void
+test_command_cap(void)
+{
+	char		out[4096];
+	enum loop_end	e;
+
+	max_commands = 2;
+	e = run("NOOP\r\nNOOP\r\nNOOP\r\n", out, sizeof(out), 5);
+	ok(e == LOOP_QUIT && ran == 2 && strcmp(out, "+OK ran\r\n"
+	    "-ERR Too many commands, closing\r\n") == 0,
+	    "the last command allowed gets one reply, which closes");
+	e = run("NOOP\r\nQUIT\r\n", out, sizeof(out), 5);
+	ok(e == LOOP_QUIT && strcmp(out, "+OK ran\r\n+OK bye\r\n") == 0,
+	    "QUIT as the last command keeps its reply");
+	e = run("NOOP\r\nCLOS\r\n", out, sizeof(out), 5);
+	ok(e == LOOP_QUIT && strcmp(out, "+OK ran\r\n-ERR closed\r\n") == 0,
+	    "so does a command that closes anyway");
+	e = run("XYZZY\r\nXYZZY\r\n", out, sizeof(out), 2);
+	ok(e == LOOP_BAD && strcmp(out, "-ERR Unknown command\r\n"
+	    "-ERR Too many bad commands, closing\r\n") == 0,
+	    "both limits at once: the bad-command one");
+	max_commands = 0;
 }
 
 int
@@ -136,5 +190,6 @@ main(void)
 {
 	test_numbers();
 	test_dispatch();
+	test_command_cap();
 	return tap_done();
 }
