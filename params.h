@@ -67,6 +67,12 @@
  * client a second, a person at telnet a minute.
  */
 #define DEFAULT_LOGIN_GRACE_TIME 120
+/*
+ * The TLS relay waits this much longer than the session for a stalled
+ * client, so that the session, which knows the user, ends it and logs why.
+ */
+#define RELAY_MARGIN_MS		5000
+
 /* The monitor waits this much past the grace time for the pre-login's end. */
 #define LOGIN_GRACE_MARGIN_MS	5000
 #define DEFAULT_MAX_BAD_COMMANDS 10	/* then the session ends */

@@ -359,7 +359,8 @@ login_run(const struct config *cf, const struct login_opts *opt)
 		login.io.timeout_ms = cf->idle_timeout * 1000;
 		io_deadline(&login.io, 0);
 		if (relay_run(&login.io, opt->relay_fd,
-		    (cf->idle_timeout + 60) * 1000, cf->send_timeout * 1000) ==
+		    cf->idle_timeout * 1000 + RELAY_MARGIN_MS,
+		    cf->send_timeout * 1000 + RELAY_MARGIN_MS) ==
 		    RELAY_TIMEOUT)
 			log_info("relay end remote=%s reason=timeout", opt->remote);
 		return 0;
