@@ -137,6 +137,8 @@ def vanish(host):
 #   status       pop3d's exit status, 0 unless given
 OPTIONS = {
     "login-timeout": dict(conf={"login_timeout": 1}, hold=True),
+    "login-grace-time": dict(conf={"login_grace_time": 1,
+                                   "login_timeout": 30}, hold=True),
     "not-logged-in": dict(conf={"max_bad_commands": 20}),
     "arguments": dict(conf={"max_bad_commands": 40}),
     "message-numbers": dict(conf={"max_bad_commands": 40}),
