@@ -4,6 +4,10 @@
 PREFIX	?= /usr/local
 SBINDIR	?= $(PREFIX)/sbin
 BINDIR	?= $(PREFIX)/bin
+# pop3d finds pop3d-session at ../libexec/pop3d/ from its own directory
+# (or beside itself, in a build tree): wherever the tree is installed or
+# staged, the two stay together.
+LIBEXECDIR = $(dir $(SBINDIR))libexec/pop3d
 MANDIR	?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 UNITDIR	?= /lib/systemd/system
@@ -12,22 +16,40 @@ O	?= build
 
 CC	?= cc
 CFLAGS	?= -O2 -g
-PKGS	 = libbsd-overlay libmd openssl libcrypt
 WARN	 = -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith \
 	   -Wstrict-prototypes -Wmissing-prototypes -Wvla
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-# The session maps no TLS library: libbsd, and libmd (which libbsd itself
-# links) for SHA-256.
-SESSION_LIBS := $(shell pkg-config --libs libbsd-overlay libmd 2>/dev/null)
-ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -I. \
-	   -DSYSCONFDIR='"$(SYSCONFDIR)"' $(PKG_CFLAGS) $(CFLAGS_EXTRA)
-LDLIBS	 = $(PKG_LIBS)
+# pop3d links OpenSSL and libcrypt (monitor, TLS); the session libbsd and
+# libmd alone (libbsd itself links libmd), so it maps no TLS library.
+POP3D_PKGS   = libbsd-overlay openssl libcrypt
+SESSION_PKGS = libbsd-overlay libmd
+PKG_CFLAGS  := $(shell pkg-config --cflags $(POP3D_PKGS) libmd 2>/dev/null)
+POP3D_LIBS  := $(shell pkg-config --libs $(POP3D_PKGS) 2>/dev/null)
+SESSION_LIBS := $(shell pkg-config --libs $(SESSION_PKGS) 2>/dev/null)
+ALL_LIBS    := $(shell pkg-config --libs $(POP3D_PKGS) libmd 2>/dev/null)
+ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -I. \
+	   -DSYSCONFDIR='"$(SYSCONFDIR)"' \
+	   $(PKG_CFLAGS) $(CFLAGS_EXTRA)
 
-# Every .c in these folders is part of the library the programs share.
-LIB_SRCS = $(wildcard common/*.c pop3/*.c auth/*.c store/*.c)
-LIB_OBJS = $(LIB_SRCS:%.c=$(O)/%.o)
-HDRS	 = $(wildcard *.h common/*.h pop3/*.h auth/*.h store/*.h)
+# One folder per process and privilege (see the table in pop3d.c); each
+# becomes an archive, and each program links only the archives of the
+# processes it runs.  tests/layout.sh checks that no folder reaches into
+# one it must not.
+FOLDERS	 = common auth prelogin session store
+MAINS	 = pop3d.c session/pop3d-session.c admin/pop3d-passwd.c
+lib	 = $(O)/lib$(1).a
+objs	 = $(patsubst %.c,$(O)/%.o,$(filter-out $(MAINS),$(wildcard $(1)/*.c)))
+HDRS	 = $(wildcard *.h $(addsuffix /*.h,$(FOLDERS)))
+
+# pop3d: the monitor (auth/) and the pre-login process (prelogin/).
+POP3D_LINK   = $(O)/pop3d.o $(call lib,prelogin) $(call lib,auth) \
+	       $(call lib,common)
+# pop3d-session: the mailbox owner's session and the Maildir.
+SESSION_LINK = $(O)/session/pop3d-session.o $(call lib,session) \
+	       $(call lib,store) $(call lib,common)
+# pop3d-passwd: the password schemes of the monitor, run by an administrator.
+PASSWD_LINK  = $(O)/admin/pop3d-passwd.o $(call lib,auth) $(call lib,common)
+ALL_ARCHIVES = $(foreach f,prelogin auth session store common,$(call lib,$(f)))
+
 PROGS	 = $(O)/pop3d $(O)/pop3d-session $(O)/pop3d-passwd
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:%.c=$(O)/%)
@@ -38,31 +60,43 @@ $(O)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(O)/libpop3d.a: $(LIB_OBJS)
+# The objects stay: they are what the archives are made of.
+.SECONDARY:
+.SECONDEXPANSION:
+$(O)/lib%.a: $$(call objs,%)
 	rm -f $@
-	$(AR) rcs $@ $(LIB_OBJS)
+	$(AR) rcs $@ $^
 
-$(O)/pop3d: $(O)/pop3d.o $(O)/libpop3d.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(O)/pop3d: $(POP3D_LINK)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(POP3D_LIBS)
 
-$(O)/pop3d-session: $(O)/pop3d-session.o $(O)/libpop3d.a
+$(O)/pop3d-session: $(SESSION_LINK)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(SESSION_LIBS)
 
-$(O)/pop3d-passwd: $(O)/pop3d-passwd.o $(O)/libpop3d.a
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(O)/pop3d-passwd: $(PASSWD_LINK)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(POP3D_LIBS)
 
-$(O)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(O)/libpop3d.a
+$(O)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(ALL_ARCHIVES)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libpop3d.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(ALL_ARCHIVES) $(ALL_LIBS)
 
 unit: $(UNIT_BINS)
+
+SANITIZE = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	   -fno-sanitize-recover=all -DPOP3D_SANITIZE
+
+# The hermetic tests: no root needed, nothing installed, no network client
+# or launcher; the unit tests, the layout, the transcripts and the tests
+# that drive pop3d over pipes.
+test: all unit
+	python3 tests/run.py --build $(O) --hermetic
 
 # The test command: installs what it needs (as root, on Debian), builds,
 # runs every test, then the whole suite again under ASan and UBSan.
 check:
 	sh tests/deps.sh
 	$(MAKE) all unit
-	$(MAKE) O=build-asan CFLAGS='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -DPOP3D_SANITIZE' all unit
+	$(MAKE) O=build-asan CFLAGS='$(SANITIZE)' all unit
 	$(MAKE) fuzz FUZZ_SECONDS=10
 	python3 tests/run.py --build $(O) --asan-build build-asan --valgrind test_protocol --
 
@@ -73,10 +107,14 @@ demo:
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) \
 	    $(DESTDIR)$(DOCDIR)/examples
-	install -m 755 $(O)/pop3d $(O)/pop3d-session $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(O)/pop3d $(DESTDIR)$(SBINDIR)/pop3d
+	# Not readable by the mailbox owners it runs as: the kernel then
+	# makes the session untraceable by them from its first instruction.
+	install -m 711 $(O)/pop3d-session $(DESTDIR)$(LIBEXECDIR)/pop3d-session
 	install -m 755 $(O)/pop3d-passwd $(DESTDIR)$(BINDIR)/pop3d-passwd
 	install -m 644 man/pop3d.8 $(DESTDIR)$(MANDIR)/man8/pop3d.8
 	install -m 644 man/pop3d.conf.5 $(DESTDIR)$(MANDIR)/man5/pop3d.conf.5
@@ -94,24 +132,26 @@ install: all
 	chmod 755 $(DESTDIR)$(DOCDIR)/examples/tcpserver.run
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-*
 
-.PHONY: all unit check demo install clean
+.PHONY: all unit test check demo install clean
 
 # Fuzzing (clang's libFuzzer): every tests/fuzz/fuzz_*.c against a library
 # built with the fuzzer's instrumentation.  FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60
 FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
-FUZZ_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-	     -fno-sanitize-recover=all -DPOP3D_SANITIZE
+FUZZ_FLAGS = $(SANITIZE)
 
 fuzz-build:
-	$(MAKE) O=build-fuzz CC=clang CFLAGS='$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link' build-fuzz/libpop3d.a
+	$(MAKE) O=build-fuzz CC=clang CFLAGS='$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link' \
+	    $(foreach f,prelogin auth session store common,build-fuzz/lib$(f).a)
 	@for f in $(FUZZ_SRCS); do \
 	    b=build-fuzz/$$(basename $$f .c); \
 	    echo "clang $$f -> $$b"; \
 	    clang $(FUZZ_FLAGS) -fsanitize=fuzzer -std=gnu11 -D_GNU_SOURCE -I. \
-	        $(PKG_CFLAGS) -o $$b $$f build-fuzz/libpop3d.a $(LDLIBS) || exit 1; \
+	        $(PKG_CFLAGS) -o $$b $$f \
+	        $(foreach f,prelogin auth session store common,build-fuzz/lib$(f).a) \
+	        $(ALL_LIBS) || exit 1; \
 	done
 
 fuzz: fuzz-build

@@ -27,6 +27,27 @@
 /* A stored "{SCHEME}hash": yescrypt and SHA512-CRYPT hashes are under 130. */
 #define AUTH_HASH_MAX		512
 
+/*
+ * The APOP timestamp of the greeting, "<pid.clock.random@host>" with the
+ * host name cut to 64 octets.
+ */
+#define APOP_CHALLENGE_MAX	128
+
+/* The TLS protocol and cipher a login reports for the log. */
+#define WIRE_TLS_MAX		96
+
+/*
+ * Digits of a message number or line count a client may send: 18 always
+ * fit a long long, so strtonum(3) decides the range, never an overflow.
+ */
+#define NUMBER_DIGITS_MAX	18
+
+/*
+ * The TLS relay's buffer, one a direction: a few TLS records.  A client
+ * that does not read stalls the session instead of growing memory.
+ */
+#define RELAY_BUF		(64 * 1024)
+
 /* Paths taken from the users file and the configuration. */
 #define POP3D_PATH_MAX		1024
 
@@ -38,8 +59,12 @@
  */
 #define SESSION_MMAP_THRESHOLD	(128 * 1024)
 
-/* The session program, found in the directory pop3d was executed from. */
+/*
+ * The session program: beside pop3d in a build tree, else where make
+ * install puts it, relative to pop3d's own directory.
+ */
 #define SESSION_PROGRAM		"pop3d-session"
+#define SESSION_INSTALLED	"../libexec/pop3d/pop3d-session"
 
 /* RFC 1939 section 7: a unique-id is 1 to 70 characters in 0x21..0x7E. */
 #define UIDL_MAX		70

@@ -1,17 +1,28 @@
 /*
  * pop3d: a POP3 server for one connection on stdin/stdout, started by
- * systemd, xinetd, tcpserver or stunnel.
+ * systemd, xinetd, tcpserver or stunnel.  This file parses the options,
+ * prepares what only root can, and splits the connection in processes:
  *
- * Three processes serve a connection:
- *   the monitor     (root when started as root) reads the users file and
- *                   checks passwords; it never reads the network;
- *   the pre-login   (forked; unprivileged, chrooted) greets the client and
- *                   runs the AUTHORIZATION state, passing credentials to
- *                   the monitor as one request;
- *   the session     (the monitor itself after a good login: it becomes the
- *                   mailbox owner and executes pop3d-session, which lives
- *                   beside this program)
- *                   runs TRANSACTION and UPDATE.
+ * process     uid             confinement              input         folders
+ * ----------  --------------  -----------------------  ------------  ----------------
+ * monitor     root            none (it holds the       one request   auth/, common/
+ *                             users file, the TLS key  at a time
+ *                             before the fork)         from pre-login
+ * pre-login   login_user      chroot empty_dir,        the client    prelogin/, common/
+ *  (and TLS                   no_new_privs, not
+ *   relay)                    dumpable, no fork,
+ *                             rlimits
+ * session     mailbox owner   its own ids and groups,  the client    session/, store/,
+ *  (pop3d-                    not dumpable, a fresh    (or the TLS   common/
+ *   session)                  image without OpenSSL    relay)
+ * log relay   root            nothing but the log      log lines of  auth/logger.c
+ *  (log =                     socket and stderr        the others
+ *   stderr)
+ *
+ * The monitor never reads the network; after a good login it becomes the
+ * owner and executes pop3d-session (the hand-over: common/handover.h).
+ * common/ is what every process may use; tests/layout.py checks that no
+ * folder reaches into one it must not.
  */
 #include <sys/socket.h>
 
@@ -30,12 +41,12 @@
 #include "auth/monitor.h"
 #include "auth/passwd_file.h"
 #include "auth/sandbox.h"
+#include "auth/tls_context.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/peer.h"
-#include "pop3/login.h"
-#include "pop3/tls.h"
+#include "prelogin/login.h"
 
 static struct config	cf;
 
@@ -72,27 +83,38 @@ usage(void)
 }
 
 /*
- * pop3d-session, from the directory this program was executed from, opened
- * now: after the change of ids the directory may be closed to the owner,
- * and a descriptor cannot be swapped for another file by a later rename.
+ * pop3d-session, opened now: after the change of ids the directory may be
+ * closed to the owner, and a descriptor cannot be swapped for another file
+ * by a later rename.  It is looked for beside this program (a build tree,
+ * where the tests run it), then at ../libexec/pop3d/ from this program's
+ * directory, where make install puts it.  O_PATH: fexecve(3) needs no read
+ * permission, and make install leaves it unreadable (0711).
  */
 static int
 open_session_program(void)
 {
-	char	path[POP3D_PATH_MAX], *slash;
+	static const char *const where[] = { SESSION_PROGRAM, SESSION_INSTALLED };
+	char	dir[POP3D_PATH_MAX], path[POP3D_PATH_MAX], *slash;
 	ssize_t	n;
-	int	fd;
+	size_t	i;
+	int	fd = -1;
 
-	n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-	if (n <= 0 || (size_t)n >= sizeof(path) - 1)
+	n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+	if (n <= 0 || (size_t)n >= sizeof(dir) - 1)
 		fatal(EX_OSERR, "/proc/self/exe");
-	path[n] = '\0';
-	if ((slash = strrchr(path, '/')) == NULL)
-		fatalx(EX_OSERR, "/proc/self/exe: %s: not a path", path);
+	dir[n] = '\0';
+	if ((slash = strrchr(dir, '/')) == NULL)
+		fatalx(EX_OSERR, "/proc/self/exe: %s: not a path", dir);
 	slash[1] = '\0';
-	if (strlcat(path, SESSION_PROGRAM, sizeof(path)) >= sizeof(path))
-		fatalx(EX_OSERR, "%s: path too long", path);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	for (i = 0; i < sizeof(where) / sizeof(where[0]) && fd == -1; i++) {
+		if (snprintf(path, sizeof(path), "%s%s", dir, where[i]) >=
+		    (int)sizeof(path))
+			fatalx(EX_OSERR, "%s: path too long", dir);
+		if ((fd = open(path, O_PATH | O_CLOEXEC)) == -1 &&
+		    errno != ENOENT)
+			fatal(EX_OSERR, "%s", path);
+	}
+	if (fd == -1)
 		fatal(EX_OSERR, "%s", path);
 	return fd;
 }

@@ -9,9 +9,10 @@
 
 #include <stddef.h>
 
+#include "params.h"
+
 #include "auth/password.h"
 
-#define APOP_CHALLENGE_MAX	128
 #define APOP_DIGEST_LEN		32	/* hex MD5 */
 
 /* "<pid.time.random@host>": unique for every connection. */

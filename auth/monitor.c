@@ -24,8 +24,9 @@
 #include "auth/passwd_file.h"
 #include "auth/password.h"
 #include "auth/sandbox.h"
-#include "auth/wire.h"
+#include "common/wire.h"
 #include "common/clock.h"
+#include "common/handover.h"
 #include "common/log.h"
 
 struct attempt {
@@ -337,46 +338,51 @@ use_relay(const struct monitor_args *ma)
  * Become the owner and replace this process with the session.  The fresh
  * image keeps nothing of this one: no users file, no password.
  */
+/* The session's environment (common/handover.h); -1 if a value is too long. */
+static int
+handover(const struct monitor_args *ma, struct handover_env *he, int carry)
+{
+	const char	*home = at.pe.home[0] != '\0' ? at.pe.home : "/";
+	int		 bad = 0;
+
+	handover_init(he);
+	bad |= handover_set(he, HO_SESSION, "1");
+	bad |= handover_set(he, HO_USER, "%s", at.rq.user);
+	bad |= handover_set(he, HO_MAILDIR, "%s", at.maildir);
+	bad |= handover_set(he, HO_REMOTE, "%s", ma->remote);
+	bad |= handover_set(he, HO_METHOD, "%s", wire_mech_name(at.rq.mech));
+	bad |= handover_set(he, HO_CARRY_FD, "%d", carry);
+	if (ma->config_fd >= 0)
+		bad |= handover_set(he, HO_CONFIG_FD, "%d", ma->config_fd);
+	if (at.rq.flags & WIRE_RELAY) {
+		bad |= handover_set(he, HO_TLS, "%s", tls_word(at.rq.tls));
+		bad |= handover_set(he, HO_RELAY_PID, "%ld", (long)ma->child);
+	}
+	if (ma->logger > 0)
+		bad |= handover_set(he, HO_LOGGER_PID, "%ld", (long)ma->logger);
+	bad |= handover_set(he, HO_HOME, "%s", home);
+	bad |= handover_set(he, HO_LOGNAME, "%s", at.rq.user);
+	bad |= handover_set(he, HO_PATH, "/usr/bin:/bin");
+	return bad ? -1 : 0;
+}
+
 static int
 start_session(const struct monitor_args *ma)
 {
-	char	 env[13][POP3D_PATH_MAX + 32];
-	char	*envp[14], *argv[4];
-	int	 fd, i = 0, n = 0, argc = 0;
+	static struct handover_env	 he;
+	char				*argv[3];
+	int				 fd, argc = 0;
 
 	if ((fd = carry_pipe(&at.rq)) == -1) {
 		log_warn("carry pipe");
 		return EX_OSERR;
 	}
-	snprintf(env[n++], sizeof(env[0]), "POP3D_USER=%s", at.rq.user);
-	snprintf(env[n++], sizeof(env[0]), "POP3D_MAILDIR=%s", at.maildir);
-	snprintf(env[n++], sizeof(env[0]), "POP3D_REMOTE=%s", ma->remote);
-	snprintf(env[n++], sizeof(env[0]), "POP3D_METHOD=%s",
-	    wire_mech_name(at.rq.mech));
-	snprintf(env[n++], sizeof(env[0]), "POP3D_CARRY_FD=%d", fd);
-	snprintf(env[n++], sizeof(env[0]), "USER=%s", at.rq.user);
-	snprintf(env[n++], sizeof(env[0]), "HOME=%s",
-	    at.pe.home[0] != '\0' ? at.pe.home : "/");
-	snprintf(env[n++], sizeof(env[0]), "PATH=/usr/bin:/bin");
-	snprintf(env[n++], sizeof(env[0]), "POP3D_SESSION=1");
-	if (at.rq.flags & WIRE_RELAY) {
-		snprintf(env[n++], sizeof(env[0]), "POP3D_TLS=%s",
-		    tls_word(at.rq.tls));
-		snprintf(env[n++], sizeof(env[0]), "POP3D_RELAY_PID=%ld",
-		    (long)ma->child);
+	if (ma->config_fd >= 0 && fcntl(ma->config_fd, F_SETFD, 0) == -1)
+		return EX_OSERR;
+	if (handover(ma, &he, fd) == -1) {
+		log_warnx("session environment too long");
+		return EX_SOFTWARE;
 	}
-	if (ma->logger > 0)
-		snprintf(env[n++], sizeof(env[0]), "POP3D_LOGGER_PID=%ld",
-		    (long)ma->logger);
-	if (ma->config_fd >= 0) {
-		if (fcntl(ma->config_fd, F_SETFD, 0) == -1)
-			return EX_OSERR;
-		snprintf(env[n++], sizeof(env[0]), "POP3D_CONFIG_FD=%d",
-		    ma->config_fd);
-	}
-	for (i = 0; i < n; i++)
-		envp[i] = env[i];
-	envp[i] = NULL;
 	argv[argc++] = SESSION_PROGRAM;
 	if (ma->log_stderr)
 		argv[argc++] = "-d";
@@ -390,7 +396,7 @@ start_session(const struct monitor_args *ma)
 	    chdir("/") == -1)
 		return EX_OSERR;
 	wipe();
-	fexecve(ma->session_fd, argv, envp);
+	fexecve(ma->session_fd, argv, he.envp);
 	log_warn("fexecve");
 	return EX_OSERR;
 }

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/ssl.h>
 
 #include "common/config.h"
 
@@ -81,7 +80,7 @@ config_defaults(struct config *cf)
 	strlcpy(cf->tls_ciphersuites, "TLS_AES_128_GCM_SHA256:"
 	    "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256",
 	    sizeof(cf->tls_ciphersuites));
-	cf->tls_min_version = TLS1_2_VERSION;
+	cf->tls_min_version = CONFIG_TLS_1_2;
 	cf->loopback_secure = 1;
 }
 
@@ -144,9 +143,9 @@ set_value(struct config *cf, const struct key *k, const char *val,
 		return 0;
 	case KEY_TLSVER:
 		if (strcmp(val, "TLSv1.2") == 0)
-			*(int *)(void *)dst = TLS1_2_VERSION;
+			*(int *)(void *)dst = CONFIG_TLS_1_2;
 		else if (strcmp(val, "TLSv1.3") == 0)
-			*(int *)(void *)dst = TLS1_3_VERSION;
+			*(int *)(void *)dst = CONFIG_TLS_1_3;
 		else {
 			snprintf(err, errlen, "%s: expected TLSv1.2 or TLSv1.3",
 			    k->name);
@@ -190,24 +189,6 @@ parse_line(struct config *cf, char *line, char *err, size_t errlen)
 			return set_value(cf, &keys[i], val, err, errlen);
 	snprintf(err, errlen, "unknown key '%.64s'", key);
 	return -1;
-}
-
-int
-config_load(struct config *cf, const char *path, int must_exist,
-    char *err, size_t errlen)
-{
-	int fd, rc;
-
-	config_defaults(cf);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		if (errno == ENOENT && !must_exist)
-			return 0;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	rc = config_load_fd(cf, fd, path, err, errlen);
-	close(fd);
-	return rc;
 }
 
 int

@@ -12,6 +12,14 @@
 #define CONFIG_DEFAULT_PATH	SYSCONFDIR "/pop3d/pop3d.conf"
 #define CONFIG_STR_MAX		256
 
+/*
+ * TLS protocol versions as the protocol numbers them (and OpenSSL's
+ * TLS1_2_VERSION does): every program reads the configuration, but only
+ * pop3d includes OpenSSL.
+ */
+#define CONFIG_TLS_1_2		0x0303
+#define CONFIG_TLS_1_3		0x0304
+
 struct config {
 	char	users_file[POP3D_PATH_MAX];
 	char	maildir[POP3D_PATH_MAX];	/* template: %u, %h, %% */
@@ -33,20 +41,13 @@ struct config {
 	char	tls_chain[POP3D_PATH_MAX];	/* intermediates; "" = none */
 	char	tls_ciphers[CONFIG_STR_MAX];	/* TLS 1.2 cipher list */
 	char	tls_ciphersuites[CONFIG_STR_MAX]; /* TLS 1.3 suites */
-	int	tls_min_version;		/* TLS1_2_VERSION or TLS1_3_VERSION */
+	int	tls_min_version;		/* CONFIG_TLS_1_2 or CONFIG_TLS_1_3 */
 	int	tls_wrapper;			/* a wrapper (stunnel) secures the link */
 	int	plaintext_auth;			/* allow passwords without TLS */
 	int	loopback_secure;		/* loopback counts as secured */
 };
 
 void	config_defaults(struct config *);
-
-/*
- * Read path into cf (defaults first).  If must_exist is 0, a missing file
- * leaves the defaults.  On error returns -1 with a reason in err.
- */
-int	config_load(struct config *cf, const char *path, int must_exist,
-	    char *err, size_t errlen);
 
 /*
  * Read the configuration from fd (from its start; fd stays open).  The

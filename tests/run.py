@@ -113,16 +113,26 @@ def run_valgrind(build, names):
     return tp, tf, ts
 
 
-def suites(build, env, only):
+# Suites that need no root, install nothing and start no network client or
+# launcher: what make test runs.
+HERMETIC = ("unit/", "layout", "transcripts", "integration/test_protocol.py",
+            "integration/test_negative.py")
+
+
+def suites(build, env, only, hermetic=False):
     out = []
     for exe in sorted(glob.glob(os.path.join(TOP, build, "tests/unit/test_*"))):
         if os.access(exe, os.X_OK) and not exe.endswith(".o"):
             out.append((f"{build}: unit/{os.path.basename(exe)}", [exe]))
+    out.append((f"{build}: layout",
+                [sys.executable, os.path.join(TOP, "tests/layout.py"), build]))
     out.append((f"{build}: transcripts",
                 [sys.executable, os.path.join(TOP, "tests/transcripts/check.py")]))
     for py in sorted(glob.glob(os.path.join(TOP, "tests/integration/test_*.py"))):
         out.append((f"{build}: integration/{os.path.basename(py)}",
                     [sys.executable, py]))
+    if hermetic:
+        out = [s for s in out if any(h in s[0] for h in HERMETIC)]
     if only:
         out = [s for s in out if any(o in s[0] for o in only)]
     return out
@@ -135,6 +145,8 @@ def main():
     ap.add_argument("--valgrind", nargs="*", metavar="SUITE",
                     help="also run these integration suites with pop3d "
                          "under valgrind (memcheck, leaks)")
+    ap.add_argument("--hermetic", action="store_true",
+                    help="only the suites make test runs (see HERMETIC)")
     ap.add_argument("only", nargs="*", help="run suites whose name has this")
     a = ap.parse_args()
 
@@ -152,7 +164,7 @@ def main():
         }))
     for build, extra in runs:
         env = dict(os.environ, POP3D_BUILD=build, **extra)
-        for name, argv in suites(build, env, a.only):
+        for name, argv in suites(build, env, a.only, a.hermetic):
             p, f, s = run_tap(name, argv, env)
             total_p += p
             total_f += f

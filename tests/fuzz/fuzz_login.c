@@ -12,10 +12,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "auth/wire.h"
+#include "common/wire.h"
 #include "common/config.h"
 #include "common/log.h"
-#include "pop3/login.h"
+#include "prelogin/login.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pop3/io.h"
-#include "pop3/msgout.h"
+#include "common/io.h"
+#include "session/msgout.h"
 #include "store/size.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);

@@ -2,7 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "auth/wire.h"
+#include "common/wire.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

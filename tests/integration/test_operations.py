@@ -334,9 +334,10 @@ class ConfigCheck(Case):
         shutil.copy(pop3test.POP3D, lone)
         res = run([os.path.join(lone, "pop3d"), "-t", "-c",
                    self.host.conf_path])
+        # Neither beside it nor where make install would have put it.
         self.assertEqual(res.returncode, 71, res.stderr)
-        self.assertIn(os.path.join(lone, "pop3d-session").encode(),
-                      res.stderr)
+        self.assertIn(os.path.join(lone, "../libexec/pop3d/pop3d-session")
+                      .encode() + b": No such file", res.stderr)
 
     def test_missing_config_file_exits_78(self):
         missing = os.path.join(self.host.dir, "missing.conf")
@@ -760,7 +761,7 @@ class Install(unittest.TestCase):
     def test_files_installed(self):
         want = {
             "usr/sbin/pop3d": 0o755,
-            "usr/sbin/pop3d-session": 0o755,
+            "usr/libexec/pop3d/pop3d-session": 0o711,
             "usr/bin/pop3d-passwd": 0o755,
             "usr/share/man/man8/pop3d.8": 0o644,
             "usr/share/man/man5/pop3d.conf.5": 0o644,
@@ -804,6 +805,7 @@ class Install(unittest.TestCase):
                     self.assertIn("/usr/sbin/pop3d", text)
 
     def test_installed_pop3d_runs(self):
+        """The staged pop3d finds its session in ../libexec/pop3d."""
         host = pop3test.Mailhost()
         self.addCleanup(host.cleanup)
         res = run([self.path("usr/sbin/pop3d"), "-t", "-c", host.conf_path])

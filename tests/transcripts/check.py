@@ -412,7 +412,7 @@ def check_man(tap):
             lines.update(x.decode("latin-1")
                          for x in fh.read().split(b"\r\n"))
     source = ""
-    for f in glob.glob(os.path.join(TOP, "pop3", "*.c")):
+    for f in glob.glob(os.path.join(TOP, "*", "*.c")):
         with open(f) as fh:
             source += fh.read()
     notes = []
@@ -421,7 +421,7 @@ def check_man(tap):
             continue
         if text in NOT_IN_TRANSCRIPTS:
             if text.split(" ", 1)[1] not in source:
-                notes.append(f"{page}: {text!r} is not in pop3/*.c")
+                notes.append(f"{page}: {text!r} is not in the sources")
             continue
         notes.append(f"{page} quotes {text!r}, which no .out file shows")
     tap.result(not notes, "replies quoted in the manual pages", notes)

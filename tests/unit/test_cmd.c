@@ -2,7 +2,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pop3/cmd.h"
+#include "common/cmd.h"
 #include "tap.h"
 
 static int	ran;

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pop3/io.h"
+#include "common/io.h"
 #include "tap.h"
 
 static struct io io;

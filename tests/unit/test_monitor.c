@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "auth/monitor.h"
-#include "auth/wire.h"
+#include "common/wire.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "tap.h"

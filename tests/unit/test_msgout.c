@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pop3/io.h"
-#include "pop3/msgout.h"
+#include "common/io.h"
+#include "session/msgout.h"
 #include "store/size.h"
 #include "tap.h"
 

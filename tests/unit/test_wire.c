@@ -1,8 +1,8 @@
 /* The pre-login -> monitor request: round trip and strict decoding. */
 #include <string.h>
 
-#include "auth/wire.h"
-#include "pop3/sasl.h"
+#include "common/wire.h"
+#include "prelogin/sasl.h"
 #include "tap.h"
 
 static struct wire_request a, b;

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
-#include "pop3/io.h"
+#include "common/io.h"
 
 static long
 plain_read(struct io *io, void *buf, size_t len)

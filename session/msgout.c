@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pop3/io.h"
-#include "pop3/msgout.h"
+#include "common/io.h"
+#include "session/msgout.h"
 
 #define MSGOUT_CHUNK	(64 * 1024)
 

@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #include "params.h"
-#include "pop3/io.h"
+#include "common/io.h"
 
 enum cmd_status {
 	CMD_OK,		/* "+OK text", then the body if one was set */

@@ -12,10 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pop3/relay.h"
-#include "pop3/tls.h"
-
-#define RELAY_BUF	(64 * 1024)	/* a few TLS records a direction */
+#include "params.h"
+#include "prelogin/relay.h"
+#include "prelogin/tls.h"
 
 struct pipe_buf {
 	unsigned char	data[RELAY_BUF];

@@ -8,17 +8,16 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "auth/apop.h"
-#include "auth/wire.h"
+#include "common/wire.h"
 #include "common/base64.h"
 #include "common/log.h"
-#include "pop3/capa.h"
-#include "pop3/cmd.h"
-#include "pop3/io.h"
-#include "pop3/login.h"
-#include "pop3/relay.h"
-#include "pop3/sasl.h"
-#include "pop3/tls.h"
+#include "common/capa.h"
+#include "common/cmd.h"
+#include "common/io.h"
+#include "prelogin/login.h"
+#include "prelogin/relay.h"
+#include "prelogin/sasl.h"
+#include "prelogin/tls.h"
 
 struct login {
 	struct io		 io;

@@ -9,7 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "pop3/cmd.h"
+#include "params.h"
+#include "common/cmd.h"
 
 enum cmd_status
 cmd_say(struct cmd_reply *r, enum cmd_status st, const char *fmt, ...)
@@ -36,7 +37,7 @@ cmd_msgnum(const char *s, size_t count, size_t *idx)
 	const char	*errstr;
 	long long	 n;
 
-	if (!all_digits(s, 18))
+	if (!all_digits(s, NUMBER_DIGITS_MAX))
 		return -1;
 	n = strtonum(s, 1, (long long)count, &errstr);
 	if (errstr != NULL)
@@ -50,7 +51,7 @@ cmd_count(const char *s, long *n)
 {
 	const char *errstr;
 
-	if (!all_digits(s, 18))
+	if (!all_digits(s, NUMBER_DIGITS_MAX))
 		return -1;
 	*n = (long)strtonum(s, 0, LONG_MAX, &errstr);
 	return errstr == NULL ? 0 : -1;

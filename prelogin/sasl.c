@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "pop3/sasl.h"
+#include "prelogin/sasl.h"
 
 enum sasl_plain_status
 sasl_plain_parse(const unsigned char *msg, size_t len, char *user, char *pass)

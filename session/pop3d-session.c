@@ -25,8 +25,9 @@
 
 #include "params.h"
 #include "common/config.h"
+#include "common/handover.h"
 #include "common/log.h"
-#include "pop3/trans.h"
+#include "session/trans.h"
 
 static struct config	cf;
 static pid_t		logger;
@@ -38,34 +39,19 @@ end_logging(void)
 	log_relay_wait(logger);
 }
 
-/* A pid from the environment, or 0 when unset. */
-static pid_t
-env_pid(const char *name)
+/* A number the monitor handed down, within [min, max]; -1 when unset. */
+static long long
+handed_number(enum handover v, long long min, long long max)
 {
-	const char	*s = getenv(name), *errstr;
-	pid_t		 pid;
-
-	if (s == NULL)
-		return 0;
-	pid = strtonum(s, 2, INT32_MAX, &errstr);
-	if (errstr != NULL)
-		fatalx(EX_USAGE, "%s %s", name, errstr);
-	return pid;
-}
-
-/* A descriptor number from the environment: 3 to 1024, or exit 64. */
-static int
-env_fd(const char *name)
-{
-	const char	*s = getenv(name), *errstr;
-	int		 fd;
+	const char	*s = handover_get(v), *errstr;
+	long long	 n;
 
 	if (s == NULL)
 		return -1;
-	fd = strtonum(s, 3, 1024, &errstr);
+	n = strtonum(s, min, max, &errstr);
 	if (errstr != NULL)
-		fatalx(EX_USAGE, "%s %s", name, errstr);
-	return fd;
+		fatalx(EX_USAGE, "session environment: number %s", errstr);
+	return n;
 }
 
 /* The file the monitor handed down, or the defaults when it had none. */
@@ -75,7 +61,7 @@ session_config(char *why, size_t len)
 	int	fd;
 
 	config_defaults(&cf);
-	if ((fd = env_fd("POP3D_CONFIG_FD")) == -1)
+	if ((fd = handed_number(HO_CONFIG_FD, 3, 1024)) == -1)
 		return 0;
 	if (config_load_fd(&cf, fd, "configuration", why, len) == -1)
 		return -1;
@@ -91,7 +77,7 @@ main(int argc, char *argv[])
 	int			 dflag, loaded;
 
 	dflag = argc == 2 && strcmp(argv[1], "-d") == 0;
-	if (getenv("POP3D_SESSION") == NULL || geteuid() == 0 ||
+	if (handover_get(HO_SESSION) == NULL || geteuid() == 0 ||
 	    getuid() == 0 || argc > 1 + dflag) {
 		fprintf(stderr, "pop3d-session is internal: pop3d(8) starts "
 		    "it after a login\n");
@@ -108,15 +94,15 @@ main(int argc, char *argv[])
 	log_init("pop3d", dflag || cf.log_stderr);
 	if (loaded == -1)
 		fatalx(EX_CONFIG, "%s", why);
-	si.user = getenv("POP3D_USER");
-	si.maildir = getenv("POP3D_MAILDIR");
-	si.remote = getenv("POP3D_REMOTE");
-	si.method = getenv("POP3D_METHOD");
-	si.tls = getenv("POP3D_TLS") != NULL ? getenv("POP3D_TLS") : "";
-	si.relay = env_pid("POP3D_RELAY_PID");
-	if ((logger = env_pid("POP3D_LOGGER_PID")) != 0)
+	si.user = handover_get(HO_USER);
+	si.maildir = handover_get(HO_MAILDIR);
+	si.remote = handover_get(HO_REMOTE);
+	si.method = handover_get(HO_METHOD);
+	si.tls = handover_get(HO_TLS) != NULL ? handover_get(HO_TLS) : "";
+	si.relay = handed_number(HO_RELAY_PID, 2, INT32_MAX);
+	if ((logger = handed_number(HO_LOGGER_PID, 2, INT32_MAX)) > 0)
 		atexit(end_logging);
-	si.carry_fd = env_fd("POP3D_CARRY_FD");
+	si.carry_fd = handed_number(HO_CARRY_FD, 3, 1024);
 	if (si.user == NULL || si.maildir == NULL || si.remote == NULL ||
 	    si.method == NULL || si.carry_fd == -1)
 		fatalx(EX_USAGE, "session environment incomplete");

@@ -8,7 +8,7 @@
 #ifndef POP3D_RELAY_H
 #define POP3D_RELAY_H
 
-#include "pop3/io.h"
+#include "common/io.h"
 
 /*
  * Forward until either side closes.  Octets the client pipelined behind

@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#include "pop3/io.h"
+#include "common/io.h"
 
 #define MSGOUT_ALL	(-1L)	/* body_lines: send the whole message */
 

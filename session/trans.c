@@ -13,11 +13,11 @@
 
 #include "params.h"
 #include "common/log.h"
-#include "pop3/capa.h"
-#include "pop3/cmd.h"
-#include "pop3/io.h"
-#include "pop3/msgout.h"
-#include "pop3/trans.h"
+#include "common/capa.h"
+#include "common/cmd.h"
+#include "common/io.h"
+#include "session/msgout.h"
+#include "session/trans.h"
 #include "store/maildrop.h"
 
 struct session {

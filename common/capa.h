@@ -3,7 +3,7 @@
 #define POP3D_CAPA_H
 
 #include "common/config.h"
-#include "pop3/io.h"
+#include "common/io.h"
 
 #define CAPA_STLS	0x01	/* STLS can be used now */
 #define CAPA_LOGIN	0x02	/* USER and SASL PLAIN can be used now */

@@ -1,8 +1,8 @@
 /*
  * TLS for the pre-login process: STLS (RFC 2595) and implicit TLS
  * (RFC 8314).  The context, with the private key, is made by the monitor
- * before the pre-login process exists, so the key file may stay readable
- * by root alone.  The handshake and every record afterwards are handled in
+ * (auth/tls_context.h) before the pre-login process exists, so the key
+ * file may stay readable by root alone.  The handshake and every record afterwards are handled in
  * the unprivileged, chrooted pre-login process; after login it relays the
  * session's plaintext (see relay.h).
  */
@@ -14,18 +14,7 @@
 #include <openssl/ssl.h>
 
 #include "common/config.h"
-#include "pop3/io.h"
-
-#define TLS_DESC_MAX	96	/* "TLSv1.3 TLS_AES_256_GCM_SHA384" */
-
-/*
- * Load the certificate, chain and key named in cf and set the protocol
- * floor and ciphers.  NULL with a reason in err when TLS is not configured
- * (err empty) or cannot be set up (err says why).  check_expiry refuses an
- * expired certificate (pop3d -t).
- */
-SSL_CTX	*tls_context(const struct config *cf, int check_expiry, char *err,
-	    size_t errlen);
+#include "common/io.h"
 
 /*
  * Run the server handshake on the io's descriptors, waiting at most

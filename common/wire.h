@@ -29,7 +29,6 @@
 #include "params.h"
 
 #define WIRE_VERSION	2
-#define WIRE_TLS_MAX	96
 #define WIRE_REQUEST_MAX (3 + 4 * 2 + AUTH_USER_MAX + AUTH_PASS_MAX + \
 	    WIRE_TLS_MAX + PIPELINE_CARRY_MAX)
 

@@ -6,7 +6,7 @@
  * USER and SASL are left out (they would be refused), and STLS is listed
  * only where it can be used.
  */
-#include "pop3/capa.h"
+#include "common/capa.h"
 
 int
 capa_write(struct io *io, const struct config *cf, int flags)

@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "auth/wire.h"
+#include "common/wire.h"
 
 const char *
 wire_mech_name(enum wire_mech m)

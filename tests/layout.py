@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""The layout is the design: check it on the built objects (TAP).
+
+Each folder holds the code of one process and privilege (see pop3d.c):
+
+  common/    every process       may use nothing of another folder
+  auth/      the monitor (root)  no pre-login, session or store code
+  prelogin/  unprivileged        no auth (users file, password checks),
+                                 session or store code
+  session/   the mailbox owner   no auth or pre-login code
+  store/     the mailbox owner   no auth or pre-login code
+
+A folder "uses" another when one of its objects leaves undefined a symbol
+that an object of the other defines.  Besides: nothing compiled into the
+session includes an OpenSSL header, and pop3d-session needs no TLS or
+password library.
+
+usage: tests/layout.py [BUILD]    (default build; after make all unit)
+"""
+import os
+import re
+import subprocess
+import sys
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(TOP, sys.argv[1] if len(sys.argv) > 1 else "build")
+
+FORBIDDEN = {
+    "common": ("auth", "prelogin", "session", "store"),
+    "auth": ("prelogin", "session", "store"),
+    "prelogin": ("auth", "session", "store"),
+    "session": ("auth", "prelogin"),
+    "store": ("auth", "prelogin", "session"),
+}
+SESSION_FOLDERS = ("common", "session", "store")
+SESSION_MAIN = "session/pop3d-session.c"
+
+n = 0
+failed = 0
+
+
+def ok(cond, what, detail=""):
+    global n, failed
+    n += 1
+    print(f"{'ok' if cond else 'not ok'} {n} - {what}")
+    if not cond:
+        failed += 1
+        for line in str(detail).splitlines()[:20]:
+            print(f"#   {line}")
+
+
+def nm(path, *flags):
+    out = subprocess.run(["nm", *flags, path], capture_output=True,
+                         check=True, text=True).stdout
+    return {line.split()[-1] for line in out.splitlines()
+            if line.strip() and not line.endswith(":")}
+
+
+def archive(folder):
+    return os.path.join(BUILD, f"lib{folder}.a")
+
+
+def main():
+    defined = {f: nm(archive(f), "-g", "--defined-only") for f in FORBIDDEN}
+    for folder, banned in FORBIDDEN.items():
+        undefined = nm(archive(folder), "-u")
+        for other in banned:
+            reached = sorted(undefined & defined[other])
+            ok(not reached, f"{folder}/ uses nothing of {other}/",
+               ", ".join(reached))
+
+    # The session's sources, headers included, never see OpenSSL.
+    cflags = subprocess.run(["pkg-config", "--cflags", "libbsd-overlay",
+                             "libmd"], capture_output=True,
+                            text=True).stdout.split()
+    srcs = [SESSION_MAIN] + [os.path.join(f, s) for f in SESSION_FOLDERS
+                             for s in sorted(os.listdir(os.path.join(TOP, f)))
+                             if s.endswith(".c")]
+    leaks = []
+    for src in srcs:
+        deps = subprocess.run(["cc", "-M", "-std=gnu11", "-D_GNU_SOURCE",
+                               "-I.", "-DSYSCONFDIR=\"/etc\"", *cflags, src],
+                              cwd=TOP, capture_output=True, text=True)
+        if deps.returncode != 0:
+            leaks.append(f"{src}: {deps.stderr.strip()}")
+        elif "openssl/" in deps.stdout:
+            leaks.append(f"{src}: includes OpenSSL")
+    ok(not leaks, "no session source includes an OpenSSL header",
+       "\n".join(leaks))
+
+    dyn = subprocess.run(["readelf", "-d", os.path.join(BUILD,
+                                                        "pop3d-session")],
+                         capture_output=True, text=True, check=True).stdout
+    needed = re.findall(r"\(NEEDED\).*\[(.*)\]", dyn)
+    bad = [lib for lib in needed
+           if re.match(r"lib(ssl|crypto|crypt|pam|ldap)\.", lib)]
+    ok(needed and not bad, "pop3d-session needs no TLS or password library",
+       " ".join(needed))
+
+    syms = nm(os.path.join(BUILD, "pop3d-session"))
+    bad = sorted(s for s in syms
+                 if re.match(r"(passwd_file|password|monitor|login|sasl|"
+                             r"tls|relay|apop)_", s))
+    ok(not bad, "pop3d-session holds no users-file, password or TLS code",
+       ", ".join(bad))
+
+    print(f"1..{n}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
