@@ -226,12 +226,18 @@ wait_child(pid_t pid)
 	return EX_SOFTWARE;
 }
 
-/* SIGKILL, checked: without CAP_KILL root cannot signal another uid. */
-static void
+/*
+ * SIGKILL, checked: without CAP_KILL root cannot signal another uid, and
+ * then there is nothing to wait for.  Returns the exit status to report.
+ */
+static int
 stop_child(pid_t pid)
 {
-	if (kill(pid, SIGKILL) == -1 && errno != ESRCH)
+	if (kill(pid, SIGKILL) == -1 && errno != ESRCH) {
 		log_warn("kill pre-login process %ld", (long)pid);
+		return EX_OSERR;
+	}
+	return wait_child(pid);
 }
 
 /*
@@ -263,8 +269,7 @@ end_child(const struct monitor_args *ma)
 	}
 	log_warnx("pre-login process past its deadline remote=%s: killed",
 	    ma->remote);
-	stop_child(ma->child);
-	return wait_child(ma->child);
+	return stop_child(ma->child);
 }
 
 /*
@@ -291,7 +296,6 @@ next_request(const struct monitor_args *ma)
 	}
 	log_warnx("pre-login process past its deadline remote=%s: killed",
 	    ma->remote);
-	stop_child(ma->child);
 	return -1;
 }
 
@@ -439,7 +443,8 @@ monitor_run(const struct monitor_args *ma)
 	for (;;) {
 		if ((n = next_request(ma)) <= 0) {
 			wipe();
-			return wait_child(ma->child);
+			return n == 0 ? wait_child(ma->child) :
+			    stop_child(ma->child);
 		}
 		arrived = clock_ms();
 		bad = wire_decode_request(at.msg, n, &at.rq) == -1 ||
@@ -448,7 +453,6 @@ monitor_run(const struct monitor_args *ma)
 		if (bad) {
 			log_warnx("malformed request from pre-login process");
 			stop_child(ma->child);
-			wait_child(ma->child);
 			wipe();
 			return EX_SOFTWARE;
 		}
