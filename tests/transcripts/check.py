@@ -156,6 +156,11 @@ NOT_IN_TRANSCRIPTS = {
         "needs a TLS client: tests/integration/test_tls.py",
     "-ERR [SYS/TEMP] Deletions may not have reached the disk":
         "needs fsync(2) of new/ or cur/ to fail",
+    "-ERR [SYS/TEMP] Maildrop unavailable, try later":
+        "needs an I/O error or a shortage of memory while the Maildir is "
+        "opened",
+    "-ERR [SYS/TEMP] Authentication unavailable":
+        "needs the monitor to fail while the pre-login process waits",
 }
 
 
