@@ -109,7 +109,8 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
+	    $(DESTDIR)$(UNITDIR) \
 	    $(DESTDIR)$(DOCDIR)/examples
 	install -m 755 $(O)/pop3d $(DESTDIR)$(SBINDIR)/pop3d
 	# Not readable by the mailbox owners it runs as: the kernel then
@@ -119,6 +120,7 @@ install: all
 	install -m 644 man/pop3d.8 $(DESTDIR)$(MANDIR)/man8/pop3d.8
 	install -m 644 man/pop3d.conf.5 $(DESTDIR)$(MANDIR)/man5/pop3d.conf.5
 	install -m 644 man/pop3d-passwd.1 $(DESTDIR)$(MANDIR)/man1/pop3d-passwd.1
+	install -m 644 man/pop3d-admin.7 $(DESTDIR)$(MANDIR)/man7/pop3d-admin.7
 	install -m 644 systemd/pop3d.socket systemd/pop3s.socket $(DESTDIR)$(UNITDIR)/
 	for f in pop3d@.service pop3s@.service; do \
 	    sed 's|/usr/local/sbin/pop3d|$(SBINDIR)/pop3d|' systemd/$$f \

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""The operational promises of README.md, pop3d(8), pop3d.conf(5) and
-pop3d-passwd(1): pop3d -t and exit statuses, a configuration readable by
+"""The operational promises of README.md, pop3d(8), pop3d.conf(5),
+pop3d-admin(7) and pop3d-passwd(1): pop3d -t and exit statuses, a configuration readable by
 root alone, the log lines, APOP, the login command cap, make install,
 make demo and every pop3d-passwd scheme."""
 import base64
@@ -404,7 +404,7 @@ class RootOnlyConfig(Case):
 
 
 class Logging(Case):
-    """The log lines of pop3d(8) LOGGING, with the right numbers."""
+    """The log lines of pop3d-admin(7) LOGGING, with the right numbers."""
 
     def setUp(self):
         super().setUp()
@@ -766,6 +766,7 @@ class Install(unittest.TestCase):
             "usr/share/man/man8/pop3d.8": 0o644,
             "usr/share/man/man5/pop3d.conf.5": 0o644,
             "usr/share/man/man1/pop3d-passwd.1": 0o644,
+            "usr/share/man/man7/pop3d-admin.7": 0o644,
             "lib/systemd/system/pop3d.socket": 0o644,
             "lib/systemd/system/pop3d@.service": None,
             "usr/share/doc/pop3d/examples/xinetd.pop3d": None,

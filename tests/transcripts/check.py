@@ -7,9 +7,9 @@ it writes to its standard output must be NAME.out, byte for byte.
 
 NAME selects the transcripts whose name contains it.  -w records what
 pop3d sends now; every line it writes must then be checked by hand
-against RFC 1939, 2449, 3206 and 5034 and pop3d(8) before it is
-committed: a transcript that records a wrong reply is a bug.  tests/run.py
-(make check) never writes.
+against RFC 1939, 2449, 3206 and 5034, pop3d(8) and pop3d-admin(7)
+before it is committed: a transcript that records a wrong reply is a
+bug.  tests/run.py (make check) never writes.
 
 Each transcript runs against a fresh mail host (tests/lib/pop3test.py):
 a users file and Maildirs in a temporary directory, owned by test uids as
@@ -23,8 +23,8 @@ Transcripts named BASE.1, BASE.2, ... are connections made one after the
 other to the same mail host, to show what a session left behind.  What
 a transcript needs beyond the common set-up is in OPTIONS.
 
-One more check: every "+OK" or "-ERR" reply quoted in man/pop3d.8 and
-man/pop3d.conf.5 must be a line of some .out file (a quote that is only
+One more check: every "+OK" or "-ERR" reply quoted in a manual page,
+man/*.[0-9], must be a line of some .out file (a quote that is only
 a response code, such as "-ERR [IN-USE]", may begin one), or be listed
 in NOT_IN_TRANSCRIPTS with the reason and be in the C source.
 """
@@ -150,12 +150,17 @@ OPTIONS = {
     "vanished": dict(after_login=vanish),
 }
 
-# Replies pop3d(8) quotes that no transcript can show, and why.
+# Replies the manual pages quote that no transcript can show, and why.
 NOT_IN_TRANSCRIPTS = {
     "-ERR TLS already active":
         "needs a TLS client: tests/integration/test_tls.py",
     "-ERR [SYS/TEMP] Deletions may not have reached the disk":
         "needs fsync(2) of new/ or cur/ to fail",
+    "-ERR [SYS/TEMP] Maildrop unavailable, try later":
+        "needs an I/O error or a shortage of memory while the Maildir is "
+        "opened",
+    "-ERR [SYS/TEMP] Authentication unavailable":
+        "needs the monitor to fail while the pre-login process waits",
 }
 
 
@@ -385,9 +390,9 @@ def man_quotes():
     if not pop3test.have("mandoc"):
         return None
     quotes = {}
-    for page in ("pop3d.8", "pop3d.conf.5"):
-        md = subprocess.run(["mandoc", "-Tmarkdown",
-                             os.path.join(TOP, "man", page)],
+    for path in sorted(glob.glob(os.path.join(TOP, "man", "*.[0-9]"))):
+        page = os.path.basename(path)
+        md = subprocess.run(["mandoc", "-Tmarkdown", path],
                             capture_output=True, check=True,
                             timeout=TIMEOUT).stdout.decode()
         for q in re.findall(r'"([+-](?:OK|ERR)\b[^"]*)"', md):
