@@ -252,6 +252,15 @@ scan_add(struct scan *sc, const char *name, uint8_t flags, uint64_t size,
 		sc->refs = r;
 		sc->alloc = n;
 	}
+	/*
+	 * The total saturates, and so does the size that would pass it: every
+	 * sum a session makes of listed sizes (STAT, LIST, after DELE) is at
+	 * most the total and can never wrap to a small number.  The cache
+	 * bounds its own sizes (CACHE_TOTAL_MAX); this holds whatever the
+	 * source.
+	 */
+	if (size > UINT64_MAX - sc->md->total)
+		size = UINT64_MAX - sc->md->total;
 	sc->refs[sc->count] = ref;
 	m = &sc->msgs[sc->count];
 	m->size = size;
