@@ -1,7 +1,8 @@
 /*
  * Names and files of listed messages.  A pool record holds the base name,
  * the info and perhaps a unique-id, each NUL-terminated (see maildrop.h);
- * these helpers put a file name back together from it.
+ * these helpers put a file name back together from it, and read the
+ * directories.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -95,6 +96,61 @@ maildir_opendir(int dfd)
 	if ((d = fdopendir(fd)) == NULL)
 		close(fd);
 	return d;
+}
+
+int
+maildir_same_times(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	    a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+int
+maildir_read(int dfd, maildir_visit visit, void *arg)
+{
+	struct stat	 before, after;
+	struct dirent	*de;
+	DIR		*d;
+	int		 rv = MAILDIR_STILL, saved;
+
+	if (fstat(dfd, &before) == -1 || (d = maildir_opendir(dfd)) == NULL)
+		return -1;
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if (errno != 0)
+				rv = -1;
+			break;
+		}
+		if (de->d_name[0] != '.' && visit(arg, dfd, de) != 0) {
+			rv = MAILDIR_STOPPED;
+			break;
+		}
+	}
+	saved = errno;
+	closedir(d);
+	errno = saved;
+	if (rv == MAILDIR_STILL && (fstat(dfd, &after) == -1 ||
+	    !maildir_same_times(&before, &after)))
+		rv = MAILDIR_CHANGED;
+	return rv;
+}
+
+int
+maildir_walk(const struct maildrop *md, maildir_visit visit, void *arg)
+{
+	int	rn, rc;
+
+	if ((rn = maildir_read(md->newfd, visit, arg)) == -1 ||
+	    rn == MAILDIR_STOPPED)
+		return rn;
+	if ((rc = maildir_read(md->curfd, visit, arg)) == -1 ||
+	    rc == MAILDIR_STOPPED)
+		return rc;
+	return rn == MAILDIR_CHANGED ? rn : rc;
 }
 
 int

@@ -42,6 +42,37 @@ int	maildir_open_file(int dfd, const char *name, struct stat *st);
 /* A directory stream over dfd's directory with its own offset. */
 DIR	*maildir_opendir(int dfd);
 
+/* Whether a directory's fstat(2) shows no change between a and b. */
+int	maildir_same_times(const struct stat *a, const struct stat *b);
+
+/*
+ * What maildir_read() calls for each entry whose name does not start with
+ * '.', with the descriptor of the directory read; non-zero stops it.
+ */
+typedef int (*maildir_visit)(void *arg, int dfd, const struct dirent *);
+
+#define MAILDIR_STILL	0	/* read whole; the directory did not change */
+#define MAILDIR_CHANGED	1	/* read whole, but it changed meanwhile */
+#define MAILDIR_STOPPED	2	/* the visitor stopped the reading */
+
+/*
+ * Read the directory dfd with a stream of its own.  -1 with errno on a
+ * read error.  MAILDIR_CHANGED says that entries were created, renamed or
+ * removed meanwhile: in a directory read in hash order (ext4, XFS) a file
+ * renamed during the reading can be met twice or not at all.  The change
+ * shows in the directory's modification and change times: always where a
+ * stat(2) makes the next change take a fine-grained time (the "multigrain"
+ * times of Linux 6.13 on ext4, XFS, Btrfs and tmpfs); with coarse times a
+ * change in the same clock tick as the one before the reading goes unseen.
+ */
+int	maildir_read(int dfd, maildir_visit, void *arg);
+
+/*
+ * new/, then cur/: a file moved from new/ to cur/ meanwhile is met at
+ * least once.  MAILDIR_CHANGED if either directory changed.
+ */
+int	maildir_walk(const struct maildrop *, maildir_visit, void *arg);
+
 /*
  * Look in cur/ for a file with the base name of message i, once moved
  * there or given other flags by another client.  1 and its name in buf,

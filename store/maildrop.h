@@ -28,7 +28,8 @@ enum store_status {
 /* The store's own bookkeeping, and 0x80 while listing: callers keep off. */
 #define MSG_INFO	0x08	/* the name has a ':' and an info part */
 #define MSG_OWNUIDL	0x10	/* the uidl is stored, not the base name */
-#define MSG_SHARED	0x20	/* another listed file has the same base name */
+#define MSG_SHARED	0x20	/* another listed file (another inode) has the
+				   same base name */
 
 /*
  * Compact: 16 bytes a message plus its name, stored once.  A pool record
