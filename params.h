@@ -62,9 +62,15 @@
  * a directory seen to change while it was read is read again: this many
  * times in all, and then the files left unsure are looked for once more.
  * Each read costs one readdir(3) of the directory, no stat(2) per file
- * already listed.
+ * already listed.  The same bound applies to the look for a moved file.
  */
 #define MAILDROP_SCAN_PASSES	3
+
+/*
+ * RETR, TOP and QUIT look for a message gone from its listed name, and
+ * may find it renamed again before they open it: so many looks at most.
+ */
+#define MAILDROP_FIND_TRIES	4
 
 /* Defaults of the configuration (see pop3d.conf(5)). */
 #define DEFAULT_LOGIN_TIMEOUT	60	/* seconds before login */

@@ -1,8 +1,8 @@
 /*
  * Names and files of listed messages.  A pool record holds the base name,
  * the info and perhaps a unique-id, each NUL-terminated (see maildrop.h);
- * these helpers put a file name back together from it, and read the
- * directories.
+ * these helpers put a file name back together from it, and find a file
+ * again after another client renamed it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "params.h"
 #include "store/maildir.h"
 
 const char *
@@ -153,29 +154,87 @@ maildir_walk(const struct maildrop *md, maildir_visit visit, void *arg)
 	return rn == MAILDIR_CHANGED ? rn : rc;
 }
 
-int
-maildir_find_moved(const struct maildrop *md, size_t i, char *buf, size_t len)
+uint64_t
+maildir_ino(const struct maildrop *md, size_t i)
 {
-	const char	*base = maildir_base(md, i);
-	struct dirent	*de;
-	DIR		*d;
-	int		 found = 0;
+	size_t	lo = 0, hi = md->nshared, mid;
 
-	if ((d = maildir_opendir(md->curfd)) == NULL)
-		return -1;
-	for (;;) {
-		errno = 0;
-		if ((de = readdir(d)) == NULL) {
-			if (errno != 0)
-				found = -1;
-			break;
-		}
-		if (de->d_name[0] != '.' && maildir_base_eq(de->d_name, base) &&
-		    strlcpy(buf, de->d_name, len) < len) {
-			found = 1;
-			break;
-		}
+	if (!(md->msgs[i].flags & MSG_SHARED))
+		return 0;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (md->shared[mid].idx == i)
+			return md->shared[mid].ino;
+		if (md->shared[mid].idx < i)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	closedir(d);
-	return found;
+	return 0;
+}
+
+int
+maildir_is_message(const struct maildrop *md, size_t i, int dfd,
+    const char *name, const struct stat *st)
+{
+	struct stat	sb;
+	uint64_t	ino = maildir_ino(md, i);
+
+	if (ino == 0)
+		return 1;
+	if (st == NULL) {
+		if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
+			return 0;
+		st = &sb;
+	}
+	if ((uint64_t)st->st_ino == ino)
+		return 1;
+	errno = ENOENT;
+	return 0;
+}
+
+/* The search of maildir_find_moved(): the file, and where it was met. */
+struct moved {
+	const char	*base;
+	uint64_t	 ino;		/* 0: any file with the base name */
+	char		*buf;
+	size_t		 len;
+	int		 dfd;
+};
+
+static int
+moved_visit(void *arg, int dfd, const struct dirent *de)
+{
+	struct moved	*mv = arg;
+
+	if (!maildir_base_eq(de->d_name, mv->base) ||
+	    (mv->ino != 0 && de->d_ino != mv->ino) ||
+	    strlcpy(mv->buf, de->d_name, mv->len) >= mv->len)
+		return 0;
+	mv->dfd = dfd;
+	return 1;
+}
+
+int
+maildir_find_moved(const struct maildrop *md, size_t i, char *buf, size_t len,
+    int *dfd)
+{
+	struct moved	mv;
+	int		pass, rv;
+
+	mv.base = maildir_base(md, i);
+	mv.ino = maildir_ino(md, i);
+	mv.buf = buf;
+	mv.len = len;
+	for (pass = 0; pass < MAILDROP_SCAN_PASSES; pass++) {
+		if ((rv = maildir_walk(md, moved_visit, &mv)) == -1)
+			return -1;
+		if (rv == MAILDIR_STOPPED) {
+			*dfd = mv.dfd;
+			return 1;
+		}
+		if (rv == MAILDIR_STILL)
+			break;
+	}
+	return 0;
 }

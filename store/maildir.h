@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store/maildrop.h"
 
@@ -74,11 +75,29 @@ int	maildir_read(int dfd, maildir_visit, void *arg);
 int	maildir_walk(const struct maildrop *, maildir_visit, void *arg);
 
 /*
- * Look in cur/ for a file with the base name of message i, once moved
- * there or given other flags by another client.  1 and its name in buf,
- * 0 if there is none, -1 on a read error.
+ * The inode of message i when another listed file has its base name
+ * (MSG_SHARED), which tells the two apart; 0 for any other message.
+ */
+uint64_t maildir_ino(const struct maildrop *, size_t i);
+
+/*
+ * Whether the file name in dfd is still message i: when another listed
+ * file shares its base name, renames can give one of them the other's
+ * listed name, and the inode tells.  st, if not NULL, is the file's
+ * fstat(2) already taken; else fstatat(2) is called.  0 with errno ENOENT
+ * when it is not.
+ */
+int	maildir_is_message(const struct maildrop *, size_t i, int dfd,
+	    const char *name, const struct stat *st);
+
+/*
+ * Look in new/ and cur/ for the file of message i, once another client
+ * moved it to cur/ or changed its flags: a file with its base name, and
+ * with its inode if maildir_ino() knows it.  1, its name in buf and its
+ * directory in *dfd; 0 if there is none (after up to MAILDROP_SCAN_PASSES
+ * walks while the directories keep changing); -1 on a read error.
  */
 int	maildir_find_moved(const struct maildrop *, size_t i, char *buf,
-	    size_t len);
+	    size_t len, int *dfd);
 
 #endif

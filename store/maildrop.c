@@ -24,7 +24,7 @@
  * under another name (the inode alone could be a new file that reuses
  * it).  Two files that share a base name but not an inode are two
  * messages, told apart as uidl.h says.  Inodes are kept only while the
- * directories are read.
+ * directories are read, except for such pairs.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -81,6 +81,7 @@ struct scan {
 	int		 changing;	/* a last read saw its directory change */
 	int		 rechecking;	/* scan_recheck() reading: lost ones back */
 	enum store_status status;	/* of the directory being read */
+	uint32_t	*order;		/* the entry of each message once sorted */
 	struct stat	 dirs[2];	/* new/ and cur/ before the listing */
 	struct stat	 after[2];	/* and after; st_ino 0: unknown */
 	char		*err;
@@ -729,7 +730,15 @@ sort_listing(struct scan *sc)
 	for (i = 0; i < sc->count; i++)
 		md->msgs[i] = sc->msgs[keys[i].idx];
 	md->count = sc->count;
+	/* Which entry each message came from, for note_shared(). */
+	if (!md->from_cache && (sc->order = reallocarray(NULL, sc->count,
+	    sizeof(*sc->order))) != NULL)
+		for (i = 0; i < sc->count; i++)
+			sc->order[i] = keys[i].idx;
 	free(keys);
+	if (!md->from_cache && sc->order == NULL)
+		return fail(sc->err, sc->errlen, STORE_TEMPFAIL,
+		    "out of memory");
 	return STORE_OK;
 }
 
@@ -805,6 +814,30 @@ rename_uidl(struct scan *sc, size_t i)
 	return STORE_OK;
 }
 
+/*
+ * The inodes of the messages that share a base name: what tells them
+ * apart when another client has renamed one (maildir_ino()).
+ */
+static enum store_status
+note_shared(struct scan *sc)
+{
+	struct maildrop	*md = sc->md;
+	size_t		 i, n = 0;
+
+	for (i = 0; i < md->count; i++)
+		n += (md->msgs[i].flags & MSG_SHARED) != 0;
+	if ((md->shared = reallocarray(NULL, n, sizeof(*md->shared))) == NULL)
+		return fail(sc->err, sc->errlen, STORE_TEMPFAIL,
+		    "out of memory");
+	for (i = 0; i < md->count; i++)
+		if (md->msgs[i].flags & MSG_SHARED) {
+			md->shared[md->nshared].idx = i;
+			md->shared[md->nshared++].ino =
+			    sc->ents[sc->order[i]].ino;
+		}
+	return STORE_OK;
+}
+
 static enum store_status
 unique_uidls(struct scan *sc)
 {
@@ -818,7 +851,8 @@ unique_uidls(struct scan *sc)
 	 */
 	if (md->from_cache)
 		return STORE_OK;
-	if ((st = find_duplicates(sc, &ndup)) != STORE_OK || ndup == 0)
+	if ((st = find_duplicates(sc, &ndup)) != STORE_OK || ndup == 0 ||
+	    (st = note_shared(sc)) != STORE_OK)
 		return st;
 	for (i = 0; i < md->count; i++)
 		if ((md->msgs[i].flags & MSG_DUP) &&
@@ -915,6 +949,7 @@ list_maildir(struct maildrop *md, char *err, size_t errlen)
 	free(sc.msgs);
 	free(sc.ents);
 	free(sc.slots);
+	free(sc.order);
 	/* Give back what doubling left over: the pool lives all session. */
 	if (st == STORE_OK && md->poolsize > 0 &&
 	    md->poolsize < md->poolalloc &&
@@ -951,8 +986,9 @@ maildrop_open(struct maildrop *md, const char *path, char *err, size_t errlen)
 int
 maildrop_open_message(struct maildrop *md, size_t i)
 {
-	char	name[MAILDIR_NAME_SIZE];
-	int	fd, found;
+	char		name[MAILDIR_NAME_SIZE];
+	struct stat	st;
+	int		dfd, fd, found, tries;
 
 	if (i >= md->count) {
 		errno = EINVAL;
@@ -962,15 +998,23 @@ maildrop_open_message(struct maildrop *md, size_t i)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	fd = maildir_open_file(maildir_dirfd(md, i), name, NULL);
-	if (fd != -1 || errno != ENOENT || (md->msgs[i].flags & MSG_SHARED))
-		return fd;
-	if ((found = maildir_find_moved(md, i, name, sizeof(name))) != 1) {
-		if (found == 0)
+	dfd = maildir_dirfd(md, i);
+	for (tries = 0;; tries++) {
+		fd = maildir_open_file(dfd, name, &st);
+		if (fd != -1 && !maildir_is_message(md, i, dfd, name, &st)) {
+			close(fd);
+			fd = -1;
 			errno = ENOENT;
-		return -1;
+		}
+		if (fd != -1 || errno != ENOENT || tries == MAILDROP_FIND_TRIES)
+			return fd;
+		found = maildir_find_moved(md, i, name, sizeof(name), &dfd);
+		if (found != 1) {
+			if (found == 0)
+				errno = ENOENT;
+			return -1;
+		}
 	}
-	return maildir_open_file(md->curfd, name, NULL);
 }
 
 const char *
@@ -1015,6 +1059,7 @@ maildrop_close(struct maildrop *md)
 		close(md->dirfd);
 	free(md->msgs);
 	free(md->pool);
+	free(md->shared);
 	memset(md, 0, sizeof(*md));
 	md->dirfd = md->newfd = md->curfd = -1;
 }

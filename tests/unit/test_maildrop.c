@@ -58,6 +58,21 @@ move(const char *sub, const char *from, const char *sub2, const char *to)
 	return rename(a, b);
 }
 
+/* Whether message i opens and holds exactly body. */
+static int
+reads(struct maildrop *md, size_t i, const char *body)
+{
+	char	buf[256];
+	ssize_t	n;
+	int	fd;
+
+	if (i >= md->count || (fd = maildrop_open_message(md, i)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	return n == (ssize_t)strlen(body) && memcmp(buf, body, n) == 0;
+}
+
 static int
 rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -437,6 +452,50 @@ test_links(void)
 }
 
 /*
+ * Files renamed after the listing are found under their new names, in
+ * new/ or cur/; of two files that share a base name, each is found by
+ * its inode, even under the name the other was listed with.
+ */
+static void
+test_moved(void)
+{
+	struct maildrop		md;
+	struct commit_result	cr;
+	size_t			one, two, sn, sc;
+
+	fresh("moved");
+	mkfile("new", "1.m", "one\n");
+	mkfile("cur", "2.m:2,", "two\n");
+	mkfile("new", "s.m", "shared, new\n");
+	mkfile("cur", "s.m:2,S", "shared, cur\n");
+	ok(open_md(&md) == STORE_OK && md.count == 4, "four messages");
+	one = find(&md, "new/1.m");
+	two = find(&md, "cur/2.m:2,");
+	sn = find(&md, "new/s.m");
+	sc = find(&md, "cur/s.m:2,S");
+	ok(move("new", "1.m", "cur", "1.m:2,RS") == 0 &&
+	    move("cur", "2.m:2,", "new", "2.m") == 0 &&
+	    move("cur", "s.m:2,S", "cur", "s.m:2,T") == 0 &&
+	    move("new", "s.m", "cur", "s.m:2,S") == 0,
+	    "another client renames all four, one to the name of another");
+	ok(reads(&md, one, "one\n"), "moved to cur/ with flags: found");
+	ok(reads(&md, two, "two\n"), "moved back to new/: found");
+	ok(reads(&md, sn, "shared, new\n") && reads(&md, sc, "shared, cur\n"),
+	    "a shared base name: each found by its inode");
+	md.msgs[one].flags |= MSG_DELETED;
+	md.msgs[sc].flags |= MSG_DELETED;
+	md.msgs[two].flags |= MSG_RETRIEVED;
+	md.msgs[sn].flags |= MSG_RETRIEVED;
+	ok(maildrop_commit(&md, &cr) == STORE_OK && cr.deleted == 2 &&
+	    cr.failed == 0, "two deleted under their new names");
+	maildrop_close(&md);
+	ok(!exists("cur", "1.m:2,RS") && !exists("cur", "s.m:2,T"),
+	    "the deleted files are gone");
+	ok(exists("cur", "s.m:2,S") && exists("cur", "2.m:2,S") &&
+	    !exists("new", "2.m"), "the others kept, seen");
+}
+
+/*
  * Another client renames files as fast as it can while the maildrop is
  * listed again and again: flags change in cur/, one at a time, round
  * and round, and the files in new/ move to cur/.  Enough files that
@@ -467,11 +526,11 @@ renamer(void)
 		}
 }
 
-/* Whether every message is listed once, under its base name. */
+/* Whether every message is listed once, under its base name, and opens. */
 static int
-listed_once(struct maildrop *md)
+listed_once(struct maildrop *md, size_t *opened)
 {
-	char	name[32];
+	char	name[32], body[32];
 	size_t	i;
 	int	n;
 
@@ -483,6 +542,12 @@ listed_once(struct maildrop *md)
 		snprintf(name, sizeof(name), "%d.r", n);
 		if (n != (int)i || strcmp(maildrop_uidl(md, i), name) != 0)
 			return 0;
+		if (i % 97 != 0)
+			continue;
+		snprintf(body, sizeof(body), "message %d\n", n);
+		if (!reads(md, i, body))
+			return 0;
+		(*opened)++;
 	}
 	return 1;
 }
@@ -492,6 +557,7 @@ test_renamer(void)
 {
 	struct maildrop	md;
 	char		name[32], body[32];
+	size_t		opened = 0;
 	time_t		end;
 	pid_t		pid;
 	int		i, listings = 0, bad = 0;
@@ -516,7 +582,7 @@ test_renamer(void)
 			continue;
 		}
 		listings++;
-		if (!listed_once(&md)) {
+		if (!listed_once(&md, &opened)) {
 			printf("# listing %d: %zu messages\n", listings,
 			    md.count);
 			bad++;
@@ -526,7 +592,8 @@ test_renamer(void)
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	ok(listings > 0 && bad == 0, "%d listings while files are renamed: "
-	    "each message once, under its base name (%d bad)", listings, bad);
+	    "each message once, under its base name, %zu opened (%d bad)",
+	    listings, opened, bad);
 }
 
 static int
@@ -624,6 +691,7 @@ main(void)
 	test_commit();
 	test_vanished();
 	test_links();
+	test_moved();
 	test_renamer();
 	test_quota();
 	test_memory();
