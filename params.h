@@ -81,6 +81,22 @@
 /* Messages in one maildrop; message numbers then always fit an int. */
 #define MAILDROP_MAX_MESSAGES	10000000
 
+/*
+ * Reads of new/ or of cur/ at login while other clients change it.  A file
+ * renamed during readdir(3) (moved, flags changed) can be passed over, so
+ * a directory seen to change while it was read is read again: this many
+ * times in all, and then the files left unsure are looked for once more.
+ * Each read costs one readdir(3) of the directory, no stat(2) per file
+ * already listed.  The same bound applies to the look for a moved file.
+ */
+#define MAILDROP_SCAN_PASSES	3
+
+/*
+ * RETR, TOP and QUIT look for a message gone from its listed name, and
+ * may find it renamed again before they open it: so many looks at most.
+ */
+#define MAILDROP_FIND_TRIES	4
+
 /* Defaults of the configuration (see pop3d.conf(5)). */
 #define DEFAULT_LOGIN_TIMEOUT	60	/* seconds before login */
 #define DEFAULT_IDLE_TIMEOUT	600	/* RFC 1939 section 3: at least 10 minutes */

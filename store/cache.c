@@ -234,11 +234,15 @@ stamp_is_none(const unsigned char *p)
 	return memcmp(p, zero, STAMP_LEN) == 0;
 }
 
-/* Header, checksum, then every entry, which must fill the file exactly. */
+/*
+ * Header, checksum, then every entry, which must fill the file exactly.
+ * An entry's size is at most 2 * CACHE_SIZE_MAX + 2, so the total below
+ * is checked before it can wrap.
+ */
 static int
 cache_check(struct cache *c)
 {
-	uint64_t	sum;
+	uint64_t	sum, total = 0;
 	size_t		off, end = c->len - CACHE_TRAILER, rlen;
 	uint32_t	i;
 
@@ -255,9 +259,13 @@ cache_check(struct cache *c)
 	sum = cache_sum_end(cache_sum(CACHE_SUM_INIT, c->buf, end), end);
 	if (sum != get_le(c->buf + end, CACHE_TRAILER))
 		return -1;
-	for (i = 0, off = CACHE_HEADER; i < c->count; i++, off += rlen)
+	for (i = 0, off = CACHE_HEADER; i < c->count; i++, off += rlen) {
 		if ((rlen = entry_check(c->buf + off, end - off)) == 0)
 			return -1;
+		total += get_le(c->buf + off + E_SIZE, 8);
+		if (total > CACHE_TOTAL_MAX)
+			return -1;
+	}
 	return off == end ? 0 : -1;
 }
 

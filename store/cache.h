@@ -71,7 +71,8 @@
  *	trailer	 8	   cache_sum() of every octet before it
  *
  * The whole file is at most CACHE_FILE_MAX octets and ends right after the
- * trailer.
+ * trailer, and the POP3 sizes of its entries add up to at most
+ * CACHE_TOTAL_MAX.
  */
 #ifndef POP3D_CACHE_H
 #define POP3D_CACHE_H
@@ -103,6 +104,16 @@
 
 /* Larger than any file; keeps 2 * st_size + 2 far from overflowing. */
 #define CACHE_SIZE_MAX	(UINT64_C(1) << 60)
+
+/*
+ * The sum of the POP3 sizes in one cache.  A listing from the cache alone
+ * believes every size without looking at the files, and eight entries at
+ * the largest size above already wrap a 64-bit sum: STAT could then report
+ * a few octets for an enormous maildrop.  A quarter of the 64-bit range
+ * (4 EiB) is far beyond any mailbox and leaves the messages counted at
+ * login room to add up without wrapping.
+ */
+#define CACHE_TOTAL_MAX	(UINT64_C(1) << 62)
 
 /*
  * Slots a lookup probes in the hash table before it gives up: colliding

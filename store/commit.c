@@ -4,10 +4,14 @@
  * and cur/, so that "+OK" to QUIT speaks only of changes on disk.
  *
  * Another client may have moved or re-flagged a file since the listing.  A
- * file gone from its listed name whose base name no other listed file
- * shares is looked for in cur/ by its base name, in one readdir(3) pass for
- * all of them; one found nowhere was expunged by someone else and counts
- * as deleted.
+ * file gone from its listed name is looked for in new/ and cur/ by its base
+ * name (and inode, if another listed file shares the base name), in one
+ * walk of the two for all of them.  Such a file can be renamed again
+ * between the walk meeting it and the unlink: then it, and every file not
+ * met while a directory changed during the walk, is looked for in another
+ * walk, up to MAILDROP_FIND_TRIES.  A file met in none of them, the last
+ * over unchanged directories, was expunged by someone else and counts as
+ * deleted; a deletion still unsure after the last walk counts as failed.
  */
 #include <sys/stat.h>
 
@@ -18,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "params.h"
 #include "common/log.h"
 #include "store/maildir.h"
 #include "store/maildrop.h"
@@ -28,7 +33,8 @@
 struct lost {
 	const char	*base;
 	size_t		 idx;
-	int		 found;
+	uint64_t	 ino;		/* 0: any file with the base name */
+	int		 found;		/* met, and updated under that name */
 };
 
 struct update {
@@ -40,6 +46,18 @@ struct update {
 	struct lost		*lost;		/* gone from listed names */
 	size_t			 nlost;
 };
+
+/*
+ * "new/NAME" or "cur/NAME" of message i for the log, where a name the
+ * delivery agent chose must not start lines of its own; errno is kept.
+ */
+static const char *
+logged_name(const struct maildrop *md, size_t i)
+{
+	static char	buf[4 + MAILDIR_NAME_SIZE];
+
+	return log_sanitize(maildrop_name(md, i), buf, sizeof(buf));
+}
 
 /* maildirsize, opened for appending only if the Maildir uses it. */
 static int
@@ -106,15 +124,9 @@ disk_size(int dfd, const char *name)
 static void
 lose(struct update *u, size_t i)
 {
-	if (u->md->msgs[i].flags & MSG_SHARED) {
-		if (u->md->msgs[i].flags & MSG_DELETED) {
-			u->res->deleted++;
-			u->res->deleted_bytes += u->md->msgs[i].size;
-		}
-		return;
-	}
 	u->lost[u->nlost].base = maildir_base(u->md, i);
 	u->lost[u->nlost].idx = i;
+	u->lost[u->nlost].ino = maildir_ino(u->md, i);
 	u->lost[u->nlost].found = 0;
 	u->nlost++;
 }
@@ -190,7 +202,7 @@ mark_seen(struct update *u, size_t i, int dfd, const char *name)
 
 	if (seen_name(name, new, sizeof(new)) == -1) {
 		log_warnx("%s: name too long for the S flag",
-		    maildrop_name(u->md, i));
+		    logged_name(u->md, i));
 		return 0;
 	}
 	if (dfd == u->md->curfd && strcmp(name, new) == 0)
@@ -201,6 +213,8 @@ mark_seen(struct update *u, size_t i, int dfd, const char *name)
 static int
 apply(struct update *u, size_t i, int dfd, const char *name)
 {
+	if (!maildir_is_message(u->md, i, dfd, name, NULL))
+		return -1;
 	if (u->md->msgs[i].flags & MSG_DELETED)
 		return delete_file(u, i, dfd, name);
 	return mark_seen(u, i, dfd, name);
@@ -219,10 +233,10 @@ update_message(struct update *u, size_t i)
 	if (errno == ENOENT)
 		lose(u, i);
 	else if (u->md->msgs[i].flags & MSG_DELETED) {
-		log_warn("unlink %s", maildrop_name(u->md, i));
+		log_warn("unlink %s", logged_name(u->md, i));
 		u->res->failed++;
 	} else
-		log_warn("mark seen %s", maildrop_name(u->md, i));
+		log_warn("mark seen %s", logged_name(u->md, i));
 }
 
 static int
@@ -233,74 +247,111 @@ lost_cmp(const void *va, const void *vb)
 	return strcmp(a->base, b->base);
 }
 
-/* The lost entry whose base name is the first blen octets of name. */
+/* -1, 0 or 1 as the first blen octets of name sort before, as, after base. */
+static int
+base_cmp(const char *name, size_t blen, const char *base)
+{
+	int	c;
+
+	if ((c = strncmp(name, base, blen)) != 0)
+		return c;
+	return base[blen] == '\0' ? 0 : -1;
+}
+
+/*
+ * The first lost entry whose base name is the first blen octets of name;
+ * the others with that base name follow it.
+ */
 static struct lost *
 lost_lookup(struct update *u, const char *name, size_t blen)
 {
 	size_t	lo = 0, hi = u->nlost, mid;
-	int	c;
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		c = strncmp(name, u->lost[mid].base, blen);
-		if (c == 0 && u->lost[mid].base[blen] != '\0')
-			c = -1;
-		if (c == 0)
-			return &u->lost[mid];
-		if (c < 0)
-			hi = mid;
-		else
+		if (base_cmp(name, blen, u->lost[mid].base) > 0)
 			lo = mid + 1;
+		else
+			hi = mid;
 	}
+	if (lo < u->nlost && base_cmp(name, blen, u->lost[lo].base) == 0)
+		return &u->lost[lo];
 	return NULL;
 }
 
-/* A file gone again at once is left to the count of vanished ones. */
+/* Renamed again at once: left for the next walk. */
 static void
-found_moved(struct update *u, struct lost *l, const char *name)
+found_moved(struct update *u, struct lost *l, int dfd, const char *name)
 {
 	size_t	i = l->idx;
 	int	rv;
 
-	if ((rv = apply(u, i, u->md->curfd, name)) == -1 && errno == ENOENT)
+	if ((rv = apply(u, i, dfd, name)) == -1 && errno == ENOENT)
 		return;
 	l->found = 1;
 	if (rv == 0)
 		return;
 	if (u->md->msgs[i].flags & MSG_DELETED) {
-		log_warn("unlink cur/%s", maildir_base(u->md, i));
+		log_warn("unlink %s", logged_name(u->md, i));
 		u->res->failed++;
 	} else
-		log_warn("mark seen cur/%s", maildir_base(u->md, i));
+		log_warn("mark seen %s", logged_name(u->md, i));
 }
 
-/* One pass over cur/ for every file gone from its listed name. */
+static int
+lost_visit(void *arg, int dfd, const struct dirent *de)
+{
+	struct update	*u = arg;
+	struct lost	*l, *end = u->lost + u->nlost;
+	size_t		 blen = strcspn(de->d_name, ":");
+
+	if ((l = lost_lookup(u, de->d_name, blen)) == NULL)
+		return 0;
+	for (; l < end && base_cmp(de->d_name, blen, l->base) == 0; l++)
+		if (!l->found && (l->ino == 0 || l->ino == de->d_ino)) {
+			found_moved(u, l, dfd, de->d_name);
+			break;
+		}
+	return 0;
+}
+
+static int
+lost_left(const struct update *u)
+{
+	size_t	i;
+
+	for (i = 0; i < u->nlost; i++)
+		if (!u->lost[i].found)
+			return 1;
+	return 0;
+}
+
+/* Walks of new/ and cur/ for every file gone from its listed name. */
 static void
 find_lost(struct update *u)
 {
-	struct dirent	*de;
-	struct lost	*l;
-	DIR		*d;
-	size_t		 i;
+	size_t	i, idx;
+	int	rv = -1, tries;
 
 	qsort(u->lost, u->nlost, sizeof(*u->lost), lost_cmp);
-	if ((d = maildir_opendir(u->md->curfd)) == NULL)
-		log_warn("open cur/");
-	while (d != NULL && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		l = lost_lookup(u, de->d_name, strcspn(de->d_name, ":"));
-		if (l != NULL && !l->found)
-			found_moved(u, l, de->d_name);
-	}
-	if (d != NULL)
-		closedir(d);
+	for (tries = 0; tries < MAILDROP_FIND_TRIES && lost_left(u); tries++)
+		if ((rv = maildir_walk(u->md, lost_visit, u)) != MAILDIR_CHANGED)
+			break;
+	if (rv == -1)
+		log_warn("read new/ and cur/");
 	for (i = 0; i < u->nlost; i++) {
+		idx = u->lost[i].idx;
 		if (u->lost[i].found ||
-		    !(u->md->msgs[u->lost[i].idx].flags & MSG_DELETED))
+		    !(u->md->msgs[idx].flags & MSG_DELETED))
 			continue;
-		u->res->deleted++;
-		u->res->deleted_bytes += u->md->msgs[u->lost[i].idx].size;
+		if (rv == MAILDIR_STILL) {
+			u->res->deleted++;
+			u->res->deleted_bytes += u->md->msgs[idx].size;
+			continue;
+		}
+		log_warnx("%s: not found while being renamed, not deleted",
+		    logged_name(u->md, idx));
+		u->res->failed++;
 	}
 }
 

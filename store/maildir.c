@@ -1,7 +1,8 @@
 /*
  * Names and files of listed messages.  A pool record holds the base name,
  * the info and perhaps a unique-id, each NUL-terminated (see maildrop.h);
- * these helpers put a file name back together from it.
+ * these helpers put a file name back together from it, and find a file
+ * again after another client renamed it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "params.h"
 #include "store/maildir.h"
 
 const char *
@@ -98,28 +100,141 @@ maildir_opendir(int dfd)
 }
 
 int
-maildir_find_moved(const struct maildrop *md, size_t i, char *buf, size_t len)
+maildir_same_times(const struct stat *a, const struct stat *b)
 {
-	const char	*base = maildir_base(md, i);
+	return a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	    a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+int
+maildir_read(int dfd, maildir_visit visit, void *arg)
+{
+	struct stat	 before, after;
 	struct dirent	*de;
 	DIR		*d;
-	int		 found = 0;
+	int		 rv = MAILDIR_STILL, saved;
 
-	if ((d = maildir_opendir(md->curfd)) == NULL)
+	if (fstat(dfd, &before) == -1 || (d = maildir_opendir(dfd)) == NULL)
 		return -1;
 	for (;;) {
 		errno = 0;
 		if ((de = readdir(d)) == NULL) {
 			if (errno != 0)
-				found = -1;
+				rv = -1;
 			break;
 		}
-		if (de->d_name[0] != '.' && maildir_base_eq(de->d_name, base) &&
-		    strlcpy(buf, de->d_name, len) < len) {
-			found = 1;
+		if (de->d_name[0] != '.' && visit(arg, dfd, de) != 0) {
+			rv = MAILDIR_STOPPED;
 			break;
 		}
 	}
+	saved = errno;
 	closedir(d);
-	return found;
+	errno = saved;
+	if (rv == MAILDIR_STILL && (fstat(dfd, &after) == -1 ||
+	    !maildir_same_times(&before, &after)))
+		rv = MAILDIR_CHANGED;
+	return rv;
+}
+
+int
+maildir_walk(const struct maildrop *md, maildir_visit visit, void *arg)
+{
+	int	rn, rc;
+
+	if ((rn = maildir_read(md->newfd, visit, arg)) == -1 ||
+	    rn == MAILDIR_STOPPED)
+		return rn;
+	if ((rc = maildir_read(md->curfd, visit, arg)) == -1 ||
+	    rc == MAILDIR_STOPPED)
+		return rc;
+	return rn == MAILDIR_CHANGED ? rn : rc;
+}
+
+uint64_t
+maildir_ino(const struct maildrop *md, size_t i)
+{
+	size_t	lo = 0, hi = md->nshared, mid;
+
+	if (!(md->msgs[i].flags & MSG_SHARED))
+		return 0;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (md->shared[mid].idx == i)
+			return md->shared[mid].ino;
+		if (md->shared[mid].idx < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+int
+maildir_is_message(const struct maildrop *md, size_t i, int dfd,
+    const char *name, const struct stat *st)
+{
+	struct stat	sb;
+	uint64_t	ino = maildir_ino(md, i);
+
+	if (ino == 0)
+		return 1;
+	if (st == NULL) {
+		if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
+			return 0;
+		st = &sb;
+	}
+	if ((uint64_t)st->st_ino == ino)
+		return 1;
+	errno = ENOENT;
+	return 0;
+}
+
+/* The search of maildir_find_moved(): the file, and where it was met. */
+struct moved {
+	const char	*base;
+	uint64_t	 ino;		/* 0: any file with the base name */
+	char		*buf;
+	size_t		 len;
+	int		 dfd;
+};
+
+static int
+moved_visit(void *arg, int dfd, const struct dirent *de)
+{
+	struct moved	*mv = arg;
+
+	if (!maildir_base_eq(de->d_name, mv->base) ||
+	    (mv->ino != 0 && de->d_ino != mv->ino) ||
+	    strlcpy(mv->buf, de->d_name, mv->len) >= mv->len)
+		return 0;
+	mv->dfd = dfd;
+	return 1;
+}
+
+int
+maildir_find_moved(const struct maildrop *md, size_t i, char *buf, size_t len,
+    int *dfd)
+{
+	struct moved	mv;
+	int		pass, rv;
+
+	mv.base = maildir_base(md, i);
+	mv.ino = maildir_ino(md, i);
+	mv.buf = buf;
+	mv.len = len;
+	for (pass = 0; pass < MAILDROP_SCAN_PASSES; pass++) {
+		if ((rv = maildir_walk(md, moved_visit, &mv)) == -1)
+			return -1;
+		if (rv == MAILDIR_STOPPED) {
+			*dfd = mv.dfd;
+			return 1;
+		}
+		if (rv == MAILDIR_STILL)
+			break;
+	}
+	return 0;
 }

@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store/maildrop.h"
 
@@ -42,12 +43,61 @@ int	maildir_open_file(int dfd, const char *name, struct stat *st);
 /* A directory stream over dfd's directory with its own offset. */
 DIR	*maildir_opendir(int dfd);
 
+/* Whether a directory's fstat(2) shows no change between a and b. */
+int	maildir_same_times(const struct stat *a, const struct stat *b);
+
 /*
- * Look in cur/ for a file with the base name of message i, once moved
- * there or given other flags by another client.  1 and its name in buf,
- * 0 if there is none, -1 on a read error.
+ * What maildir_read() calls for each entry whose name does not start with
+ * '.', with the descriptor of the directory read; non-zero stops it.
+ */
+typedef int (*maildir_visit)(void *arg, int dfd, const struct dirent *);
+
+#define MAILDIR_STILL	0	/* read whole; the directory did not change */
+#define MAILDIR_CHANGED	1	/* read whole, but it changed meanwhile */
+#define MAILDIR_STOPPED	2	/* the visitor stopped the reading */
+
+/*
+ * Read the directory dfd with a stream of its own.  -1 with errno on a
+ * read error.  MAILDIR_CHANGED says that entries were created, renamed or
+ * removed meanwhile: in a directory read in hash order (ext4, XFS) a file
+ * renamed during the reading can be met twice or not at all.  The change
+ * shows in the directory's modification and change times: always where a
+ * stat(2) makes the next change take a fine-grained time (the "multigrain"
+ * times of Linux 6.13 on ext4, XFS, Btrfs and tmpfs); with coarse times a
+ * change in the same clock tick as the one before the reading goes unseen.
+ */
+int	maildir_read(int dfd, maildir_visit, void *arg);
+
+/*
+ * new/, then cur/: a file moved from new/ to cur/ meanwhile is met at
+ * least once.  MAILDIR_CHANGED if either directory changed.
+ */
+int	maildir_walk(const struct maildrop *, maildir_visit, void *arg);
+
+/*
+ * The inode of message i when another listed file has its base name
+ * (MSG_SHARED), which tells the two apart; 0 for any other message.
+ */
+uint64_t maildir_ino(const struct maildrop *, size_t i);
+
+/*
+ * Whether the file name in dfd is still message i: when another listed
+ * file shares its base name, renames can give one of them the other's
+ * listed name, and the inode tells.  st, if not NULL, is the file's
+ * fstat(2) already taken; else fstatat(2) is called.  0 with errno ENOENT
+ * when it is not.
+ */
+int	maildir_is_message(const struct maildrop *, size_t i, int dfd,
+	    const char *name, const struct stat *st);
+
+/*
+ * Look in new/ and cur/ for the file of message i, once another client
+ * moved it to cur/ or changed its flags: a file with its base name, and
+ * with its inode if maildir_ino() knows it.  1, its name in buf and its
+ * directory in *dfd; 0 if there is none (after up to MAILDROP_SCAN_PASSES
+ * walks while the directories keep changing); -1 on a read error.
  */
 int	maildir_find_moved(const struct maildrop *, size_t i, char *buf,
-	    size_t len);
+	    size_t len, int *dfd);
 
 #endif

@@ -13,6 +13,18 @@
  * P<pid>.host"; a name without leading digits counts as time 0), then by
  * the file name, then cur/ before new/.  The order is the same in every
  * session over the same files.
+ *
+ * Other clients rename files while they are listed: an IMAP server moves
+ * new/NAME to cur/NAME:2,S and changes flags in cur/ all the time.  The
+ * listing holds each message once all the same.  new/ is read before cur/,
+ * so a file moved between the two reads is met twice, never missed; a
+ * directory seen to change while it was read is read again, as a file
+ * renamed during readdir(3) can be passed over; and a file met again
+ * with the same inode and base name is the message already listed, now
+ * under another name (the inode alone could be a new file that reuses
+ * it).  Two files that share a base name but not an inode are two
+ * messages, told apart as uidl.h says.  Inodes are kept only while the
+ * directories are read, except for such pairs.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -36,15 +48,40 @@
 
 #define MSG_DUP		0x80	/* while listing: its unique-id is taken */
 #define POOL_MIN	(64 * 1024)
+#define INO_SLOTS_MIN	4096
+
+/*
+ * Slots a lookup by inode probes.  Files of one inode (hard links under
+ * many base names) share a probe sequence: past this many, a file is no
+ * longer found by its inode, and is listed as a file of its own would be,
+ * in place of a quadratic listing.
+ */
+#define INO_PROBE_MAX	64
+
+/* What the listing keeps of a file only while the directories are read. */
+struct scan_entry {
+	uint64_t	ino;		/* d_ino; 0: unknown, never matched */
+	uint32_t	ref;		/* its cache entry */
+	uint8_t		pass;		/* the last read that met it */
+	uint8_t		lost;		/* scan_recheck() looks for it */
+};
 
 /* The listing as it is read, before it is sorted into the maildrop. */
 struct scan {
 	struct maildrop	*md;
 	struct cache	*cache;		/* NULL: every file is read */
 	struct message	*msgs;
-	uint32_t	*refs;		/* each message's cache entry */
+	struct scan_entry *ents;	/* beside msgs, index for index */
 	size_t		 count;
 	size_t		 alloc;
+	uint32_t	*slots;		/* entries by inode: index + 1, 0 empty */
+	size_t		 nslots;	/* a power of two, or 0 */
+	uint8_t		 pass;		/* reads of a directory so far */
+	uint8_t		 last[2];	/* the last read of new/, of cur/ */
+	int		 changing;	/* a last read saw its directory change */
+	int		 rechecking;	/* scan_recheck() reading: lost ones back */
+	enum store_status status;	/* of the directory being read */
+	uint32_t	*order;		/* the entry of each message once sorted */
 	struct stat	 dirs[2];	/* new/ and cur/ before the listing */
 	struct stat	 after[2];	/* and after; st_ino 0: unknown */
 	char		*err;
@@ -228,13 +265,77 @@ pool_add_name(struct scan *sc, const char *name, uint32_t *off,
 	return STORE_OK;
 }
 
+static size_t
+ino_hash(uint64_t ino)
+{
+	ino ^= ino >> 33;
+	ino *= UINT64_C(0xff51afd7ed558ccd);
+	return ino ^ (ino >> 33);
+}
+
+static void
+ino_insert(struct scan *sc, size_t idx)
+{
+	size_t	h, n;
+
+	if (sc->ents[idx].ino == 0)
+		return;
+	h = ino_hash(sc->ents[idx].ino);
+	for (n = 0; n < INO_PROBE_MAX; n++, h++)
+		if (sc->slots[h & (sc->nslots - 1)] == 0) {
+			sc->slots[h & (sc->nslots - 1)] = idx + 1;
+			return;
+		}
+}
+
+/* Slots for twice the entries, one more included: short probe sequences. */
+static enum store_status
+ino_reserve(struct scan *sc)
+{
+	uint32_t	*slots;
+	size_t		 n, i;
+
+	if (2 * (sc->count + 1) <= sc->nslots)
+		return STORE_OK;
+	n = sc->nslots ? 2 * sc->nslots : INO_SLOTS_MIN;
+	if ((slots = calloc(n, sizeof(*slots))) == NULL)
+		return fail(sc->err, sc->errlen, STORE_TEMPFAIL,
+		    "out of memory");
+	free(sc->slots);
+	sc->slots = slots;
+	sc->nslots = n;
+	for (i = 0; i < sc->count; i++)
+		ino_insert(sc, i);
+	return STORE_OK;
+}
+
+/* The entry of the file with this inode and the base name of name. */
+static size_t
+ino_find(const struct scan *sc, uint64_t ino, const char *name)
+{
+	size_t	h, n, j;
+
+	if (ino == 0 || sc->nslots == 0)
+		return SIZE_MAX;
+	h = ino_hash(ino);
+	for (n = 0; n < INO_PROBE_MAX; n++, h++) {
+		if ((j = sc->slots[h & (sc->nslots - 1)]) == 0)
+			break;
+		j--;
+		if (sc->ents[j].ino == ino &&
+		    maildir_base_eq(name, sc->md->pool + sc->msgs[j].name))
+			return j;
+	}
+	return SIZE_MAX;
+}
+
 static enum store_status
 scan_add(struct scan *sc, const char *name, uint8_t flags, uint64_t size,
-    uint32_t ref)
+    uint32_t ref, uint64_t ino)
 {
+	struct scan_entry *e;
 	struct message	*m;
 	enum store_status st;
-	uint32_t	*r;
 	size_t		 n;
 
 	if (sc->count >= MAILDROP_MAX_MESSAGES)
@@ -246,20 +347,25 @@ scan_add(struct scan *sc, const char *name, uint8_t flags, uint64_t size,
 			return fail(sc->err, sc->errlen, STORE_TEMPFAIL,
 			    "out of memory");
 		sc->msgs = m;
-		if ((r = reallocarray(sc->refs, n, sizeof(*r))) == NULL)
+		if ((e = reallocarray(sc->ents, n, sizeof(*e))) == NULL)
 			return fail(sc->err, sc->errlen, STORE_TEMPFAIL,
 			    "out of memory");
-		sc->refs = r;
+		sc->ents = e;
 		sc->alloc = n;
 	}
-	sc->refs[sc->count] = ref;
+	if (ino != 0 && (st = ino_reserve(sc)) != STORE_OK)
+		return st;
+	e = &sc->ents[sc->count];
+	e->ino = ino;
+	e->ref = ref;
+	e->pass = sc->pass;
+	e->lost = 0;
 	m = &sc->msgs[sc->count];
 	m->size = size;
 	m->flags = flags;
 	if ((st = pool_add_name(sc, name, &m->name, &m->flags)) != STORE_OK)
 		return st;
-	sc->count++;
-	sc->md->total += size;
+	ino_insert(sc, sc->count++);
 	return STORE_OK;
 }
 
@@ -277,69 +383,214 @@ is_regular(int dfd, const struct dirent *de)
 
 /* Size one file; one that vanished or cannot be read is left out. */
 static enum store_status
-scan_file(struct scan *sc, int dfd, const char *dir, const char *name,
-    uint8_t flags)
+scan_file(struct scan *sc, int dfd, const struct dirent *de, uint8_t flags)
 {
-	char		safe[MAILDIR_NAME_SIZE];
-	struct stat	st;
-	uint64_t	size;
-	int		fd, rv;
+	const char	*dir = (flags & MSG_NEW) ? "new" : "cur";
+	char		 safe[MAILDIR_NAME_SIZE];
+	struct stat	 st;
+	uint64_t	 size;
+	int		 fd, rv;
 
-	if ((fd = maildir_open_file(dfd, name, &st)) == -1) {
+	if ((fd = maildir_open_file(dfd, de->d_name, &st)) == -1) {
 		if (errno == ENOENT)
 			return STORE_OK;
 		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM)
 			return fail(sc->err, sc->errlen, STORE_TEMPFAIL,
 			    "open %s/: %s", dir, strerror(errno));
 		log_warn("skipping %s/%s", dir,
-		    log_sanitize(name, safe, sizeof(safe)));
+		    log_sanitize(de->d_name, safe, sizeof(safe)));
 		return STORE_OK;
 	}
 	rv = size_count_fd_len(fd, st.st_size, &size);
 	close(fd);
 	if (rv == -1) {
 		log_warn("skipping %s/%s", dir,
-		    log_sanitize(name, safe, sizeof(safe)));
+		    log_sanitize(de->d_name, safe, sizeof(safe)));
 		return STORE_OK;
 	}
 	sc->md->counted++;
 	/* The key is the fstat(2) taken before the read, not after. */
-	return scan_add(sc, name, flags, size,
-	    cache_add(sc->cache, name, (flags & MSG_NEW) != 0, &st, size));
+	return scan_add(sc, de->d_name, flags, size, cache_add(sc->cache,
+	    de->d_name, (flags & MSG_NEW) != 0, &st, size), de->d_ino);
 }
 
-static enum store_status
-scan_dir(struct scan *sc, int dfd, const char *dir, uint8_t flags)
+/* Whether entry j is listed as name in the directory of flags. */
+static int
+scan_same_name(const struct scan *sc, size_t j, const char *name,
+    uint8_t flags)
 {
-	enum store_status st = STORE_OK;
-	struct dirent	*de;
+	const struct message	*m = &sc->msgs[j];
+	const char		*base = sc->md->pool + m->name;
+	size_t			 blen = strlen(base);
+
+	if ((m->flags & MSG_NEW) != flags || strncmp(name, base, blen) != 0)
+		return 0;
+	if (!(m->flags & MSG_INFO))
+		return name[blen] == '\0';
+	return name[blen] == ':' && strcmp(name + blen + 1, base + blen + 1) == 0;
+}
+
+/*
+ * Entry j under the name just met.  Its old pool record stays, unused;
+ * its cache entry too, under the old name: the directory changed during
+ * the listing, so the next one reads it, finds the file by its base name
+ * and inode and writes the entry again under the new name.
+ */
+static enum store_status
+scan_rename(struct scan *sc, size_t j, const char *name, uint8_t flags)
+{
+	enum store_status st;
+	uint32_t	 off;
+
+	if ((st = pool_add_name(sc, name, &off, &flags)) != STORE_OK)
+		return st;
+	sc->msgs[j].name = off;
+	sc->msgs[j].flags = flags;
+	return STORE_OK;
+}
+
+/*
+ * Entry j met again: by a later read, or by this one under a second name
+ * because another client renamed the file while it was read.  The later
+ * name is kept: a later read met it later; within one read, the name that
+ * still exists is the later.
+ */
+static enum store_status
+scan_again(struct scan *sc, size_t j, int dfd, const char *name,
+    uint8_t flags)
+{
+	struct scan_entry	*e = &sc->ents[j];
+	struct stat		 st;
+	int			 twice;
+
+	if (sc->rechecking) {
+		if (!e->lost)
+			return STORE_OK;
+		e->lost = 0;
+		twice = 0;
+	} else {
+		twice = e->pass == sc->pass;
+		e->pass = sc->pass;
+	}
+	if (scan_same_name(sc, j, name, flags))
+		return STORE_OK;
+	if (twice && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return STORE_OK;
+	return scan_rename(sc, j, name, flags);
+}
+
+/* A file met by a read of new/ or cur/. */
+static int
+scan_visit(void *arg, int dfd, const struct dirent *de)
+{
+	struct scan	*sc = arg;
+	uint8_t		 flags = dfd == sc->md->newfd ? MSG_NEW : 0;
 	uint64_t	 size;
 	uint32_t	 ref;
-	DIR		*d;
+	size_t		 j;
 
-	if ((d = maildir_opendir(dfd)) == NULL)
+	/* A file met before was a regular file: no lstat(2) again. */
+	if ((j = ino_find(sc, de->d_ino, de->d_name)) != SIZE_MAX)
+		sc->status = scan_again(sc, j, dfd, de->d_name, flags);
+	else if (!is_regular(dfd, de))
+		return 0;
+	else if (cache_lookup(sc->cache, dfd, de->d_name,
+	    (flags & MSG_NEW) != 0, &size, &ref))
+		sc->status = scan_add(sc, de->d_name, flags, size, ref,
+		    de->d_ino);
+	else
+		sc->status = scan_file(sc, dfd, de, flags);
+	return sc->status != STORE_OK;
+}
+
+/* The result of maildir_read() or maildir_walk() as a store status. */
+static enum store_status
+scan_read_status(struct scan *sc, int rv, const char *what)
+{
+	if (rv == -1)
 		return fail(sc->err, sc->errlen, errno_status(errno),
-		    "open %s/: %s", dir, strerror(errno));
-	for (;;) {
-		errno = 0;
-		if ((de = readdir(d)) == NULL) {
-			if (errno != 0)
-				st = fail(sc->err, sc->errlen, STORE_TEMPFAIL,
-				    "read %s/: %s", dir, strerror(errno));
-			break;
-		}
-		if (de->d_name[0] == '.' || !is_regular(dfd, de))
-			continue;
-		if (cache_lookup(sc->cache, dfd, de->d_name,
-		    (flags & MSG_NEW) != 0, &size, &ref))
-			st = scan_add(sc, de->d_name, flags, size, ref);
-		else
-			st = scan_file(sc, dfd, dir, de->d_name, flags);
-		if (st != STORE_OK)
-			break;
+		    "read %s: %s", what, strerror(errno));
+	if (rv == MAILDIR_STOPPED)
+		return sc->status;
+	return STORE_OK;
+}
+
+/*
+ * Read one directory, again while it changes during the reading: a file
+ * renamed meanwhile may have been passed over, and a later read meets it
+ * under its new name.  Files met before are not looked at again.
+ */
+static enum store_status
+scan_dir(struct scan *sc, int dfd, const char *what, int which)
+{
+	enum store_status st;
+	int		 n, rv = MAILDIR_CHANGED;
+
+	for (n = 0; n < MAILDROP_SCAN_PASSES && rv == MAILDIR_CHANGED; n++) {
+		sc->pass++;
+		rv = maildir_read(dfd, scan_visit, sc);
+		if ((st = scan_read_status(sc, rv, what)) != STORE_OK)
+			return st;
 	}
-	closedir(d);
-	return st;
+	sc->last[which] = sc->pass;
+	if (rv == MAILDIR_CHANGED)
+		sc->changing = 1;
+	return STORE_OK;
+}
+
+/* Leave out the entries scan_recheck() did not meet. */
+static void
+scan_drop_lost(struct scan *sc)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < sc->count; i++) {
+		if (sc->ents[i].lost)
+			continue;
+		sc->msgs[n] = sc->msgs[i];
+		sc->ents[n++] = sc->ents[i];
+	}
+	sc->count = n;
+	/* Indices have moved, and nothing looks up an inode any more. */
+	free(sc->slots);
+	sc->slots = NULL;
+	sc->nslots = 0;
+}
+
+/*
+ * The entries that the last read of their directory did not meet: gone,
+ * or renamed during that read to a name it passed over.  If neither last
+ * read saw its directory change, they are gone (one moved from new/ to
+ * cur/ would have been met in cur/, which is read later).  Else new/ and
+ * cur/ are read once more, for them and for a file that every read passed
+ * over while it was being renamed; this read adds such files and brings
+ * back the entries it meets, but leaves out none that the last reads met.
+ * Entries still not met are left out, so that the listing names no
+ * message that is not there.
+ */
+static enum store_status
+scan_recheck(struct scan *sc)
+{
+	enum store_status st;
+	size_t		 i, lost = 0;
+	int		 cur;
+
+	for (i = 0; i < sc->count; i++) {
+		cur = !(sc->msgs[i].flags & MSG_NEW);
+		sc->ents[i].lost = sc->ents[i].pass != sc->last[cur];
+		lost += sc->ents[i].lost;
+	}
+	if (sc->changing) {
+		sc->rechecking = 1;
+		sc->pass++;
+		st = scan_read_status(sc, maildir_walk(sc->md, scan_visit, sc),
+		    "new/ and cur/");
+		if (st != STORE_OK)
+			return st;
+	}
+	if (lost > 0)
+		scan_drop_lost(sc);
+	return STORE_OK;
 }
 
 /* Leading decimal seconds, then the M<usec> of the unique part if any. */
@@ -434,7 +685,7 @@ save_cache(struct scan *sc, const struct sortkey *keys, int sorted)
 		return;
 	for (i = 0; i < sc->count; i++)
 		order[i] = sc->md->from_cache ? keys[i].idx :
-		    sc->refs[keys[i].idx];
+		    sc->ents[keys[i].idx].ref;
 	if (sc->md->from_cache)
 		cache_save_order(sc->cache, sc->md->dirfd, order);
 	else
@@ -479,7 +730,15 @@ sort_listing(struct scan *sc)
 	for (i = 0; i < sc->count; i++)
 		md->msgs[i] = sc->msgs[keys[i].idx];
 	md->count = sc->count;
+	/* Which entry each message came from, for note_shared(). */
+	if (!md->from_cache && (sc->order = reallocarray(NULL, sc->count,
+	    sizeof(*sc->order))) != NULL)
+		for (i = 0; i < sc->count; i++)
+			sc->order[i] = keys[i].idx;
 	free(keys);
+	if (!md->from_cache && sc->order == NULL)
+		return fail(sc->err, sc->errlen, STORE_TEMPFAIL,
+		    "out of memory");
 	return STORE_OK;
 }
 
@@ -555,6 +814,30 @@ rename_uidl(struct scan *sc, size_t i)
 	return STORE_OK;
 }
 
+/*
+ * The inodes of the messages that share a base name: what tells them
+ * apart when another client has renamed one (maildir_ino()).
+ */
+static enum store_status
+note_shared(struct scan *sc)
+{
+	struct maildrop	*md = sc->md;
+	size_t		 i, n = 0;
+
+	for (i = 0; i < md->count; i++)
+		n += (md->msgs[i].flags & MSG_SHARED) != 0;
+	if ((md->shared = reallocarray(NULL, n, sizeof(*md->shared))) == NULL)
+		return fail(sc->err, sc->errlen, STORE_TEMPFAIL,
+		    "out of memory");
+	for (i = 0; i < md->count; i++)
+		if (md->msgs[i].flags & MSG_SHARED) {
+			md->shared[md->nshared].idx = i;
+			md->shared[md->nshared++].ino =
+			    sc->ents[sc->order[i]].ino;
+		}
+	return STORE_OK;
+}
+
 static enum store_status
 unique_uidls(struct scan *sc)
 {
@@ -568,7 +851,8 @@ unique_uidls(struct scan *sc)
 	 */
 	if (md->from_cache)
 		return STORE_OK;
-	if ((st = find_duplicates(sc, &ndup)) != STORE_OK || ndup == 0)
+	if ((st = find_duplicates(sc, &ndup)) != STORE_OK || ndup == 0 ||
+	    (st = note_shared(sc)) != STORE_OK)
 		return st;
 	for (i = 0; i < md->count; i++)
 		if ((md->msgs[i].flags & MSG_DUP) &&
@@ -577,14 +861,19 @@ unique_uidls(struct scan *sc)
 	return STORE_OK;
 }
 
-/* Both directories, file by file; the cache is saved once sorted. */
+/*
+ * Both directories, file by file, new/ first: a file moved to cur/ between
+ * the two reads is met in both, never in neither.  The cache is saved once
+ * the listing is sorted.
+ */
 static enum store_status
 scan_dirs(struct scan *sc)
 {
 	enum store_status	st;
 
-	if ((st = scan_dir(sc, sc->md->newfd, "new", MSG_NEW)) != STORE_OK ||
-	    (st = scan_dir(sc, sc->md->curfd, "cur", 0)) != STORE_OK)
+	if ((st = scan_dir(sc, sc->md->newfd, "new/", 0)) != STORE_OK ||
+	    (st = scan_dir(sc, sc->md->curfd, "cur/", 1)) != STORE_OK ||
+	    (st = scan_recheck(sc)) != STORE_OK)
 		return st;
 	if (fstat(sc->md->newfd, &sc->after[0]) == -1 ||
 	    fstat(sc->md->curfd, &sc->after[1]) == -1)
@@ -603,10 +892,29 @@ scan_cached(struct scan *sc)
 
 	while (cache_next(sc->cache, name, &in_new, &size))
 		if ((st = scan_add(sc, name, in_new ? MSG_NEW : 0, size,
-		    CACHE_NOREF)) != STORE_OK)
+		    CACHE_NOREF, 0)) != STORE_OK)
 			return st;
 	sc->md->from_cache = 1;
 	return STORE_OK;
+}
+
+/*
+ * The total saturates, and so does the size that would pass it: every
+ * sum a session makes of listed sizes (STAT, LIST, after DELE) is at most
+ * the total and can never wrap to a small number.  The cache bounds its
+ * own sizes (CACHE_TOTAL_MAX); this holds whatever the source.
+ */
+static void
+sum_sizes(struct maildrop *md)
+{
+	size_t	i;
+
+	md->total = 0;
+	for (i = 0; i < md->count; i++) {
+		if (md->msgs[i].size > UINT64_MAX - md->total)
+			md->msgs[i].size = UINT64_MAX - md->total;
+		md->total += md->msgs[i].size;
+	}
 }
 
 static enum store_status
@@ -636,8 +944,12 @@ list_maildir(struct maildrop *md, char *err, size_t errlen)
 	cache_free(sc.cache);
 	if (st == STORE_OK)
 		st = unique_uidls(&sc);
+	if (st == STORE_OK)
+		sum_sizes(md);
 	free(sc.msgs);
-	free(sc.refs);
+	free(sc.ents);
+	free(sc.slots);
+	free(sc.order);
 	/* Give back what doubling left over: the pool lives all session. */
 	if (st == STORE_OK && md->poolsize > 0 &&
 	    md->poolsize < md->poolalloc &&
@@ -674,8 +986,9 @@ maildrop_open(struct maildrop *md, const char *path, char *err, size_t errlen)
 int
 maildrop_open_message(struct maildrop *md, size_t i)
 {
-	char	name[MAILDIR_NAME_SIZE];
-	int	fd, found;
+	char		name[MAILDIR_NAME_SIZE];
+	struct stat	st;
+	int		dfd, fd, found, tries;
 
 	if (i >= md->count) {
 		errno = EINVAL;
@@ -685,15 +998,23 @@ maildrop_open_message(struct maildrop *md, size_t i)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	fd = maildir_open_file(maildir_dirfd(md, i), name, NULL);
-	if (fd != -1 || errno != ENOENT || (md->msgs[i].flags & MSG_SHARED))
-		return fd;
-	if ((found = maildir_find_moved(md, i, name, sizeof(name))) != 1) {
-		if (found == 0)
+	dfd = maildir_dirfd(md, i);
+	for (tries = 0;; tries++) {
+		fd = maildir_open_file(dfd, name, &st);
+		if (fd != -1 && !maildir_is_message(md, i, dfd, name, &st)) {
+			close(fd);
+			fd = -1;
 			errno = ENOENT;
-		return -1;
+		}
+		if (fd != -1 || errno != ENOENT || tries == MAILDROP_FIND_TRIES)
+			return fd;
+		found = maildir_find_moved(md, i, name, sizeof(name), &dfd);
+		if (found != 1) {
+			if (found == 0)
+				errno = ENOENT;
+			return -1;
+		}
 	}
-	return maildir_open_file(md->curfd, name, NULL);
 }
 
 const char *
@@ -738,6 +1059,7 @@ maildrop_close(struct maildrop *md)
 		close(md->dirfd);
 	free(md->msgs);
 	free(md->pool);
+	free(md->shared);
 	memset(md, 0, sizeof(*md));
 	md->dirfd = md->newfd = md->curfd = -1;
 }

@@ -28,7 +28,8 @@ enum store_status {
 /* The store's own bookkeeping, and 0x80 while listing: callers keep off. */
 #define MSG_INFO	0x08	/* the name has a ':' and an info part */
 #define MSG_OWNUIDL	0x10	/* the uidl is stored, not the base name */
-#define MSG_SHARED	0x20	/* another listed file has the same base name */
+#define MSG_SHARED	0x20	/* another listed file (another inode) has the
+				   same base name */
 
 /*
  * Compact: 16 bytes a message plus its name, stored once.  A pool record
@@ -43,6 +44,12 @@ struct message {
 	uint8_t		flags;
 };
 
+/* The inode of a message whose base name another one shares. */
+struct maildrop_ino {
+	size_t		idx;
+	uint64_t	ino;
+};
+
 struct maildrop {
 	int		 dirfd;		/* the Maildir itself; holds the flock */
 	int		 newfd;		/* its new/ and cur/, opened without */
@@ -55,6 +62,8 @@ struct maildrop {
 	char		*pool;		/* NUL-terminated names and uidls */
 	size_t		 poolsize;
 	size_t		 poolalloc;
+	struct maildrop_ino *shared;	/* MSG_SHARED ones, by index */
+	size_t		 nshared;
 };
 
 /*
@@ -72,8 +81,10 @@ enum store_status maildrop_open(struct maildrop *, const char *path,
  * Open message i (0-based) for reading; -1 with errno ENOENT if it vanished.
  * Another client (an IMAP server, a mail reader) may have moved the file
  * from new/ to cur/ or changed its flags since the listing: when the name
- * is gone and no other listed file shares its base name, cur/ is searched
- * once for a file with that base name.
+ * is gone, new/ and cur/ are searched for a file with its base name (and
+ * its inode, when another listed file shares the base name), and again if
+ * the file found is renamed before it is opened, up to
+ * MAILDROP_FIND_TRIES times.
  */
 int	maildrop_open_message(struct maildrop *, size_t i);
 
@@ -96,9 +107,11 @@ struct commit_result {
  * from new/ to cur/ with the S flag, keep maildirsize right, fsync new/ and
  * cur/.  Returns STORE_OK when every deletion is on disk.
  *
- * A file another client moved to cur/ or re-flagged is found by its base
- * name (as in maildrop_open_message()); one gone altogether was expunged by
- * that client and counts as deleted, not failed.  If the Maildir has a
+ * A file another client moved to cur/ or re-flagged is found under its
+ * new name (as in maildrop_open_message()); one under no name in new/ or
+ * cur/ was expunged by that client and counts as deleted, not failed, but
+ * one that cannot be caught between renames counts as failed: only what is
+ * gone counts as deleted.  If the Maildir has a
  * Maildir++ "maildirsize", one line "-bytes -count" is appended for the
  * files unlinked here, bytes from ",S=<n>" in the name or else the file
  * size.  A maildirsize over 5120 bytes is left for its next reader to

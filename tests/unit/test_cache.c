@@ -572,6 +572,83 @@ test_forged(void)
 	    "field misstates, within range (%d such)", wrong);
 }
 
+static void
+put_le64(unsigned char *p, uint64_t v)
+{
+	int	i;
+
+	for (i = 0; i < 8; i++, v >>= 8)
+		p[i] = v & 0xff;
+}
+
+/* The stamps of new/ and cur/ as they are now, as a forger can take them. */
+static void
+forge_stamps(unsigned char *buf)
+{
+	static const char *const subs[] = { "new", "cur" };
+	char		path[512];
+	struct stat	st;
+	unsigned char	*p;
+	int		i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", md_path, subs[i]);
+		if (stat(path, &st) == -1)
+			abort();
+		p = buf + 24 + 40 * i;
+		put_le64(p, st.st_ino);
+		put_le64(p + 8, st.st_size);
+		put_le64(p + 16, st.st_mtim.tv_sec);
+		put_le64(p + 24, st.st_ctim.tv_sec);
+		put_le64(p + 32, st.st_mtim.tv_nsec | (uint64_t)st.st_ctim.tv_nsec << 32);
+	}
+}
+
+/*
+ * A listing from the cache alone believes each size within its entry's
+ * range: eight entries at 2^61 octets add up to exactly 2^64, so without
+ * a bound on the sum STAT would report the ninth message's few octets.
+ */
+static void
+test_total(void)
+{
+	struct maildrop	md;
+	unsigned char	buf[4096];
+	size_t		at, n;
+	ssize_t		len;
+	char		name[32];
+	int		i;
+
+	fresh("total");
+	for (i = 0; i < 9; i++) {
+		snprintf(name, sizeof(name), "%d.x:2,S", i + 1);
+		old_file("cur", name, "a message\n");
+	}
+	ok(session(9) == 9, "nine messages cached");
+	if ((len = cache_get(buf, sizeof(buf))) <= CACHE_HEADER)
+		abort();
+	forge_stamps(buf);
+	reseal(buf, len);
+	cache_put(buf, len);
+	ok(listed_from_cache(9, &n) == 1,
+	    "forged stamps: the listing comes from the cache");
+
+	for (i = 0, at = CACHE_HEADER; i < 8; i++) {
+		put_le64(buf + at + 8, UINT64_C(1) << 60);	/* st_size */
+		put_le64(buf + at + 32, UINT64_C(1) << 61);	/* POP3 size */
+		at += CACHE_RECORD + (buf[at + 28] | buf[at + 29] << 8);
+	}
+	forge_stamps(buf);
+	reseal(buf, len);
+	cache_put(buf, len);
+	ok(open_md(&md), "eight sizes of 2^61 forged");
+	ok(md.count == 9 && !md.from_cache && md.total == 9 * 11 &&
+	    sizes_right(&md), "the sum is out of range: cache ignored, every "
+	    "file counted (total %llu)", (unsigned long long)md.total);
+	maildrop_close(&md);
+	ok(session(9) == 0, "and the cache rebuilt");
+}
+
 /* Lines written to stderr while f runs. */
 static int
 stderr_lines(void (*f)(void))
@@ -757,6 +834,7 @@ main(void)
 	test_truncated();
 	test_flipped();
 	test_forged();
+	test_total();
 	test_unwritable();
 	test_many();
 	nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);

@@ -1,7 +1,8 @@
 /*
  * The Maildir store in a scratch directory: creation, order, what is left
  * out, sizes, unique-ids, the lock across processes, and the UPDATE state
- * with files that other clients moved or removed meanwhile.
+ * with files that other clients moved or removed meanwhile, or go on
+ * renaming while the maildrop is listed.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/maildrop.h"
@@ -43,6 +45,32 @@ exists(const char *sub, const char *name)
 
 	snprintf(path, sizeof(path), "%s/%s/%s", md_path, sub, name);
 	return lstat(path, &st) == 0;
+}
+
+/* rename(2) of sub/from to sub2/to in the Maildir. */
+static int
+move(const char *sub, const char *from, const char *sub2, const char *to)
+{
+	char	a[512], b[512];
+
+	snprintf(a, sizeof(a), "%s/%s/%s", md_path, sub, from);
+	snprintf(b, sizeof(b), "%s/%s/%s", md_path, sub2, to);
+	return rename(a, b);
+}
+
+/* Whether message i opens and holds exactly body. */
+static int
+reads(struct maildrop *md, size_t i, const char *body)
+{
+	char	buf[256];
+	ssize_t	n;
+	int	fd;
+
+	if (i >= md->count || (fd = maildrop_open_message(md, i)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	return n == (ssize_t)strlen(body) && memcmp(buf, body, n) == 0;
 }
 
 static int
@@ -379,6 +407,195 @@ test_vanished(void)
 	ok(exists("new", "3.v"), "others untouched");
 }
 
+/*
+ * One file under two names, as a move by link(2) and unlink(2) leaves it
+ * halfway, is one message; two files under one base name are two.
+ */
+static void
+test_links(void)
+{
+	struct maildrop	md;
+	char		a[512], b[512];
+	size_t		i, j;
+
+	fresh("links");
+	mkfile("new", "1.k", "one\n");
+	snprintf(a, sizeof(a), "%s/new/1.k", md_path);
+	snprintf(b, sizeof(b), "%s/cur/1.k:2,S", md_path);
+	if (link(a, b) == -1)
+		abort();
+	mkfile("cur", "2.k:2,S", "two\n");
+	snprintf(a, sizeof(a), "%s/cur/2.k:2,S", md_path);
+	snprintf(b, sizeof(b), "%s/cur/9.other:2,S", md_path);
+	if (link(a, b) == -1)
+		abort();
+	mkfile("new", "3.k", "three\n");
+	mkfile("cur", "3.k:2,S", "three, another\n");
+	ok(open_md(&md) == STORE_OK && md.count == 5, "five messages (%zu)",
+	    md.count);
+	i = find(&md, "cur/1.k:2,S");
+	ok(i != (size_t)-1 && find(&md, "new/1.k") == (size_t)-1 &&
+	    strcmp(maildrop_uidl(&md, i), "1.k") == 0 && md.msgs[i].size == 5 &&
+	    !(md.msgs[i].flags & MSG_SHARED),
+	    "one inode under one base name in new/ and cur/: once, as cur/");
+	ok(find(&md, "cur/2.k:2,S") != (size_t)-1 &&
+	    find(&md, "cur/9.other:2,S") != (size_t)-1,
+	    "one inode under two base names: two messages");
+	i = find(&md, "new/3.k");
+	j = find(&md, "cur/3.k:2,S");
+	ok(i != (size_t)-1 && j != (size_t)-1 &&
+	    (md.msgs[i].flags & MSG_SHARED) && (md.msgs[j].flags & MSG_SHARED) &&
+	    strcmp(maildrop_uidl(&md, i), maildrop_uidl(&md, j)) != 0,
+	    "two inodes under one base name: two messages, two unique-ids");
+	ok(md.total == 5 + 5 + 5 + 7 + 16, "total counts each message once");
+	maildrop_close(&md);
+}
+
+/*
+ * Files renamed after the listing are found under their new names, in
+ * new/ or cur/; of two files that share a base name, each is found by
+ * its inode, even under the name the other was listed with.
+ */
+static void
+test_moved(void)
+{
+	struct maildrop		md;
+	struct commit_result	cr;
+	size_t			one, two, sn, sc;
+
+	fresh("moved");
+	mkfile("new", "1.m", "one\n");
+	mkfile("cur", "2.m:2,", "two\n");
+	mkfile("new", "s.m", "shared, new\n");
+	mkfile("cur", "s.m:2,S", "shared, cur\n");
+	ok(open_md(&md) == STORE_OK && md.count == 4, "four messages");
+	one = find(&md, "new/1.m");
+	two = find(&md, "cur/2.m:2,");
+	sn = find(&md, "new/s.m");
+	sc = find(&md, "cur/s.m:2,S");
+	ok(move("new", "1.m", "cur", "1.m:2,RS") == 0 &&
+	    move("cur", "2.m:2,", "new", "2.m") == 0 &&
+	    move("cur", "s.m:2,S", "cur", "s.m:2,T") == 0 &&
+	    move("new", "s.m", "cur", "s.m:2,S") == 0,
+	    "another client renames all four, one to the name of another");
+	ok(reads(&md, one, "one\n"), "moved to cur/ with flags: found");
+	ok(reads(&md, two, "two\n"), "moved back to new/: found");
+	ok(reads(&md, sn, "shared, new\n") && reads(&md, sc, "shared, cur\n"),
+	    "a shared base name: each found by its inode");
+	md.msgs[one].flags |= MSG_DELETED;
+	md.msgs[sc].flags |= MSG_DELETED;
+	md.msgs[two].flags |= MSG_RETRIEVED;
+	md.msgs[sn].flags |= MSG_RETRIEVED;
+	ok(maildrop_commit(&md, &cr) == STORE_OK && cr.deleted == 2 &&
+	    cr.failed == 0, "two deleted under their new names");
+	maildrop_close(&md);
+	ok(!exists("cur", "1.m:2,RS") && !exists("cur", "s.m:2,T"),
+	    "the deleted files are gone");
+	ok(exists("cur", "s.m:2,S") && exists("cur", "2.m:2,S") &&
+	    !exists("new", "2.m"), "the others kept, seen");
+}
+
+/*
+ * Another client renames files as fast as it can while the maildrop is
+ * listed again and again: flags change in cur/, one at a time, round
+ * and round, and the files in new/ move to cur/.  Enough files that
+ * readdir(3) takes several system calls for cur/, between which a rename
+ * can move a file behind the reading.
+ */
+#define RENAMER_FILES	3000
+#define RENAMER_NEW	300
+#define RENAMER_SECONDS	2
+
+static void
+renamer(void)
+{
+	char	a[64], b[64];
+	int	i;
+
+	for (i = 0; i < RENAMER_FILES; i++) {
+		snprintf(a, sizeof(a), "%d.r", i);
+		snprintf(b, sizeof(b), "%d.r:2,S", i);
+		move("new", a, "cur", b);
+	}
+	for (;;)
+		for (i = 0; i < RENAMER_FILES; i++) {
+			snprintf(a, sizeof(a), "%d.r:2,S", i);
+			snprintf(b, sizeof(b), "%d.r:2,RS", i);
+			if (move("cur", a, "cur", b) == -1)
+				move("cur", b, "cur", a);
+		}
+}
+
+/* Whether every message is listed once, under its base name, and opens. */
+static int
+listed_once(struct maildrop *md, size_t *opened)
+{
+	char	name[32], body[32];
+	size_t	i;
+	int	n;
+
+	if (md->count != RENAMER_FILES)
+		return 0;
+	for (i = 0; i < md->count; i++) {
+		/* The number in front is the delivery time: the order. */
+		n = atoi(maildrop_uidl(md, i));
+		snprintf(name, sizeof(name), "%d.r", n);
+		if (n != (int)i || strcmp(maildrop_uidl(md, i), name) != 0)
+			return 0;
+		if (i % 97 != 0)
+			continue;
+		snprintf(body, sizeof(body), "message %d\n", n);
+		if (!reads(md, i, body))
+			return 0;
+		(*opened)++;
+	}
+	return 1;
+}
+
+static void
+test_renamer(void)
+{
+	struct maildrop	md;
+	char		name[32], body[32];
+	size_t		opened = 0;
+	time_t		end;
+	pid_t		pid;
+	int		i, listings = 0, bad = 0;
+
+	fresh("renamer");
+	for (i = 0; i < RENAMER_FILES; i++) {
+		snprintf(name, sizeof(name), i < RENAMER_NEW ? "%d.r" :
+		    "%d.r:2,S", i);
+		snprintf(body, sizeof(body), "message %d\n", i);
+		mkfile(i < RENAMER_NEW ? "new" : "cur", name, body);
+	}
+	if ((pid = fork()) == -1)
+		abort();
+	if (pid == 0) {
+		renamer();
+		_exit(0);
+	}
+	end = time(NULL) + RENAMER_SECONDS;
+	while (time(NULL) < end && bad < 10) {
+		if (open_md(&md) != STORE_OK) {
+			bad++;
+			continue;
+		}
+		listings++;
+		if (!listed_once(&md, &opened)) {
+			printf("# listing %d: %zu messages\n", listings,
+			    md.count);
+			bad++;
+		}
+		maildrop_close(&md);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	ok(listings > 0 && bad == 0, "%d listings while files are renamed: "
+	    "each message once, under its base name, %zu opened (%d bad)",
+	    listings, opened, bad);
+}
+
 static int
 file_is(const char *name, const char *want)
 {
@@ -473,6 +690,9 @@ main(void)
 	test_lock();
 	test_commit();
 	test_vanished();
+	test_links();
+	test_moved();
+	test_renamer();
 	test_quota();
 	test_memory();
 	nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
