@@ -48,6 +48,12 @@
  */
 #define RELAY_BUF		(64 * 1024)
 
+/*
+ * Supplementary groups a session takes from a user source (PAM and
+ * system accounts); more are refused rather than silently dropped.
+ */
+#define PASSDB_GROUPS_MAX	64
+
 /* Paths taken from the users file and the configuration. */
 #define POP3D_PATH_MAX		1024
 
@@ -119,6 +125,7 @@
 #define DEFAULT_MAX_BAD_COMMANDS 10	/* then the session ends */
 #define DEFAULT_MAX_AUTH_FAILURES 3	/* then the connection closes */
 #define DEFAULT_AUTH_FAIL_DELAY_MS 1000	/* slows down password guessing */
+#define DEFAULT_FIRST_VALID_UID	1000	/* Debian's first ordinary user */
 
 /*
  * Commands before login.  Every client logs in within a handful; the cap

@@ -39,7 +39,7 @@
 #include "auth/apop.h"
 #include "auth/logger.h"
 #include "auth/monitor.h"
-#include "auth/passwd_file.h"
+#include "auth/passdb.h"
 #include "auth/sandbox.h"
 #include "auth/tls_context.h"
 #include "common/clock.h"
@@ -123,12 +123,14 @@ open_session_program(void)
 static int
 check_config(const char *path)
 {
+	const struct passdb	*pdb;
 	struct login_ids	ids;
 	char			probe[POP3D_PATH_MAX], why[512];
 	SSL_CTX			*ctx;
 
-	if (access(cf.users_file, R_OK) == -1)
-		err(EX_CONFIG, "users_file %s", cf.users_file);
+	if ((pdb = passdb_configured(&cf, why, sizeof(why))) == NULL ||
+	    (pdb->check != NULL && pdb->check(&cf, why, sizeof(why)) == -1))
+		errx(EX_CONFIG, "%s", why);
 	if (monitor_maildir(cf.maildir, "user", "/home/user", probe,
 	    sizeof(probe)) == -1)
 		errx(EX_CONFIG, "maildir '%s': not a template giving an absolute "
@@ -221,8 +223,10 @@ static int
 connection_main(int config_fd, int log_stderr, int implicit_tls)
 {
 	static char		remote[PEER_MAX];
+	const struct passdb	*pdb;
 	struct monitor_args	ma;
 	struct login_opts	lo;
+	char			why[256];
 	struct login_ids	ids;
 	int			sv[2], relay[2], root = geteuid() == 0;
 	pid_t			pid;
@@ -238,6 +242,8 @@ connection_main(int config_fd, int log_stderr, int implicit_tls)
 		confine_stderr(log_stderr || cf.log_stderr);
 		sandbox_prepare(&cf, &ids, 1);
 	}
+	if ((pdb = passdb_configured(&cf, why, sizeof(why))) == NULL)
+		fatalx(EX_CONFIG, "%s", why);
 	/* Opened now: after the uid change /proc/self may be closed to us. */
 	ma.session_fd = open_session_program();
 	prepare_login(&ma, &lo, implicit_tls, sv, relay);
@@ -260,6 +266,7 @@ connection_main(int config_fd, int log_stderr, int implicit_tls)
 	if (lo.tls != NULL)
 		SSL_CTX_free(lo.tls);	/* the key stays in the child alone */
 	ma.cf = &cf;
+	ma.passdb = pdb;
 	ma.config_fd = config_fd;
 	ma.sock = sv[0];
 	ma.relay_fd = relay[0];

@@ -19,9 +19,8 @@
 #include <unistd.h>
 
 #include "params.h"
-#include "auth/apop.h"
 #include "auth/monitor.h"
-#include "auth/passwd_file.h"
+#include "auth/passdb.h"
 #include "auth/password.h"
 #include "auth/sandbox.h"
 #include "common/wire.h"
@@ -31,7 +30,7 @@
 
 struct attempt {
 	struct wire_request	rq;
-	struct passwd_entry	pe;
+	struct passdb_identity	id;
 	unsigned char		msg[WIRE_REQUEST_MAX + 1];
 	char			maildir[POP3D_PATH_MAX];
 };
@@ -44,13 +43,12 @@ wipe(void)
 	explicit_bzero(&at, sizeof(at));
 }
 
-/* The password, the raw request and the stored hash, right after the check. */
+/* The password and the raw request, right after the check. */
 static void
 wipe_secrets(void)
 {
 	explicit_bzero(at.rq.pass, sizeof(at.rq.pass));
 	explicit_bzero(at.msg, sizeof(at.msg));
-	explicit_bzero(at.pe.hash, sizeof(at.pe.hash));
 }
 
 int
@@ -128,27 +126,37 @@ answer_at(long long when, long long arrived, int delay_ms)
 		;
 }
 
-/* May this entry's owner log in here?  Logged when not. */
+/* May the user run a session here, as the source says?  Logged when not. */
 static int
-identity_ok(const struct monitor_args *ma, const struct passwd_entry *pe,
+identity_ok(const struct monitor_args *ma, const struct passdb_identity *id,
     const char *user)
 {
+	const char *where = id->maildir[0] != '\0' ? id->maildir :
+	    ma->cf->maildir;
+
 	if (ma->root) {
-		if (!pe->has_uid || !pe->has_gid || pe->uid == 0 || pe->gid == 0) {
-			log_warnx("user=%s: users file needs a non-zero uid and "
-			    "gid", user);
+		if (!id->has_uid || !id->has_gid || id->uid == 0 ||
+		    id->gid == 0) {
+			log_warnx("user=%s: needs a non-zero uid and gid", user);
 			return 0;
 		}
-	} else if ((pe->has_uid && pe->uid != getuid()) ||
-	    (pe->has_gid && pe->gid != getgid())) {
+		if (id->system && id->uid < (uid_t)ma->cf->first_valid_uid) {
+			log_warnx("user=%s: uid %lu is below first_valid_uid %d",
+			    user, (unsigned long)id->uid,
+			    ma->cf->first_valid_uid);
+			return 0;
+		}
+	} else if ((id->has_uid && id->uid != getuid()) ||
+	    (id->has_gid && id->gid != getgid())) {
 		log_warnx("user=%s: uid/gid differ from the running user, "
 		    "who alone can be served without root", user);
 		return 0;
 	}
-	if (monitor_maildir(ma->cf->maildir, user, pe->home, at.maildir,
+	/* A source's own maildir is a path; %u and %h expand in either. */
+	if (monitor_maildir(where, at.rq.user, id->home, at.maildir,
 	    sizeof(at.maildir)) == -1) {
-		log_warnx("user=%s: maildir template gives no usable absolute "
-		    "path (home '%s')", user, pe->home);
+		log_warnx("user=%s: maildir gives no usable absolute path "
+		    "(home '%s')", user, id->home);
 		return 0;
 	}
 	return 1;
@@ -158,35 +166,28 @@ identity_ok(const struct monitor_args *ma, const struct passwd_entry *pe,
 static enum wire_verdict
 check(const struct monitor_args *ma, const char *user)
 {
-	enum passwd_status	ps;
-	enum password_result	pr;
+	struct passdb_request rq;
 
 	if (!monitor_user_valid(at.rq.user)) {
 		password_dummy_verify(at.rq.pass);
 		return VERDICT_FAIL;
 	}
-	ps = passwd_file_lookup(ma->cf->users_file, at.rq.user, &at.pe);
-	if (ps == PASSWD_TEMPFAIL)
+	rq.mech = at.rq.mech;
+	rq.user = at.rq.user;
+	rq.secret = at.rq.pass;
+	rq.challenge = ma->challenge;
+	rq.remote = ma->remote;
+	if (rq.mech == MECH_APOP && !(ma->passdb->can & PASSDB_APOP))
+		return VERDICT_FAIL;
+	switch (ma->passdb->verify(ma->cf, &rq, &at.id)) {
+	case PASSDB_OK:
+		break;
+	case PASSDB_TEMPFAIL:
 		return VERDICT_TEMPFAIL;
-	if (ps == PASSWD_NOUSER) {
-		password_dummy_verify(at.rq.pass);
+	default:
 		return VERDICT_FAIL;
 	}
-	if (at.rq.mech == MECH_APOP) {
-		if (ma->challenge[0] == '\0')
-			return VERDICT_FAIL;
-		pr = apop_verify(at.pe.hash, ma->challenge, at.rq.pass);
-		if (pr == PASSWORD_BADHASH)
-			log_warnx("user=%s: APOP needs a {PLAIN} secret", user);
-	} else {
-		pr = password_verify(at.pe.hash, at.rq.pass);
-		if (pr == PASSWORD_BADHASH)
-			log_warnx("user=%s: unusable password hash in %s", user,
-			    ma->cf->users_file);
-	}
-	if (pr != PASSWORD_MATCH)
-		return VERDICT_FAIL;
-	return identity_ok(ma, &at.pe, user) ? VERDICT_OK : VERDICT_FAIL;
+	return identity_ok(ma, &at.id, user) ? VERDICT_OK : VERDICT_FAIL;
 }
 
 /* "TLSv1.3 TLS_AES..." as one word for the log. */
@@ -346,7 +347,7 @@ use_relay(const struct monitor_args *ma)
 static int
 handover(const struct monitor_args *ma, struct handover_env *he, int carry)
 {
-	const char	*home = at.pe.home[0] != '\0' ? at.pe.home : "/";
+	const char	*home = at.id.home[0] != '\0' ? at.id.home : "/";
 	int		 bad = 0;
 
 	handover_init(he);
@@ -394,9 +395,10 @@ start_session(const struct monitor_args *ma)
 
 	if (use_relay(ma) == -1)
 		return EX_OSERR;
-	if (ma->root && sandbox_become(at.pe.uid, at.pe.gid) == -1)
+	if (ma->root && sandbox_become(at.id.uid, at.id.gid, at.id.groups,
+	    at.id.ngroups) == -1)
 		return EX_NOPERM;
-	if (chdir(at.pe.home[0] != '\0' ? at.pe.home : "/") == -1 &&
+	if (chdir(at.id.home[0] != '\0' ? at.id.home : "/") == -1 &&
 	    chdir("/") == -1)
 		return EX_OSERR;
 	wipe();

@@ -10,10 +10,12 @@
 #include <sys/types.h>
 
 #include "auth/apop.h"
+#include "auth/passdb.h"
 #include "common/config.h"
 
 struct monitor_args {
 	const struct config	*cf;
+	const struct passdb	*passdb;	/* where users come from */
 	int			 config_fd;	/* for the session; -2: none */
 	const char		*remote;
 	int			 sock;		/* to the pre-login process */

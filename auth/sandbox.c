@@ -69,12 +69,16 @@ limit_nofile(rlim_t value)
 }
 
 static void
-set_ids(uid_t uid, gid_t gid)
+set_ids(uid_t uid, gid_t gid, const gid_t *groups, int ngroups)
 {
 	uid_t	ru, eu, su;
 	gid_t	rg, eg, sg;
 
-	if (setgroups(1, &gid) == -1)
+	if (ngroups == 0) {
+		groups = &gid;
+		ngroups = 1;
+	}
+	if (setgroups(ngroups, groups) == -1)
 		fatal(EX_OSERR, "setgroups");
 	if (setresgid(gid, gid, gid) == -1)
 		fatal(EX_OSERR, "setresgid %lu", (unsigned long)gid);
@@ -94,7 +98,7 @@ sandbox_login(const struct config *cf, const struct login_ids *ids, int root)
 	if (root) {
 		if (chroot(cf->empty_dir) == -1 || chdir("/") == -1)
 			fatal(EX_OSERR, "chroot %s", cf->empty_dir);
-		set_ids(ids->uid, ids->gid);
+		set_ids(ids->uid, ids->gid, NULL, 0);
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
 	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
@@ -114,18 +118,26 @@ sandbox_login(const struct config *cf, const struct login_ids *ids, int root)
 }
 
 /*
- * The supplementary groups are exactly the users file's gid: mailbox
- * owners are often virtual, with no system account to take groups from,
- * and a lookup through NSS would cost more than the rest of the login.
+ * The supplementary groups are those the user source gave (PAM and
+ * system accounts), or else exactly the gid: mailbox owners of the users
+ * file are often virtual, with no system account to take groups from, and
+ * a lookup through NSS would cost more than the rest of the login.
  */
 int
-sandbox_become(uid_t uid, gid_t gid)
+sandbox_become(uid_t uid, gid_t gid, const gid_t *groups, int ngroups)
 {
+	int i;
+
 	if (uid == 0 || gid == 0) {
 		log_warnx("refusing to run a session as uid %lu gid %lu",
 		    (unsigned long)uid, (unsigned long)gid);
 		return -1;
 	}
-	set_ids(uid, gid);
+	for (i = 0; i < ngroups; i++)
+		if (groups[i] == 0) {
+			log_warnx("refusing to run a session in group 0");
+			return -1;
+		}
+	set_ids(uid, gid, groups, ngroups);
 	return 0;
 }

@@ -28,9 +28,10 @@ void	sandbox_prepare(const struct config *, struct login_ids *, int create);
 void	sandbox_login(const struct config *, const struct login_ids *, int root);
 
 /*
- * Become the mailbox owner for good (as root), with the gid as the only
- * group.  Returns 0 or -1 (logged).
+ * Become the mailbox owner for good (as root), with the given
+ * supplementary groups, or the gid alone when there are none.  Refuses
+ * uid, gid or a group 0.  Returns 0 or -1 (logged).
  */
-int	sandbox_become(uid_t, gid_t);
+int	sandbox_become(uid_t, gid_t, const gid_t *groups, int ngroups);
 
 #endif

@@ -28,6 +28,8 @@ struct key {
 #define NUM(f, lo, hi)	KEY_INT, offsetof(struct config, f), 0, lo, hi
 
 static const struct key keys[] = {
+	{ "passdb",		STR(passdb, KEY_STR), 0, 0 },
+	{ "first_valid_uid",	NUM(first_valid_uid, 1, 2147483647) },
 	{ "users_file",		STR(users_file, KEY_PATH), 0, 0 },
 	{ "maildir",		STR(maildir, KEY_STR), 0, 0 },
 	{ "login_user",		STR(login_user, KEY_STR), 0, 0 },
@@ -58,6 +60,8 @@ void
 config_defaults(struct config *cf)
 {
 	memset(cf, 0, sizeof(*cf));
+	strlcpy(cf->passdb, "file", sizeof(cf->passdb));
+	cf->first_valid_uid = DEFAULT_FIRST_VALID_UID;
 	strlcpy(cf->users_file, SYSCONFDIR "/pop3d/users", sizeof(cf->users_file));
 	strlcpy(cf->maildir, "%h/Maildir", sizeof(cf->maildir));
 	strlcpy(cf->login_user, "pop3d", sizeof(cf->login_user));

@@ -21,6 +21,8 @@
 #define CONFIG_TLS_1_3		0x0304
 
 struct config {
+	char	passdb[CONFIG_STR_MAX];		/* where users come from */
+	int	first_valid_uid;		/* system accounts below are refused */
 	char	users_file[POP3D_PATH_MAX];
 	char	maildir[POP3D_PATH_MAX];	/* template: %u, %h, %% */
 	char	login_user[CONFIG_STR_MAX];	/* runs the pre-login process */

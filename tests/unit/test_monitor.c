@@ -102,6 +102,7 @@ run(enum rogue how, int deadline_ms, long long *took)
 		}
 		close(sv[1]);
 		ma.cf = &cf;
+		ma.passdb = &passdb_file;
 		ma.config_fd = -2;
 		ma.remote = "test";
 		ma.sock = sv[0];

@@ -1,0 +1,72 @@
+/*
+ * Where users come from.  A source, named by passdb in pop3d.conf, checks
+ * a password (or an APOP digest, where it holds clear secrets) and says
+ * who the user is: the ids, groups, home and maildir the session runs
+ * with.  Every source runs in the monitor, as root, and parses no network
+ * input: the request was decoded and checked by common/wire.c, the user
+ * name by monitor_user_valid().
+ *
+ * A failure must not tell whether the user exists: the monitor answers
+ * every failure at the same time (auth_fail_delay_ms), so a source need
+ * only avoid logging or returning anything that differs.
+ */
+#ifndef POP3D_PASSDB_H
+#define POP3D_PASSDB_H
+
+#include <sys/types.h>
+
+#include "params.h"
+#include "common/config.h"
+#include "common/wire.h"
+
+enum passdb_result {
+	PASSDB_OK,
+	PASSDB_FAIL,		/* unknown user, wrong password, refused account */
+	PASSDB_TEMPFAIL		/* the source could not answer: try later */
+};
+
+/* What a source can check. */
+#define PASSDB_PASSWORD	0x01	/* USER/PASS, AUTH PLAIN, AUTH LOGIN */
+#define PASSDB_APOP	0x02	/* APOP: the source holds clear secrets */
+
+struct passdb_identity {
+	int	has_uid;		/* the source named a uid */
+	int	has_gid;
+	uid_t	uid;
+	gid_t	gid;
+	gid_t	groups[PASSDB_GROUPS_MAX];	/* supplementary, gid aside */
+	int	ngroups;
+	int	system;			/* a system account: first_valid_uid applies */
+	char	home[POP3D_PATH_MAX];	/* may be empty */
+	char	maildir[POP3D_PATH_MAX]; /* from the source; "": the template */
+};
+
+struct passdb_request {
+	enum wire_mech	 mech;
+	const char	*user;		/* valid by monitor_user_valid() */
+	const char	*secret;	/* the password, or the APOP digest */
+	const char	*challenge;	/* the APOP timestamp, or "" */
+	const char	*remote;	/* the client, for the source's logs */
+};
+
+struct passdb {
+	const char	*name;		/* as in pop3d.conf */
+	unsigned	 can;		/* PASSDB_PASSWORD | PASSDB_APOP */
+	enum passdb_result (*verify)(const struct config *,
+			    const struct passdb_request *,
+			    struct passdb_identity *);
+	/* pop3d -t: can the source be used?  0, or -1 with a reason. */
+	int		 (*check)(const struct config *, char *why, size_t);
+};
+
+/*
+ * The source the configuration names, if it exists and can do what the
+ * configuration asks of it (APOP); else NULL with a reason in why.
+ */
+const struct passdb *passdb_configured(const struct config *, char *why,
+	    size_t);
+
+/* The users file: auth/passdb_file.c. */
+extern const struct passdb passdb_file;
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * The users file (users_file in pop3d.conf): pop3d's own source, in the
+ * format of Dovecot's passwd-file.  See pop3d.conf(5).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth/apop.h"
+#include "auth/passdb.h"
+#include "auth/passwd_file.h"
+#include "auth/password.h"
+#include "common/log.h"
+
+static struct passwd_entry	pe;	/* holds the hash: wiped after use */
+
+static enum passdb_result
+check_secret(const struct config *cf, const struct passdb_request *rq,
+    char *safe)
+{
+	enum password_result pr;
+
+	if (rq->mech == MECH_APOP) {
+		if (rq->challenge[0] == '\0')
+			return PASSDB_FAIL;
+		pr = apop_verify(pe.hash, rq->challenge, rq->secret);
+		if (pr == PASSWORD_BADHASH)
+			log_warnx("user=%s: APOP needs a {PLAIN} secret", safe);
+	} else {
+		pr = password_verify(pe.hash, rq->secret);
+		if (pr == PASSWORD_BADHASH)
+			log_warnx("user=%s: unusable password hash in %s", safe,
+			    cf->users_file);
+	}
+	return pr == PASSWORD_MATCH ? PASSDB_OK : PASSDB_FAIL;
+}
+
+static enum passdb_result
+file_verify(const struct config *cf, const struct passdb_request *rq,
+    struct passdb_identity *id)
+{
+	enum passdb_result	r;
+	char			safe[AUTH_USER_MAX + 1];
+
+	switch (passwd_file_lookup(cf->users_file, rq->user, &pe)) {
+	case PASSWD_TEMPFAIL:
+		return PASSDB_TEMPFAIL;
+	case PASSWD_NOUSER:
+		/* The same work as for a user who exists. */
+		password_dummy_verify(rq->secret);
+		explicit_bzero(&pe, sizeof(pe));
+		return PASSDB_FAIL;
+	case PASSWD_FOUND:
+		break;
+	}
+	log_sanitize(rq->user, safe, sizeof(safe));
+	r = check_secret(cf, rq, safe);
+	if (r == PASSDB_OK) {
+		memset(id, 0, sizeof(*id));
+		id->has_uid = pe.has_uid;
+		id->has_gid = pe.has_gid;
+		id->uid = pe.uid;
+		id->gid = pe.gid;
+		strlcpy(id->home, pe.home, sizeof(id->home));
+	}
+	explicit_bzero(&pe, sizeof(pe));
+	return r;
+}
+
+static int
+file_check(const struct config *cf, char *why, size_t len)
+{
+	if (access(cf->users_file, R_OK) == -1) {
+		snprintf(why, len, "users_file %s: %s", cf->users_file,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+const struct passdb passdb_file = {
+	.name = "file",
+	.can = PASSDB_PASSWORD | PASSDB_APOP,
+	.verify = file_verify,
+	.check = file_check,
+};
