@@ -47,6 +47,7 @@
 #define E_SIZE		32
 
 #define NSEC_MAX	1000000000
+#define SUM_INIT	UINT64_C(0x706f703364737a31)	/* "pop3dsz1" */
 #define ADD_MIN		(64 * 1024)
 
 struct cache {
@@ -115,9 +116,11 @@ put_le(unsigned char *p, uint64_t v, int n)
  * Eight octets at a time: xor in, multiply by an odd constant (a bijection
  * modulo 2^64) and fold the high half down, so that every octet of the
  * file moves every bit of the sum.  Any single damaged octet changes it.
+ * The file is summed in pieces whose lengths are multiples of 8 except the
+ * last, then sum_end() mixes in the total length.
  */
-uint64_t
-cache_sum(uint64_t h, const unsigned char *p, size_t len)
+static uint64_t
+sum_add(uint64_t h, const unsigned char *p, size_t len)
 {
 	unsigned char	tail[8];
 
@@ -129,16 +132,22 @@ cache_sum(uint64_t h, const unsigned char *p, size_t len)
 		memset(tail, 0, sizeof(tail));
 		memcpy(tail, p, len);
 		tail[7] = 0x80 | len;
-		h = cache_sum(h, tail, sizeof(tail));
+		h = sum_add(h, tail, sizeof(tail));
 	}
 	return h;
 }
 
-uint64_t
-cache_sum_end(uint64_t h, uint64_t total)
+static uint64_t
+sum_end(uint64_t h, uint64_t total)
 {
 	h = (h ^ total) * UINT64_C(0xff51afd7ed558ccd);
 	return h ^ h >> 33;
+}
+
+uint64_t
+cache_checksum(const unsigned char *p, size_t len)
+{
+	return sum_end(sum_add(SUM_INIT, p, len), len);
 }
 
 /* One line in the log per process: a Maildir that refuses it stays so. */
@@ -242,7 +251,7 @@ stamp_is_none(const unsigned char *p)
 static int
 cache_check(struct cache *c)
 {
-	uint64_t	sum, total = 0;
+	uint64_t	total = 0;
 	size_t		off, end = c->len - CACHE_TRAILER, rlen;
 	uint32_t	i;
 
@@ -256,8 +265,7 @@ cache_check(struct cache *c)
 	    stamp_check(c->buf + H_STAMPS) == -1 ||
 	    stamp_check(c->buf + H_STAMPS + STAMP_LEN) == -1)
 		return -1;
-	sum = cache_sum_end(cache_sum(CACHE_SUM_INIT, c->buf, end), end);
-	if (sum != get_le(c->buf + end, CACHE_TRAILER))
+	if (cache_checksum(c->buf, end) != get_le(c->buf + end, CACHE_TRAILER))
 		return -1;
 	for (i = 0, off = CACHE_HEADER; i < c->count; i++, off += rlen) {
 		if ((rlen = entry_check(c->buf + off, end - off)) == 0)
@@ -578,7 +586,7 @@ out_flush(struct cache_out *o)
 {
 	if (o->failed || o->len == 0)
 		return;
-	o->sum = cache_sum(o->sum, o->buf, o->len);
+	o->sum = sum_add(o->sum, o->buf, o->len);
 	o->total += o->len;
 	if (write_all(o->fd, o->buf, o->len) == -1)
 		o->failed = 1;
@@ -612,7 +620,7 @@ out_end(struct cache_out *o)
 	out_flush(o);
 	if (o->failed)
 		return -1;
-	put_le(sum, cache_sum_end(o->sum, o->total), CACHE_TRAILER);
+	put_le(sum, sum_end(o->sum, o->total), CACHE_TRAILER);
 	return write_all(o->fd, sum, sizeof(sum));
 }
 
@@ -682,7 +690,7 @@ cache_write_fd(struct cache *c, int fd, int complete,
 	o->fd = fd;
 	o->len = 0;
 	o->failed = 0;
-	o->sum = CACHE_SUM_INIT;
+	o->sum = SUM_INIT;
 	o->total = 0;
 	memcpy(head, CACHE_MAGIC, 8);
 	put_le(head + 8, CACHE_VERSION, 4);

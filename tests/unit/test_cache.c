@@ -511,7 +511,7 @@ reseal(unsigned char *buf, size_t len)
 	uint64_t	sum;
 	size_t		end = len - CACHE_TRAILER, i;
 
-	sum = cache_sum_end(cache_sum(CACHE_SUM_INIT, buf, end), end);
+	sum = cache_checksum(buf, end);
 	for (i = 0; i < CACHE_TRAILER; i++, sum >>= 8)
 		buf[end + i] = sum & 0xff;
 }
