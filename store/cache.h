@@ -49,7 +49,7 @@
  * Format, version 3, integers little-endian:
  *
  *	header	 8 octets  magic "POP3DSZ\n"
- *		 4	   version, 2
+ *		 4	   version, 3
  *		 4	   number of entries, at most MAILDROP_MAX_MESSAGES
  *		 4	   flags: CACHE_COMPLETE or 0
  *		 4	   zero
@@ -128,62 +128,56 @@
  */
 #define CACHE_SETTLE_SECONDS	2
 
-/* One write(2) per 64 KiB while the cache is written; a multiple of 8. */
-#define CACHE_CHUNK	(64 * 1024)
-
 struct cache;
 
 /*
  * Read and check the cache of the Maildir at dirfd.  A missing, unreadable
  * or invalid cache gives an empty one; NULL only when memory is short, and
- * every function below takes NULL as a cache that never matches.
+ * the functions below take NULL as a cache that never matches.
  */
 struct cache	*cache_open(int dirfd);
+
+/* An entry, as cache_next(), cache_lookup() and cache_add() name it. */
+#define CACHE_NOREF	UINT32_MAX	/* the file has no entry */
 
 /*
  * Whether the listing can come from the cache: it was complete, names no
  * base name twice, and the fstat(2) of new/ (dirs[0]) and cur/ (dirs[1])
  * taken before this call matches its stamps.  Then cache_next() gives each
- * file in turn: its name, whether it is in new/, its size; 0 at the end.
+ * file in turn: its name, whether it is in new/, its size and its entry;
+ * 0 at the end.  cache_next() only follows a cache_listing() that said 1.
  */
 int	cache_listing(struct cache *, const struct stat dirs[2]);
 int	cache_next(struct cache *, char name[CACHE_NAME_MAX + 1], int *in_new,
-	    uint64_t *size);
-
-/*
- * After a listing from the cache: write it again with the entry that
- * cache_next() gave as order[i] in the i-th place, so that the next
- * listing comes in the maildrop's order and needs no sorting.
- */
-void	cache_save_order(struct cache *, int dirfd, const uint32_t *order);
-
-/* An entry of the cache, as cache_lookup() and cache_add() name it. */
-#define CACHE_NOREF	UINT32_MAX	/* the file has no entry */
+	    uint64_t *size, uint32_t *ref);
 
 /*
  * The cached size of the file name in dfd (in new/ when in_new), if the
  * file is a regular file whose fstatat(2) still matches the entry of its
- * base name: 1, the size in *size and the file's entry in *ref.  0 when it
- * has to be counted.
+ * base name: 1, the size in *size and the file's entry in *ref (a new one
+ * when the name has changed, as cache_add() gives it).  0 when it has to
+ * be counted.
  */
 int	cache_lookup(struct cache *, int dfd, const char *name, int in_new,
 	    uint64_t *size, uint32_t *ref);
 
 /*
  * Note the size just counted of the file name, whose fstat(2) is st; its
- * entry, or CACHE_NOREF when it cannot be cached (still settling).
+ * entry, or CACHE_NOREF when it cannot be cached (still settling, or the
+ * file would grow past CACHE_FILE_MAX).
  */
 uint32_t cache_add(struct cache *, const char *name, int in_new,
 	    const struct stat *st, uint64_t size);
 
 /*
- * Write the cache into the Maildir at dirfd when it differs from the file
- * read: new messages counted, messages gone, an invalid file replaced,
- * other stamps.  listed is the number of files in the listing; refs, if
- * not NULL, their entries in the maildrop's order, which the file then
- * keeps (else: those looked up successfully, then those added).  before
- * and after are the fstat(2) of new/ and cur/ before and after they were
- * read.
+ * Write the cache into the Maildir at dirfd: refs holds the entry of each
+ * of the listed files in the maildrop's order (CACHE_NOREF for a file
+ * without one), and the new file holds those entries in that order, so
+ * that the next listing from it needs no sorting.  Nothing is written
+ * when the file read already holds just these entries in this order and
+ * the same stamps.  before and after are the fstat(2) of new/ and cur/
+ * before and after they were read; a directory gets a stamp only when the
+ * two agree and its times have settled.
  */
 void	cache_save(struct cache *, int dirfd, size_t listed,
 	    const struct stat before[2], const struct stat after[2],

@@ -664,36 +664,30 @@ sortkey_cmp(const void *va, const void *vb)
 	return (a->flags & MSG_NEW) - (b->flags & MSG_NEW);
 }
 
-/* Move the listing into md->msgs, oldest first, allocated to fit. */
 /*
  * The cache, in the order just sorted, so that the next listing from it
- * needs no sorting: after a listing from the cache only if it was not in
- * order, after reading the directories if anything changed.
+ * needs no sorting.  A listing from the cache in its own order leaves it
+ * as it is; cache_save() writes it only if anything else differs.
  */
 static void
 save_cache(struct scan *sc, const struct sortkey *keys, int sorted)
 {
-	uint32_t	*order;
+	uint32_t	*refs;
 	size_t		 i;
 
-	if (sc->md->from_cache && sorted)
-		return;
-	if (!sc->md->from_cache && sc->after[0].st_ino == 0)
+	if ((sc->md->from_cache && sorted) || sc->after[0].st_ino == 0)
 		return;
 	/* One more: an empty listing still writes an empty cache. */
-	if ((order = reallocarray(NULL, sc->count + 1, sizeof(*order))) == NULL)
+	if ((refs = reallocarray(NULL, sc->count + 1, sizeof(*refs))) == NULL)
 		return;
 	for (i = 0; i < sc->count; i++)
-		order[i] = sc->md->from_cache ? keys[i].idx :
-		    sc->ents[keys[i].idx].ref;
-	if (sc->md->from_cache)
-		cache_save_order(sc->cache, sc->md->dirfd, order);
-	else
-		cache_save(sc->cache, sc->md->dirfd, sc->count, sc->dirs,
-		    sc->after, order);
-	free(order);
+		refs[i] = sc->ents[keys[i].idx].ref;
+	cache_save(sc->cache, sc->md->dirfd, sc->count, sc->dirs, sc->after,
+	    refs);
+	free(refs);
 }
 
+/* Move the listing into md->msgs, oldest first, allocated to fit. */
 static enum store_status
 sort_listing(struct scan *sc)
 {
@@ -888,13 +882,16 @@ scan_cached(struct scan *sc)
 	char			name[CACHE_NAME_MAX + 1];
 	enum store_status	st;
 	uint64_t		size;
+	uint32_t		ref;
 	int			in_new;
 
-	while (cache_next(sc->cache, name, &in_new, &size))
-		if ((st = scan_add(sc, name, in_new ? MSG_NEW : 0, size,
-		    CACHE_NOREF, 0)) != STORE_OK)
+	while (cache_next(sc->cache, name, &in_new, &size, &ref))
+		if ((st = scan_add(sc, name, in_new ? MSG_NEW : 0, size, ref,
+		    0)) != STORE_OK)
 			return st;
 	sc->md->from_cache = 1;
+	/* The stamps matched: new/ and cur/ are as they were before. */
+	memcpy(sc->after, sc->dirs, sizeof(sc->after));
 	return STORE_OK;
 }
 
