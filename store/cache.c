@@ -50,7 +50,7 @@
 
 /* An entry added while listing: its offset in c->add, with this bit set. */
 #define REF_ADDED	UINT32_C(0x80000000)
-_Static_assert(CACHE_FILE_MAX < REF_ADDED, "offsets leave REF_ADDED free");
+_Static_assert(CACHE_FILE_MAX < REF_ADDED, "offsets below REF_ADDED");
 
 struct cache {
 	unsigned char	*buf;		/* the file as read, once checked */
@@ -181,7 +181,7 @@ base_len(const unsigned char *s, size_t len)
 static int
 name_ok(const unsigned char *s, size_t len)
 {
-	return len > 0 && len <= CACHE_NAME_MAX && s[0] != '.' &&
+	return len > 0 && len <= MAILDIR_NAME_MAX && s[0] != '.' &&
 	    s[0] != ':' && memchr(s, '\0', len) == NULL &&
 	    memchr(s, '/', len) == NULL;
 }
@@ -192,7 +192,8 @@ size_ok(uint64_t flen, uint64_t size)
 {
 	if (flen == 0)
 		return size == 0;
-	return flen <= CACHE_SIZE_MAX && size >= flen && size <= 2 * flen + 2;
+	return flen <= MAILDIR_FILE_SIZE_MAX && size >= flen &&
+	    size <= 2 * flen + 2;
 }
 
 /* The length of the valid entry at p, or 0 if it is not valid. */
@@ -239,8 +240,8 @@ stamp_is_none(const unsigned char *p)
 
 /*
  * Header, checksum, then every entry, which must fill the file exactly.
- * An entry's size is at most 2 * CACHE_SIZE_MAX + 2, so the total below
- * is checked before it can wrap.
+ * An entry's size is at most 2 * MAILDIR_FILE_SIZE_MAX + 2, so the total
+ * below is checked before it can wrap.
  */
 static int
 cache_check(struct cache *c)
@@ -452,7 +453,7 @@ cache_lookup(struct cache *c, int dfd, const char *name, int in_new,
 	p.name = name;
 	p.blen = strcspn(name, ":");
 	p.statted = 0;
-	if (p.blen == 0 || p.blen > CACHE_NAME_MAX ||
+	if (p.blen == 0 || p.blen > MAILDIR_NAME_MAX ||
 	    (e = cache_find(c, &p)) == NULL)
 		return 0;
 	nlen = get_le(e + E_NAMELEN, 2);
@@ -736,7 +737,7 @@ cache_listing(struct cache *c, const struct stat dirs[2])
 }
 
 int
-cache_next(struct cache *c, char name[CACHE_NAME_MAX + 1], int *in_new,
+cache_next(struct cache *c, char name[MAILDIR_NAME_MAX + 1], int *in_new,
     uint64_t *size, uint32_t *ref)
 {
 	const unsigned char	*e = c->buf + c->iter;

@@ -58,10 +58,10 @@
  *			   mtime nsec 4, ctime nsec 4 (below 1,000,000,000)
  *		40	   stamp of cur/, the same
  *	entry	 8	   st_ino
- *		 8	   st_size, at most CACHE_SIZE_MAX
+ *		 8	   st_size, at most MAILDIR_FILE_SIZE_MAX
  *		 8	   st_mtim.tv_sec, two's complement
  *		 4	   st_mtim.tv_nsec, below 1,000,000,000
- *		 2	   length of the name, 1 to CACHE_NAME_MAX
+ *		 2	   length of the name, 1 to MAILDIR_NAME_MAX
  *		 1	   zero
  *		 1	   1: the file is in new/, 0: in cur/
  *		 8	   POP3 size (see size.h): 0 for an empty file, else
@@ -72,7 +72,7 @@
  *
  * The whole file is at most CACHE_FILE_MAX octets and ends right after the
  * trailer, and the POP3 sizes of its entries add up to at most
- * CACHE_TOTAL_MAX.
+ * CACHE_TOTAL_MAX.  These limits are in params.h.
  */
 #ifndef POP3D_CACHE_H
 #define POP3D_CACHE_H
@@ -80,6 +80,8 @@
 #include <sys/stat.h>
 
 #include <stdint.h>
+
+#include "params.h"
 
 #define CACHE_FILE	"pop3d.cache"		/* in the top directory */
 #define CACHE_TMP	"pop3d.cache.tmp"	/* in tmp/, then renamed */
@@ -90,36 +92,6 @@
 #define CACHE_COMPLETE	1	/* flag: the entries are the whole listing */
 #define CACHE_RECORD	40	/* an entry without its name */
 #define CACHE_TRAILER	8	/* the checksum */
-
-/*
- * Reading the file costs a buffer this large for the time of the listing:
- * 64 MiB holds some 600,000 entries of the usual 60-octet names.  A cache
- * that would grow beyond it keeps the entries it has; the other messages
- * are read at every login.
- */
-#define CACHE_FILE_MAX	(64 * 1024 * 1024)
-
-/* NAME_MAX: the longest file name of Linux and the BSDs. */
-#define CACHE_NAME_MAX	255
-
-/* Larger than any file; keeps 2 * st_size + 2 far from overflowing. */
-#define CACHE_SIZE_MAX	(UINT64_C(1) << 60)
-
-/*
- * The sum of the POP3 sizes in one cache.  A listing from the cache alone
- * believes every size without looking at the files, and eight entries at
- * the largest size above already wrap a 64-bit sum: STAT could then report
- * a few octets for an enormous maildrop.  A quarter of the 64-bit range
- * (4 EiB) is far beyond any mailbox and leaves the messages counted at
- * login room to add up without wrapping.
- */
-#define CACHE_TOTAL_MAX	(UINT64_C(1) << 62)
-
-/*
- * Slots a lookup probes in the hash table before it gives up: colliding
- * names in a hostile cache then cost re-reads, never quadratic time.
- */
-#define CACHE_PROBE_MAX	32
 
 /*
  * A file whose modification time is less than this many seconds before
@@ -148,8 +120,8 @@ struct cache	*cache_open(int dirfd);
  * 0 at the end.  cache_next() only follows a cache_listing() that said 1.
  */
 int	cache_listing(struct cache *, const struct stat dirs[2]);
-int	cache_next(struct cache *, char name[CACHE_NAME_MAX + 1], int *in_new,
-	    uint64_t *size, uint32_t *ref);
+int	cache_next(struct cache *, char name[MAILDIR_NAME_MAX + 1],
+	    int *in_new, uint64_t *size, uint32_t *ref);
 
 /*
  * The cached size of the file name in dfd (in new/ when in_new), if the

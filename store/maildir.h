@@ -14,9 +14,6 @@
 
 #include "store/maildrop.h"
 
-/* Octets of a file name and its NUL: NAME_MAX on Linux and the BSDs. */
-#define MAILDIR_NAME_SIZE	256
-
 /* The base name of message i: its file name up to the first ':'. */
 const char *maildir_base(const struct maildrop *, size_t i);
 
