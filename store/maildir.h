@@ -37,12 +37,6 @@ int	maildir_base_eq(const char *name, const char *base);
  */
 int	maildir_open_file(int dfd, const char *name, struct stat *st);
 
-/* A directory stream over dfd's directory with its own offset. */
-DIR	*maildir_opendir(int dfd);
-
-/* Whether a directory's fstat(2) shows no change between a and b. */
-int	maildir_same_times(const struct stat *a, const struct stat *b);
-
 /*
  * What maildir_read() calls for each entry whose name does not start with
  * '.', with the descriptor of the directory read; non-zero stops it.
