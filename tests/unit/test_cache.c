@@ -106,7 +106,7 @@ sizes_right(struct maildrop *md)
 	for (i = 0; i < md->count; i++) {
 		if ((fd = maildrop_open_message(md, i)) == -1)
 			return 0;
-		rv = size_count_fd(fd, &size);
+		rv = size_count_fd_len(fd, UINT64_MAX, &size);
 		close(fd);
 		if (rv == -1 || size != md->msgs[i].size)
 			return 0;
@@ -765,7 +765,7 @@ sizes_true(struct maildrop *md)
 		}
 		if ((fd = maildrop_open_message(md, i)) == -1)
 			return 0;
-		rv = size_count_fd(fd, &truth[i]);
+		rv = size_count_fd_len(fd, UINT64_MAX, &truth[i]);
 		close(fd);
 		if (rv == -1 || md->msgs[i].size != truth[i])
 			return 0;
