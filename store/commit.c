@@ -27,7 +27,7 @@
 #include "store/maildir.h"
 #include "store/maildrop.h"
 
-/* Maildir++: a file this large is recalculated by whoever reads it next. */
+/* The Maildir++ quota file, to which a line is appended (quota_note()). */
 #define MAILDIRSIZE_FILE	"maildirsize"
 
 struct lost {
