@@ -146,10 +146,9 @@ uint32_t cache_add(struct cache *, const char *name, int in_new,
  * of the listed files in the maildrop's order (CACHE_NOREF for a file
  * without one), and the new file holds those entries in that order, so
  * that the next listing from it needs no sorting.  Nothing is written
- * when the file read already holds just these entries in this order and
- * the same stamps.  before and after are the fstat(2) of new/ and cur/
- * before and after they were read; a directory gets a stamp only when the
- * two agree and its times have settled.
+ * when the file read would come out the same.  before and after are the
+ * fstat(2) of new/ and cur/ before and after they were read; a directory
+ * gets a stamp only when the two agree and its times have settled.
  */
 void	cache_save(struct cache *, int dirfd, size_t listed,
 	    const struct stat before[2], const struct stat after[2],
