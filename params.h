@@ -103,6 +103,55 @@
  */
 #define MAILDROP_FIND_TRIES	4
 
+/*
+ * Slots a lookup by inode probes while the directories are read.  Files
+ * of one inode (hard links under many base names) share a probe sequence:
+ * past this many, a file is no longer found by its inode, and is listed as
+ * a file of its own would be, in place of a quadratic listing.
+ */
+#define MAILDROP_INO_PROBE_MAX	64
+
+/*
+ * A file name in a Maildir, as the program that wrote it chose it:
+ * NAME_MAX, the longest of Linux and the BSDs.  The size cache holds no
+ * longer name either.
+ */
+#define MAILDIR_NAME_MAX	255
+
+/*
+ * Larger than any file.  The size cache takes no entry for a longer one,
+ * which keeps its POP3 sizes (at most 2 * length + 2) far from overflowing,
+ * and the digits of ",S=<n>" in a file name are read no further once n
+ * reaches it.
+ */
+#define MAILDIR_FILE_SIZE_MAX	(UINT64_C(1) << 60)
+
+/*
+ * The size cache, pop3d.cache in the Maildir (store/cache.h).  Reading it
+ * costs a buffer this large for the time of the listing: 64 MiB holds some
+ * 600,000 entries of the usual 60-octet names.  A cache that would grow
+ * beyond it keeps the entries it has; the other messages are read at every
+ * login.
+ */
+#define CACHE_FILE_MAX		(64 * 1024 * 1024)
+
+/*
+ * The sum of the POP3 sizes in one cache.  A listing from the cache alone
+ * believes every size without looking at the files, and eight entries at
+ * the largest size a cache allows already wrap a 64-bit sum: STAT could
+ * then report a few octets for an enormous maildrop.  A quarter of the
+ * 64-bit range (4 EiB) is far beyond any mailbox and leaves the messages
+ * counted at login room to add up without wrapping.
+ */
+#define CACHE_TOTAL_MAX		(UINT64_C(1) << 62)
+
+/*
+ * Slots a lookup in the cache's hash table probes before it gives up:
+ * colliding names in a hostile cache then cost re-reads, never quadratic
+ * time.
+ */
+#define CACHE_PROBE_MAX		32
+
 /* Defaults of the configuration (see pop3d.conf(5)). */
 #define DEFAULT_LOGIN_TIMEOUT	60	/* seconds before login */
 #define DEFAULT_IDLE_TIMEOUT	600	/* RFC 1939 section 3: at least 10 minutes */

@@ -1,19 +1,14 @@
 /*
- * The size cache of a Maildir, "pop3d.cache" in its top directory.  The
- * key, the rules and the file format are described in cache.h; in short:
- *
- *	"POP3DSZ\n", version, count		16 octets
- *	per entry: ino, st_size, mtime sec, mtime nsec, name length, 0,
- *	    POP3 size (40 octets), then the base name
- *	cache_checksum() of all of the above	 8 octets
+ * The size cache of a Maildir; cache.h describes the key, the rules and
+ * the file format.
  *
  * The file is read whole into one buffer and checked once, every field
  * against its range; a hash table of entry offsets keyed by the base name
- * then answers lookups.  A lookup that matches marks its entry in the
- * buffer (the field that is zero on disk), and the next cache is written
- * from the marked entries and the added ones, so that messages gone from
- * the Maildir drop out.  Buffer and table live only while the maildrop is
- * listed.
+ * then answers lookups.  An entry is named by its offset in that buffer,
+ * or, with REF_ADDED, in the buffer of the entries added while listing;
+ * the next file holds the entries the caller names, in the caller's order,
+ * so that messages gone from the Maildir drop out.  Buffers and table live
+ * only while the maildrop is listed.
  */
 #include <sys/stat.h>
 
@@ -28,68 +23,62 @@
 #include "common/log.h"
 #include "store/cache.h"
 
+/* Offsets in the header. */
+#define H_VERSION	8
+#define H_COUNT		12
+#define H_FLAGS		16
+#define H_ZERO		20
+#define H_STAMPS	24	/* new/, then cur/ */
+#define STAMP_LEN	40
+
 /* Offsets of the fields of an entry. */
 #define E_INO		0
 #define E_LEN		8
 #define E_SEC		16
 #define E_NSEC		24
 #define E_NAMELEN	28
-#define E_MARK		30	/* zero on disk; 1 in the buffer once matched */
+#define E_ZERO		30
 #define E_DIR		31	/* 1: in new/, 0: in cur/ */
-
-/* Offsets in the header. */
-#define H_COUNT		12
-#define H_FLAGS		16
-#define H_STAMPS	24	/* new/, then cur/ */
-
-/* A directory stamp: ino, size, mtime sec, ctime sec, mtime, ctime nsec. */
-#define STAMP_LEN	40
 #define E_SIZE		32
 
 #define NSEC_MAX	1000000000
+#define SUM_INIT	UINT64_C(0x706f703364737a31)	/* "pop3dsz1" */
 #define ADD_MIN		(64 * 1024)
+
+/* One write(2) per 64 KiB while the cache is written; a multiple of 8. */
+#define OUT_CHUNK	(64 * 1024)
+
+/* An entry added while listing: its offset in c->add, with this bit set. */
+#define REF_ADDED	UINT32_C(0x80000000)
+_Static_assert(CACHE_FILE_MAX < REF_ADDED, "offsets below REF_ADDED");
 
 struct cache {
 	unsigned char	*buf;		/* the file as read, once checked */
 	size_t		 len;
 	uint32_t	 count;		/* entries in buf */
-	uint32_t	 used;		/* of them, matched by a lookup */
-	size_t		 next;		/* the entry after the last match */
 	uint32_t	*slots;		/* offsets of entries in buf, 0 empty */
 	size_t		 mask;		/* number of slots - 1 */
 	uint64_t	 seed;
+	size_t		 next;		/* the entry after the last match */
+	size_t		 iter;		/* cache_next(): offset of the next */
 	unsigned char	*add;		/* entries added, as in the file */
 	size_t		 addlen;
 	size_t		 addalloc;
-	uint32_t	 nadd;
 	int		 stale;		/* a file was there but not valid */
 	int		 complete;	/* its entries were the whole listing */
 	int		 unique;	/* no base name twice, all indexed */
 	unsigned char	 stamps[2][STAMP_LEN];	/* as read; zero: none */
-	size_t		 iter;		/* cache_next(): offset of the next */
-	uint32_t	 iterated;
-	uint32_t	*offs;		/* offset of the entry cache_next() gave */
 	time_t		 settled;	/* files older than this are cached */
 };
 
-#define REF_ADDED	UINT32_C(0x80000000)	/* an offset in c->add */
-
-/* Which entries a new file holds, and in what order. */
-struct cache_src {
-	const uint32_t	*order;		/* all of the old file, reordered */
-	const uint32_t	*refs;		/* these, in this order */
-	size_t		 nrefs;
-	uint32_t	 count;		/* entries written */
-};
-
-/* The file being written: buffered, and hashed as it goes out. */
-struct cache_out {
+/* The file being written: buffered, and summed as it goes out. */
+struct out {
 	int		 fd;
+	int		 failed;
 	uint64_t	 sum;
 	uint64_t	 total;		/* octets summed */
 	size_t		 len;
-	int		 failed;
-	unsigned char	 buf[CACHE_CHUNK];
+	unsigned char	 buf[OUT_CHUNK];
 };
 
 static uint64_t
@@ -115,9 +104,11 @@ put_le(unsigned char *p, uint64_t v, int n)
  * Eight octets at a time: xor in, multiply by an odd constant (a bijection
  * modulo 2^64) and fold the high half down, so that every octet of the
  * file moves every bit of the sum.  Any single damaged octet changes it.
+ * The file is summed in pieces whose lengths are multiples of 8 except the
+ * last, then sum_end() mixes in the total length.
  */
-uint64_t
-cache_sum(uint64_t h, const unsigned char *p, size_t len)
+static uint64_t
+sum_add(uint64_t h, const unsigned char *p, size_t len)
 {
 	unsigned char	tail[8];
 
@@ -129,16 +120,22 @@ cache_sum(uint64_t h, const unsigned char *p, size_t len)
 		memset(tail, 0, sizeof(tail));
 		memcpy(tail, p, len);
 		tail[7] = 0x80 | len;
-		h = cache_sum(h, tail, sizeof(tail));
+		h = sum_add(h, tail, sizeof(tail));
 	}
 	return h;
 }
 
-uint64_t
-cache_sum_end(uint64_t h, uint64_t total)
+static uint64_t
+sum_end(uint64_t h, uint64_t total)
 {
 	h = (h ^ total) * UINT64_C(0xff51afd7ed558ccd);
 	return h ^ h >> 33;
+}
+
+uint64_t
+cache_checksum(const unsigned char *p, size_t len)
+{
+	return sum_end(sum_add(SUM_INIT, p, len), len);
 }
 
 /* One line in the log per process: a Maildir that refuses it stays so. */
@@ -177,33 +174,41 @@ base_len(const unsigned char *s, size_t len)
 	return colon == NULL ? len : (size_t)(colon - s);
 }
 
-/* A name the listing itself would take: no NUL or '/', no leading '.'. */
+/*
+ * A name the listing itself would take: not empty, no NUL or '/', no
+ * leading '.' or ':', and no longer than a file name.
+ */
 static int
 name_ok(const unsigned char *s, size_t len)
 {
-	return len > 0 && s[0] != '.' && s[0] != ':' &&
-	    memchr(s, '\0', len) == NULL && memchr(s, '/', len) == NULL;
+	return len > 0 && len <= MAILDIR_NAME_MAX && s[0] != '.' &&
+	    s[0] != ':' && memchr(s, '\0', len) == NULL &&
+	    memchr(s, '/', len) == NULL;
+}
+
+/* Whether a file of flen octets can have this POP3 size (see size.h). */
+static int
+size_ok(uint64_t flen, uint64_t size)
+{
+	if (flen == 0)
+		return size == 0;
+	return flen <= MAILDIR_FILE_SIZE_MAX && size >= flen &&
+	    size <= 2 * flen + 2;
 }
 
 /* The length of the valid entry at p, or 0 if it is not valid. */
 static size_t
 entry_check(const unsigned char *p, size_t left)
 {
-	uint64_t	flen, size;
-	size_t		nlen;
+	size_t	nlen;
 
 	if (left < CACHE_RECORD)
 		return 0;
 	nlen = get_le(p + E_NAMELEN, 2);
-	if (nlen == 0 || nlen > CACHE_NAME_MAX || nlen > left - CACHE_RECORD ||
-	    p[E_MARK] != 0 || p[E_DIR] > 1 || get_le(p + E_NSEC, 4) >= NSEC_MAX)
-		return 0;
-	flen = get_le(p + E_LEN, 8);
-	size = get_le(p + E_SIZE, 8);
-	if (flen > CACHE_SIZE_MAX || size < flen || size > 2 * flen + 2 ||
-	    (flen == 0 && size != 0))
-		return 0;
-	if (!name_ok(p + CACHE_RECORD, nlen))
+	if (nlen > left - CACHE_RECORD || p[E_ZERO] != 0 || p[E_DIR] > 1 ||
+	    get_le(p + E_NSEC, 4) >= NSEC_MAX ||
+	    !size_ok(get_le(p + E_LEN, 8), get_le(p + E_SIZE, 8)) ||
+	    !name_ok(p + CACHE_RECORD, nlen))
 		return 0;
 	return CACHE_RECORD + nlen;
 }
@@ -220,10 +225,9 @@ stamp_make(unsigned char *p, const struct stat *st)
 }
 
 static int
-stamp_check(const unsigned char *p)
+stamp_ok(const unsigned char *p)
 {
-	return get_le(p + 32, 4) < NSEC_MAX && get_le(p + 36, 4) < NSEC_MAX ?
-	    0 : -1;
+	return get_le(p + 32, 4) < NSEC_MAX && get_le(p + 36, 4) < NSEC_MAX;
 }
 
 static int
@@ -236,28 +240,24 @@ stamp_is_none(const unsigned char *p)
 
 /*
  * Header, checksum, then every entry, which must fill the file exactly.
- * An entry's size is at most 2 * CACHE_SIZE_MAX + 2, so the total below
- * is checked before it can wrap.
+ * An entry's size is at most 2 * MAILDIR_FILE_SIZE_MAX + 2, so the total
+ * below is checked before it can wrap.
  */
 static int
 cache_check(struct cache *c)
 {
-	uint64_t	sum, total = 0;
+	uint64_t	total = 0;
 	size_t		off, end = c->len - CACHE_TRAILER, rlen;
 	uint32_t	i;
 
 	if (memcmp(c->buf, CACHE_MAGIC, 8) != 0 ||
-	    get_le(c->buf + 8, 4) != CACHE_VERSION)
-		return -1;
-	c->count = get_le(c->buf + H_COUNT, 4);
-	if (c->count > MAILDROP_MAX_MESSAGES ||
+	    get_le(c->buf + H_VERSION, 4) != CACHE_VERSION ||
+	    (c->count = get_le(c->buf + H_COUNT, 4)) > MAILDROP_MAX_MESSAGES ||
 	    (get_le(c->buf + H_FLAGS, 4) & ~(uint64_t)CACHE_COMPLETE) != 0 ||
-	    get_le(c->buf + H_FLAGS + 4, 4) != 0 ||
-	    stamp_check(c->buf + H_STAMPS) == -1 ||
-	    stamp_check(c->buf + H_STAMPS + STAMP_LEN) == -1)
-		return -1;
-	sum = cache_sum_end(cache_sum(CACHE_SUM_INIT, c->buf, end), end);
-	if (sum != get_le(c->buf + end, CACHE_TRAILER))
+	    get_le(c->buf + H_ZERO, 4) != 0 ||
+	    !stamp_ok(c->buf + H_STAMPS) ||
+	    !stamp_ok(c->buf + H_STAMPS + STAMP_LEN) ||
+	    cache_checksum(c->buf, end) != get_le(c->buf + end, CACHE_TRAILER))
 		return -1;
 	for (i = 0, off = CACHE_HEADER; i < c->count; i++, off += rlen) {
 		if ((rlen = entry_check(c->buf + off, end - off)) == 0)
@@ -310,14 +310,11 @@ cache_read(struct cache *c, int dirfd)
 static void
 slot_insert(struct cache *c, size_t off)
 {
-	const unsigned char	*e = c->buf + off;
+	const unsigned char	*name = c->buf + off + CACHE_RECORD, *o;
+	size_t			 blen, olen, i;
 	uint64_t		 h;
-	size_t			 i;
 
-	const unsigned char	*name = e + CACHE_RECORD, *o;
-	size_t			 blen, olen;
-
-	blen = base_len(name, get_le(e + E_NAMELEN, 2));
+	blen = base_len(name, get_le(c->buf + off + E_NAMELEN, 2));
 	h = name_hash(c, (const char *)name, blen);
 	for (i = 0; i < CACHE_PROBE_MAX; i++, h++) {
 		if (c->slots[h & c->mask] == 0) {
@@ -353,18 +350,6 @@ cache_index(struct cache *c)
 	return 0;
 }
 
-/* Forget what was read: every lookup misses, the next save rewrites. */
-static void
-cache_drop(struct cache *c)
-{
-	free(c->buf);
-	free(c->slots);
-	c->buf = NULL;
-	c->slots = NULL;
-	c->len = 0;
-	c->count = 0;
-}
-
 struct cache *
 cache_open(int dirfd)
 {
@@ -378,7 +363,13 @@ cache_open(int dirfd)
 	c->seed = (uint64_t)arc4random() << 32 | arc4random();
 	if (cache_read(c, dirfd) == -1 || cache_check(c) == -1 ||
 	    cache_index(c) == -1) {
-		cache_drop(c);
+		/* Forget what was read: every lookup misses. */
+		free(c->buf);
+		free(c->slots);
+		c->buf = NULL;
+		c->slots = NULL;
+		c->len = 0;
+		c->count = 0;
 		return c;
 	}
 	c->stale = 0;
@@ -395,14 +386,6 @@ key_eq(const unsigned char *e, const struct stat *st)
 	    get_le(e + E_LEN, 8) == (uint64_t)st->st_size &&
 	    get_le(e + E_SEC, 8) == (uint64_t)st->st_mtim.tv_sec &&
 	    get_le(e + E_NSEC, 4) == (uint64_t)st->st_mtim.tv_nsec;
-}
-
-static void
-entry_mark(struct cache *c, unsigned char *e)
-{
-	if (e[E_MARK] == 0)
-		c->used++;
-	e[E_MARK] = 1;
 }
 
 /* A file looked up: stat(2)ed once, when an entry has its name. */
@@ -470,7 +453,7 @@ cache_lookup(struct cache *c, int dfd, const char *name, int in_new,
 	p.name = name;
 	p.blen = strcspn(name, ":");
 	p.statted = 0;
-	if (p.blen == 0 || p.blen > CACHE_NAME_MAX ||
+	if (p.blen == 0 || p.blen > MAILDIR_NAME_MAX ||
 	    (e = cache_find(c, &p)) == NULL)
 		return 0;
 	nlen = get_le(e + E_NAMELEN, 2);
@@ -478,10 +461,9 @@ cache_lookup(struct cache *c, int dfd, const char *name, int in_new,
 	*size = get_le(e + E_SIZE, 8);
 	/* Moved to cur/ or flags changed: the same file under a new name. */
 	if (e[E_DIR] == in_new && nlen == strlen(name) &&
-	    memcmp(e + CACHE_RECORD, name, nlen) == 0) {
-		entry_mark(c, e);
+	    memcmp(e + CACHE_RECORD, name, nlen) == 0)
 		*ref = e - c->buf;
-	} else
+	else
 		*ref = cache_add(c, name, in_new, &p.st, *size);
 	return 1;
 }
@@ -507,7 +489,9 @@ add_reserve(struct cache *c, size_t len)
 
 /*
  * Whether an entry would pass entry_check() when read back: a file that
- * shrank while it was counted, or one still settling, is left out.
+ * shrank while it was counted, or one still settling, is left out.  The
+ * old file bounds the entries kept from it, so that the new one stays
+ * within CACHE_FILE_MAX.
  */
 static int
 add_ok(const struct cache *c, const char *name, size_t len,
@@ -515,17 +499,9 @@ add_ok(const struct cache *c, const char *name, size_t len,
 {
 	size_t	have = c->len ? c->len : CACHE_HEADER + CACHE_TRAILER;
 
-	if (len > CACHE_NAME_MAX || !name_ok((const unsigned char *)name, len) ||
-	    st->st_size < 0 ||
-	    (uint64_t)st->st_size > CACHE_SIZE_MAX ||
-	    st->st_mtim.tv_sec >= c->settled)
-		return 0;
-	if (size < (uint64_t)st->st_size ||
-	    size > 2 * (uint64_t)st->st_size + 2 ||
-	    (st->st_size == 0 && size != 0))
-		return 0;
-	/* The old file bounds the entries kept from it. */
-	return have + c->addlen + CACHE_RECORD + len <= CACHE_FILE_MAX;
+	return name_ok((const unsigned char *)name, len) && st->st_size >= 0 &&
+	    size_ok(st->st_size, size) && st->st_mtim.tv_sec < c->settled &&
+	    have + c->addlen + CACHE_RECORD + len <= CACHE_FILE_MAX;
 }
 
 uint32_t
@@ -547,13 +523,18 @@ cache_add(struct cache *c, const char *name, int in_new,
 	put_le(e + E_SEC, st->st_mtim.tv_sec, 8);
 	put_le(e + E_NSEC, st->st_mtim.tv_nsec, 4);
 	put_le(e + E_NAMELEN, len, 2);
-	e[E_MARK] = 0;
+	e[E_ZERO] = 0;
 	e[E_DIR] = in_new != 0;
 	put_le(e + E_SIZE, size, 8);
 	memcpy(e + CACHE_RECORD, name, len);
 	c->addlen += CACHE_RECORD + len;
-	c->nadd++;
 	return REF_ADDED | (e - c->add);
+}
+
+static const unsigned char *
+ref_entry(const struct cache *c, uint32_t ref)
+{
+	return ref & REF_ADDED ? c->add + (ref & ~REF_ADDED) : c->buf + ref;
 }
 
 static int
@@ -574,11 +555,11 @@ write_all(int fd, const unsigned char *p, size_t len)
 }
 
 static void
-out_flush(struct cache_out *o)
+out_flush(struct out *o)
 {
 	if (o->failed || o->len == 0)
 		return;
-	o->sum = cache_sum(o->sum, o->buf, o->len);
+	o->sum = sum_add(o->sum, o->buf, o->len);
 	o->total += o->len;
 	if (write_all(o->fd, o->buf, o->len) == -1)
 		o->failed = 1;
@@ -586,7 +567,7 @@ out_flush(struct cache_out *o)
 }
 
 static void
-out_put(struct cache_out *o, const void *p, size_t len)
+out_put(struct out *o, const void *p, size_t len)
 {
 	const unsigned char	*s = p;
 	size_t			 n;
@@ -603,111 +584,44 @@ out_put(struct cache_out *o, const void *p, size_t len)
 	}
 }
 
-/* The rest of the buffer, then the checksum of everything written. */
+/* The header, the entries refs names in that order, the checksum. */
 static int
-out_end(struct cache_out *o)
+cache_write_fd(struct cache *c, int fd, const unsigned char *head,
+    const uint32_t *refs, size_t n)
 {
-	unsigned char	sum[CACHE_TRAILER];
-
-	out_flush(o);
-	if (o->failed)
-		return -1;
-	put_le(sum, cache_sum_end(o->sum, o->total), CACHE_TRAILER);
-	return write_all(o->fd, sum, sizeof(sum));
-}
-
-static void
-out_entry(struct cache_out *o, const unsigned char *e)
-{
-	unsigned char	rec[CACHE_RECORD];
-
-	memcpy(rec, e, CACHE_RECORD);
-	rec[E_MARK] = 0;
-	out_put(o, rec, CACHE_RECORD);
-	out_put(o, e + CACHE_RECORD, get_le(e + E_NAMELEN, 2));
-}
-
-/* The entries of the old file that a lookup matched, unmarked again. */
-static void
-out_used(struct cache *c, struct cache_out *o)
-{
-	const unsigned char *e;
-	size_t		 off = CACHE_HEADER;
-	uint32_t	 i;
-
-	for (i = 0; i < c->count; i++) {
-		e = c->buf + off;
-		off += CACHE_RECORD + get_le(e + E_NAMELEN, 2);
-		if (e[E_MARK] != 0)
-			out_entry(o, e);
-	}
-}
-
-/* The entries refs name, in that order; CACHE_NOREF ones left out. */
-static void
-out_refs(struct cache *c, struct cache_out *o, const uint32_t *refs,
-    size_t n)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		if (refs[i] == CACHE_NOREF)
-			continue;
-		else if (refs[i] & REF_ADDED)
-			out_entry(o, c->add + (refs[i] & ~REF_ADDED));
-		else
-			out_entry(o, c->buf + refs[i]);
-}
-
-/* Every entry of the old file, entry order[i] as the i-th. */
-static void
-out_ordered(struct cache *c, struct cache_out *o, const uint32_t *order)
-{
-	uint32_t	i;
-
-	for (i = 0; i < c->count; i++)
-		out_entry(o, c->buf + c->offs[order[i]]);
-}
-
-static int
-cache_write_fd(struct cache *c, int fd, int complete,
-    unsigned char stamps[2][STAMP_LEN], const struct cache_src *src)
-{
-	unsigned char		 head[CACHE_HEADER];
-	struct cache_out	*o;
-	int			 rv;
+	const unsigned char	*e;
+	unsigned char		 sum[CACHE_TRAILER];
+	struct out		*o;
+	size_t			 i;
+	int			 rv = -1;
 
 	if ((o = malloc(sizeof(*o))) == NULL)
 		return -1;
 	o->fd = fd;
-	o->len = 0;
 	o->failed = 0;
-	o->sum = CACHE_SUM_INIT;
+	o->sum = SUM_INIT;
 	o->total = 0;
-	memcpy(head, CACHE_MAGIC, 8);
-	put_le(head + 8, CACHE_VERSION, 4);
-	put_le(head + H_COUNT, src->count, 4);
-	put_le(head + H_FLAGS, complete ? CACHE_COMPLETE : 0, 4);
-	put_le(head + H_FLAGS + 4, 0, 4);
-	memcpy(head + H_STAMPS, stamps, 2 * STAMP_LEN);
-	out_put(o, head, sizeof(head));
-	if (src->order != NULL)
-		out_ordered(c, o, src->order);
-	else if (src->refs != NULL)
-		out_refs(c, o, src->refs, src->nrefs);
-	else {
-		out_used(c, o);
-		out_put(o, c->add, c->addlen);
+	o->len = 0;
+	out_put(o, head, CACHE_HEADER);
+	for (i = 0; i < n; i++) {
+		if (refs[i] == CACHE_NOREF)
+			continue;
+		e = ref_entry(c, refs[i]);
+		out_put(o, e, CACHE_RECORD + get_le(e + E_NAMELEN, 2));
 	}
-	rv = out_end(o);
+	out_flush(o);
+	if (!o->failed) {
+		put_le(sum, sum_end(o->sum, o->total), CACHE_TRAILER);
+		rv = write_all(fd, sum, sizeof(sum));
+	}
 	free(o);
 	return rv;
 }
 
 /* The new cache as tmp/pop3d.cache.tmp, complete and closed. */
 static int
-cache_write_tmp(struct cache *c, int tmpfd, int complete,
-    unsigned char stamps[2][STAMP_LEN], const struct cache_src *src)
+cache_write_tmp(struct cache *c, int tmpfd, const unsigned char *head,
+    const uint32_t *refs, size_t n)
 {
 	int	fd, rv, saved;
 
@@ -718,12 +632,35 @@ cache_write_tmp(struct cache *c, int tmpfd, int complete,
 	    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1)
 		return -1;
-	rv = cache_write_fd(c, fd, complete, stamps, src);
+	rv = cache_write_fd(c, fd, head, refs, n);
 	saved = errno;
 	if (close(fd) == -1 && rv == 0)
 		return -1;
 	errno = saved;
 	return rv;
+}
+
+/* The new file through tmp/ and rename(2); a failure is logged once. */
+static void
+cache_replace(struct cache *c, int dirfd, const unsigned char *head,
+    const uint32_t *refs, size_t n)
+{
+	int	tmpfd, saved;
+
+	tmpfd = openat(dirfd, "tmp",
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (tmpfd == -1) {
+		cache_warn("write");
+		return;
+	}
+	if (cache_write_tmp(c, tmpfd, head, refs, n) == -1 ||
+	    renameat(tmpfd, CACHE_TMP, dirfd, CACHE_FILE) == -1) {
+		saved = errno;
+		unlinkat(tmpfd, CACHE_TMP, 0);
+		errno = saved;
+		cache_warn("write");
+	}
+	close(tmpfd);
 }
 
 /*
@@ -737,7 +674,6 @@ stamp_for(const struct cache *c, unsigned char *out, const struct stat *before,
 {
 	unsigned char	b[STAMP_LEN];
 
-	memset(out, 0, STAMP_LEN);
 	stamp_make(b, before);
 	stamp_make(out, after);
 	if (memcmp(b, out, STAMP_LEN) != 0 ||
@@ -746,65 +682,40 @@ stamp_for(const struct cache *c, unsigned char *out, const struct stat *before,
 		memset(out, 0, STAMP_LEN);
 }
 
-/* The new file through tmp/ and rename(2); a failure is logged once. */
-static void
-cache_replace(struct cache *c, int dirfd, int complete,
-    unsigned char stamps[2][STAMP_LEN], const struct cache_src *src)
-{
-	int	tmpfd, saved;
-
-	tmpfd = openat(dirfd, "tmp",
-	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (tmpfd == -1) {
-		cache_warn("write");
-		return;
-	}
-	if (cache_write_tmp(c, tmpfd, complete, stamps, src) == -1 ||
-	    renameat(tmpfd, CACHE_TMP, dirfd, CACHE_FILE) == -1) {
-		saved = errno;
-		unlinkat(tmpfd, CACHE_TMP, 0);
-		errno = saved;
-		cache_warn("write");
-	}
-	close(tmpfd);
-}
-
 void
 cache_save(struct cache *c, int dirfd, size_t listed,
     const struct stat before[2], const struct stat after[2],
     const uint32_t *refs)
 {
-	struct cache_src src = { NULL, refs, listed, 0 };
-	unsigned char	stamps[2][STAMP_LEN];
-	size_t		i;
-	int		complete;
+	unsigned char	head[CACHE_HEADER];
+	size_t		i, kept = 0;
+	uint32_t	prev = 0;
+	int		complete, same = 1;
 
 	if (c == NULL)
 		return;
-	stamp_for(c, stamps[0], &before[0], &after[0]);
-	stamp_for(c, stamps[1], &before[1], &after[1]);
-	if (refs == NULL)
-		src.count = c->used + c->nadd;
-	else
-		for (i = 0; i < listed; i++)
-			src.count += refs[i] != CACHE_NOREF;
-	complete = src.count == listed;
-	if (c->nadd == 0 && c->used == c->count && !c->stale &&
+	/* Whether refs are the entries of the file read, in its order. */
+	for (i = 0; i < listed; i++) {
+		if (refs[i] == CACHE_NOREF)
+			continue;
+		if ((refs[i] & REF_ADDED) || refs[i] <= prev)
+			same = 0;
+		prev = refs[i];
+		kept++;
+	}
+	complete = kept == listed;
+	memset(head, 0, sizeof(head));
+	memcpy(head, CACHE_MAGIC, 8);
+	put_le(head + H_VERSION, CACHE_VERSION, 4);
+	put_le(head + H_COUNT, kept, 4);
+	put_le(head + H_FLAGS, complete ? CACHE_COMPLETE : 0, 4);
+	stamp_for(c, head + H_STAMPS, &before[0], &after[0]);
+	stamp_for(c, head + H_STAMPS + STAMP_LEN, &before[1], &after[1]);
+	if (same && kept == c->count && !c->stale &&
 	    complete == c->complete &&
-	    memcmp(stamps, c->stamps, sizeof(stamps)) == 0)
+	    memcmp(head + H_STAMPS, c->stamps, sizeof(c->stamps)) == 0)
 		return;
-	cache_replace(c, dirfd, complete, stamps, &src);
-}
-
-void
-cache_save_order(struct cache *c, int dirfd, const uint32_t *order)
-{
-	struct cache_src src = { order, NULL, 0, 0 };
-
-	if (c == NULL || c->offs == NULL || c->iterated != c->count)
-		return;
-	src.count = c->count;
-	cache_replace(c, dirfd, c->complete, c->stamps, &src);
+	cache_replace(c, dirfd, head, refs, listed);
 }
 
 int
@@ -813,7 +724,7 @@ cache_listing(struct cache *c, const struct stat dirs[2])
 	unsigned char	now[STAMP_LEN];
 	int		i;
 
-	if (c == NULL || c->buf == NULL || !c->complete || !c->unique)
+	if (c == NULL || !c->complete || !c->unique)
 		return 0;
 	for (i = 0; i < 2; i++) {
 		stamp_make(now, &dirs[i]);
@@ -822,32 +733,25 @@ cache_listing(struct cache *c, const struct stat dirs[2])
 			return 0;
 	}
 	c->iter = CACHE_HEADER;
-	c->iterated = 0;
-	/* Without room to note the entries, they cannot be put in order. */
-	free(c->offs);
-	c->offs = reallocarray(NULL, c->count, sizeof(*c->offs));
 	return 1;
 }
 
 int
-cache_next(struct cache *c, char name[CACHE_NAME_MAX + 1], int *in_new,
-    uint64_t *size)
+cache_next(struct cache *c, char name[MAILDIR_NAME_MAX + 1], int *in_new,
+    uint64_t *size, uint32_t *ref)
 {
-	const unsigned char	*e;
+	const unsigned char	*e = c->buf + c->iter;
 	size_t			 nlen;
 
-	if (c->iterated == c->count)
+	if (c->iter == c->len - CACHE_TRAILER)
 		return 0;
-	e = c->buf + c->iter;
 	nlen = get_le(e + E_NAMELEN, 2);	/* checked at open */
-	if (c->offs != NULL)
-		c->offs[c->iterated] = c->iter;
 	memcpy(name, e + CACHE_RECORD, nlen);
 	name[nlen] = '\0';
 	*in_new = e[E_DIR];
 	*size = get_le(e + E_SIZE, 8);
+	*ref = c->iter;
 	c->iter += CACHE_RECORD + nlen;
-	c->iterated++;
 	return 1;
 }
 
@@ -866,6 +770,5 @@ cache_free(struct cache *c)
 	free(c->buf);
 	free(c->slots);
 	free(c->add);
-	free(c->offs);
 	free(c);
 }

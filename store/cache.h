@@ -49,7 +49,7 @@
  * Format, version 3, integers little-endian:
  *
  *	header	 8 octets  magic "POP3DSZ\n"
- *		 4	   version, 2
+ *		 4	   version, 3
  *		 4	   number of entries, at most MAILDROP_MAX_MESSAGES
  *		 4	   flags: CACHE_COMPLETE or 0
  *		 4	   zero
@@ -58,21 +58,21 @@
  *			   mtime nsec 4, ctime nsec 4 (below 1,000,000,000)
  *		40	   stamp of cur/, the same
  *	entry	 8	   st_ino
- *		 8	   st_size, at most CACHE_SIZE_MAX
+ *		 8	   st_size, at most MAILDIR_FILE_SIZE_MAX
  *		 8	   st_mtim.tv_sec, two's complement
  *		 4	   st_mtim.tv_nsec, below 1,000,000,000
- *		 2	   length of the name, 1 to CACHE_NAME_MAX
+ *		 2	   length of the name, 1 to MAILDIR_NAME_MAX
  *		 1	   zero
  *		 1	   1: the file is in new/, 0: in cur/
  *		 8	   POP3 size (see size.h): 0 for an empty file, else
  *			   from st_size to 2 * st_size + 2
  *		 n	   the file name: no NUL or '/', not starting with
  *			   '.' or ':'
- *	trailer	 8	   cache_sum() of every octet before it
+ *	trailer	 8	   cache_checksum() of every octet before it
  *
  * The whole file is at most CACHE_FILE_MAX octets and ends right after the
  * trailer, and the POP3 sizes of its entries add up to at most
- * CACHE_TOTAL_MAX.
+ * CACHE_TOTAL_MAX.  These limits are in params.h.
  */
 #ifndef POP3D_CACHE_H
 #define POP3D_CACHE_H
@@ -80,6 +80,8 @@
 #include <sys/stat.h>
 
 #include <stdint.h>
+
+#include "params.h"
 
 #define CACHE_FILE	"pop3d.cache"		/* in the top directory */
 #define CACHE_TMP	"pop3d.cache.tmp"	/* in tmp/, then renamed */
@@ -92,98 +94,61 @@
 #define CACHE_TRAILER	8	/* the checksum */
 
 /*
- * Reading the file costs a buffer this large for the time of the listing:
- * 64 MiB holds some 600,000 entries of the usual 60-octet names.  A cache
- * that would grow beyond it keeps the entries it has; the other messages
- * are read at every login.
- */
-#define CACHE_FILE_MAX	(64 * 1024 * 1024)
-
-/* NAME_MAX: the longest file name of Linux and the BSDs. */
-#define CACHE_NAME_MAX	255
-
-/* Larger than any file; keeps 2 * st_size + 2 far from overflowing. */
-#define CACHE_SIZE_MAX	(UINT64_C(1) << 60)
-
-/*
- * The sum of the POP3 sizes in one cache.  A listing from the cache alone
- * believes every size without looking at the files, and eight entries at
- * the largest size above already wrap a 64-bit sum: STAT could then report
- * a few octets for an enormous maildrop.  A quarter of the 64-bit range
- * (4 EiB) is far beyond any mailbox and leaves the messages counted at
- * login room to add up without wrapping.
- */
-#define CACHE_TOTAL_MAX	(UINT64_C(1) << 62)
-
-/*
- * Slots a lookup probes in the hash table before it gives up: colliding
- * names in a hostile cache then cost re-reads, never quadratic time.
- */
-#define CACHE_PROBE_MAX	32
-
-/*
  * A file whose modification time is less than this many seconds before
  * the listing is not cached: a write in the same tick of a coarse clock
  * (one second on some file systems) leaves the time unchanged.
  */
 #define CACHE_SETTLE_SECONDS	2
 
-/* One write(2) per 64 KiB while the cache is written; a multiple of 8. */
-#define CACHE_CHUNK	(64 * 1024)
-
 struct cache;
 
 /*
  * Read and check the cache of the Maildir at dirfd.  A missing, unreadable
  * or invalid cache gives an empty one; NULL only when memory is short, and
- * every function below takes NULL as a cache that never matches.
+ * the functions below take NULL as a cache that never matches.
  */
 struct cache	*cache_open(int dirfd);
+
+/* An entry, as cache_next(), cache_lookup() and cache_add() name it. */
+#define CACHE_NOREF	UINT32_MAX	/* the file has no entry */
 
 /*
  * Whether the listing can come from the cache: it was complete, names no
  * base name twice, and the fstat(2) of new/ (dirs[0]) and cur/ (dirs[1])
  * taken before this call matches its stamps.  Then cache_next() gives each
- * file in turn: its name, whether it is in new/, its size; 0 at the end.
+ * file in turn: its name, whether it is in new/, its size and its entry;
+ * 0 at the end.  cache_next() only follows a cache_listing() that said 1.
  */
 int	cache_listing(struct cache *, const struct stat dirs[2]);
-int	cache_next(struct cache *, char name[CACHE_NAME_MAX + 1], int *in_new,
-	    uint64_t *size);
-
-/*
- * After a listing from the cache: write it again with the entry that
- * cache_next() gave as order[i] in the i-th place, so that the next
- * listing comes in the maildrop's order and needs no sorting.
- */
-void	cache_save_order(struct cache *, int dirfd, const uint32_t *order);
-
-/* An entry of the cache, as cache_lookup() and cache_add() name it. */
-#define CACHE_NOREF	UINT32_MAX	/* the file has no entry */
+int	cache_next(struct cache *, char name[MAILDIR_NAME_MAX + 1],
+	    int *in_new, uint64_t *size, uint32_t *ref);
 
 /*
  * The cached size of the file name in dfd (in new/ when in_new), if the
  * file is a regular file whose fstatat(2) still matches the entry of its
- * base name: 1, the size in *size and the file's entry in *ref.  0 when it
- * has to be counted.
+ * base name: 1, the size in *size and the file's entry in *ref (a new one
+ * when the name has changed, as cache_add() gives it).  0 when it has to
+ * be counted.
  */
 int	cache_lookup(struct cache *, int dfd, const char *name, int in_new,
 	    uint64_t *size, uint32_t *ref);
 
 /*
  * Note the size just counted of the file name, whose fstat(2) is st; its
- * entry, or CACHE_NOREF when it cannot be cached (still settling).
+ * entry, or CACHE_NOREF when it cannot be cached (still settling, or the
+ * file would grow past CACHE_FILE_MAX).
  */
 uint32_t cache_add(struct cache *, const char *name, int in_new,
 	    const struct stat *st, uint64_t size);
 
 /*
- * Write the cache into the Maildir at dirfd when it differs from the file
- * read: new messages counted, messages gone, an invalid file replaced,
- * other stamps.  listed is the number of files in the listing; refs, if
- * not NULL, their entries in the maildrop's order, which the file then
- * keeps (else: those looked up successfully, then those added).  before
- * and after are the fstat(2) of new/ and cur/ before and after they were
- * read.
+ * Write the cache into the Maildir at dirfd: refs holds the entry of each
+ * of the listed files in the maildrop's order (CACHE_NOREF for a file
+ * without one), and the new file holds those entries in that order, so
+ * that the next listing from it needs no sorting.  Nothing is written
+ * when the file read would come out the same.  before and after are the
+ * fstat(2) of new/ and cur/ before and after they were read; a directory
+ * gets a stamp only when the two agree and its times have settled.
  */
 void	cache_save(struct cache *, int dirfd, size_t listed,
 	    const struct stat before[2], const struct stat after[2],
@@ -194,13 +159,9 @@ void	cache_free(struct cache *);
 /* Remove the cache of the Maildir at dirfd: the next login counts again. */
 void	cache_remove(int dirfd);
 
-/*
- * The checksum of the file: start with CACHE_SUM_INIT, feed the octets in
- * pieces whose lengths are multiples of 8 except the last, then end with
- * cache_sum_end() and the total length.
- */
-#define CACHE_SUM_INIT	UINT64_C(0x706f703364737a31)	/* "pop3dsz1" */
-uint64_t cache_sum(uint64_t, const unsigned char *, size_t);
-uint64_t cache_sum_end(uint64_t, uint64_t total);
+/* For the unit tests and fuzz targets, which forge valid files: */
+
+/* The checksum of len octets at p, as the trailer holds it. */
+uint64_t cache_checksum(const unsigned char *p, size_t len);
 
 #endif

@@ -27,7 +27,7 @@
 #include "store/maildir.h"
 #include "store/maildrop.h"
 
-/* Maildir++: a file this large is recalculated by whoever reads it next. */
+/* The Maildir++ quota file, to which a line is appended (quota_note()). */
 #define MAILDIRSIZE_FILE	"maildirsize"
 
 struct lost {
@@ -54,7 +54,7 @@ struct update {
 static const char *
 logged_name(const struct maildrop *md, size_t i)
 {
-	static char	buf[4 + MAILDIR_NAME_SIZE];
+	static char	buf[4 + MAILDIR_NAME_MAX + 1];
 
 	return log_sanitize(maildrop_name(md, i), buf, sizeof(buf));
 }
@@ -112,7 +112,8 @@ disk_size(int dfd, const char *name)
 
 	if ((p = strstr(name, ",S=")) != NULL && p < end &&
 	    p[3] >= '0' && p[3] <= '9') {
-		for (p += 3; *p >= '0' && *p <= '9' && n < (1ULL << 60); p++)
+		for (p += 3; *p >= '0' && *p <= '9' &&
+		    n < MAILDIR_FILE_SIZE_MAX; p++)
 			n = n * 10 + (*p - '0');
 		return n;
 	}
@@ -198,7 +199,7 @@ move_file(int from, const char *old, int to, const char *new)
 static int
 mark_seen(struct update *u, size_t i, int dfd, const char *name)
 {
-	char	new[MAILDIR_NAME_SIZE];
+	char	new[MAILDIR_NAME_MAX + 1];
 
 	if (seen_name(name, new, sizeof(new)) == -1) {
 		log_warnx("%s: name too long for the S flag",
@@ -224,7 +225,7 @@ apply(struct update *u, size_t i, int dfd, const char *name)
 static void
 update_message(struct update *u, size_t i)
 {
-	char	name[MAILDIR_NAME_SIZE];
+	char	name[MAILDIR_NAME_MAX + 1];
 
 	if (maildir_name(u->md, i, name, sizeof(name)) == -1)
 		return;

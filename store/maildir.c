@@ -85,7 +85,8 @@ maildir_open_file(int dfd, const char *name, struct stat *stp)
 	return fd;
 }
 
-DIR *
+/* A directory stream over dfd's directory with its own offset. */
+static DIR *
 maildir_opendir(int dfd)
 {
 	DIR	*d;
@@ -99,7 +100,8 @@ maildir_opendir(int dfd)
 	return d;
 }
 
-int
+/* Whether a directory's fstat(2) shows no change between a and b. */
+static int
 maildir_same_times(const struct stat *a, const struct stat *b)
 {
 	return a->st_ino == b->st_ino && a->st_size == b->st_size &&

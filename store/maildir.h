@@ -14,9 +14,6 @@
 
 #include "store/maildrop.h"
 
-/* Octets of a file name and its NUL: NAME_MAX on Linux and the BSDs. */
-#define MAILDIR_NAME_SIZE	256
-
 /* The base name of message i: its file name up to the first ':'. */
 const char *maildir_base(const struct maildrop *, size_t i);
 
@@ -39,12 +36,6 @@ int	maildir_base_eq(const char *name, const char *base);
  * fstat(2).
  */
 int	maildir_open_file(int dfd, const char *name, struct stat *st);
-
-/* A directory stream over dfd's directory with its own offset. */
-DIR	*maildir_opendir(int dfd);
-
-/* Whether a directory's fstat(2) shows no change between a and b. */
-int	maildir_same_times(const struct stat *a, const struct stat *b);
 
 /*
  * What maildir_read() calls for each entry whose name does not start with

@@ -50,14 +50,6 @@
 #define POOL_MIN	(64 * 1024)
 #define INO_SLOTS_MIN	4096
 
-/*
- * Slots a lookup by inode probes.  Files of one inode (hard links under
- * many base names) share a probe sequence: past this many, a file is no
- * longer found by its inode, and is listed as a file of its own would be,
- * in place of a quadratic listing.
- */
-#define INO_PROBE_MAX	64
-
 /* What the listing keeps of a file only while the directories are read. */
 struct scan_entry {
 	uint64_t	ino;		/* d_ino; 0: unknown, never matched */
@@ -281,7 +273,7 @@ ino_insert(struct scan *sc, size_t idx)
 	if (sc->ents[idx].ino == 0)
 		return;
 	h = ino_hash(sc->ents[idx].ino);
-	for (n = 0; n < INO_PROBE_MAX; n++, h++)
+	for (n = 0; n < MAILDROP_INO_PROBE_MAX; n++, h++)
 		if (sc->slots[h & (sc->nslots - 1)] == 0) {
 			sc->slots[h & (sc->nslots - 1)] = idx + 1;
 			return;
@@ -318,7 +310,7 @@ ino_find(const struct scan *sc, uint64_t ino, const char *name)
 	if (ino == 0 || sc->nslots == 0)
 		return SIZE_MAX;
 	h = ino_hash(ino);
-	for (n = 0; n < INO_PROBE_MAX; n++, h++) {
+	for (n = 0; n < MAILDROP_INO_PROBE_MAX; n++, h++) {
 		if ((j = sc->slots[h & (sc->nslots - 1)]) == 0)
 			break;
 		j--;
@@ -386,7 +378,7 @@ static enum store_status
 scan_file(struct scan *sc, int dfd, const struct dirent *de, uint8_t flags)
 {
 	const char	*dir = (flags & MSG_NEW) ? "new" : "cur";
-	char		 safe[MAILDIR_NAME_SIZE];
+	char		 safe[MAILDIR_NAME_MAX + 1];
 	struct stat	 st;
 	uint64_t	 size;
 	int		 fd, rv;
@@ -664,36 +656,30 @@ sortkey_cmp(const void *va, const void *vb)
 	return (a->flags & MSG_NEW) - (b->flags & MSG_NEW);
 }
 
-/* Move the listing into md->msgs, oldest first, allocated to fit. */
 /*
  * The cache, in the order just sorted, so that the next listing from it
- * needs no sorting: after a listing from the cache only if it was not in
- * order, after reading the directories if anything changed.
+ * needs no sorting.  A listing from the cache in its own order leaves it
+ * as it is; cache_save() writes it only if anything else differs.
  */
 static void
 save_cache(struct scan *sc, const struct sortkey *keys, int sorted)
 {
-	uint32_t	*order;
+	uint32_t	*refs;
 	size_t		 i;
 
-	if (sc->md->from_cache && sorted)
-		return;
-	if (!sc->md->from_cache && sc->after[0].st_ino == 0)
+	if ((sc->md->from_cache && sorted) || sc->after[0].st_ino == 0)
 		return;
 	/* One more: an empty listing still writes an empty cache. */
-	if ((order = reallocarray(NULL, sc->count + 1, sizeof(*order))) == NULL)
+	if ((refs = reallocarray(NULL, sc->count + 1, sizeof(*refs))) == NULL)
 		return;
 	for (i = 0; i < sc->count; i++)
-		order[i] = sc->md->from_cache ? keys[i].idx :
-		    sc->ents[keys[i].idx].ref;
-	if (sc->md->from_cache)
-		cache_save_order(sc->cache, sc->md->dirfd, order);
-	else
-		cache_save(sc->cache, sc->md->dirfd, sc->count, sc->dirs,
-		    sc->after, order);
-	free(order);
+		refs[i] = sc->ents[keys[i].idx].ref;
+	cache_save(sc->cache, sc->md->dirfd, sc->count, sc->dirs, sc->after,
+	    refs);
+	free(refs);
 }
 
+/* Move the listing into md->msgs, oldest first, allocated to fit. */
 static enum store_status
 sort_listing(struct scan *sc)
 {
@@ -791,7 +777,8 @@ rename_uidl(struct scan *sc, size_t i)
 {
 	struct maildrop	*md = sc->md;
 	struct message	*m = &md->msgs[i];
-	char		 path[4 + MAILDIR_NAME_SIZE], uidl[UIDL_HASH_LEN + 1];
+	char		 path[4 + MAILDIR_NAME_MAX + 1];
+	char		 uidl[UIDL_HASH_LEN + 1];
 	const char	*info = maildir_info(md, i);
 	size_t		 blen, ilen, ulen;
 	enum store_status st;
@@ -885,16 +872,19 @@ scan_dirs(struct scan *sc)
 static enum store_status
 scan_cached(struct scan *sc)
 {
-	char			name[CACHE_NAME_MAX + 1];
+	char			name[MAILDIR_NAME_MAX + 1];
 	enum store_status	st;
 	uint64_t		size;
+	uint32_t		ref;
 	int			in_new;
 
-	while (cache_next(sc->cache, name, &in_new, &size))
-		if ((st = scan_add(sc, name, in_new ? MSG_NEW : 0, size,
-		    CACHE_NOREF, 0)) != STORE_OK)
+	while (cache_next(sc->cache, name, &in_new, &size, &ref))
+		if ((st = scan_add(sc, name, in_new ? MSG_NEW : 0, size, ref,
+		    0)) != STORE_OK)
 			return st;
 	sc->md->from_cache = 1;
+	/* The stamps matched: new/ and cur/ are as they were before. */
+	memcpy(sc->after, sc->dirs, sizeof(sc->after));
 	return STORE_OK;
 }
 
@@ -986,7 +976,7 @@ maildrop_open(struct maildrop *md, const char *path, char *err, size_t errlen)
 int
 maildrop_open_message(struct maildrop *md, size_t i)
 {
-	char		name[MAILDIR_NAME_SIZE];
+	char		name[MAILDIR_NAME_MAX + 1];
 	struct stat	st;
 	int		dfd, fd, found, tries;
 
@@ -1020,7 +1010,7 @@ maildrop_open_message(struct maildrop *md, size_t i)
 const char *
 maildrop_name(const struct maildrop *md, size_t i)
 {
-	static char	buf[4 + MAILDIR_NAME_SIZE];
+	static char	buf[4 + MAILDIR_NAME_MAX + 1];
 	int		saved = errno;
 
 	if (i >= md->count)

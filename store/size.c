@@ -73,9 +73,3 @@ size_count_fd_len(int fd, uint64_t len, uint64_t *size)
 	*size = size_finish(&sc);
 	return 0;
 }
-
-int
-size_count_fd(int fd, uint64_t *size)
-{
-	return size_count_fd_len(fd, UINT64_MAX, size);
-}

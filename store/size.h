@@ -11,6 +11,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Count the first len octets of the file in fd (fewer if the file is
+ * shorter; UINT64_MAX for all of it) from offset 0; -1 on read error.
+ * With the length from fstat(2) this saves the read(2) that finds the end.
+ */
+int		size_count_fd_len(int fd, uint64_t len, uint64_t *size);
+
+/*
+ * For the unit tests, which feed the counter in pieces split anywhere:
+ * the counter that size_count_fd_len() runs over each read.
+ */
 struct size_counter {
 	uint64_t	octets;
 	int		last;	/* last octet seen, -1 before any */
@@ -19,14 +30,5 @@ struct size_counter {
 void		size_init(struct size_counter *);
 void		size_feed(struct size_counter *, const void *, size_t);
 uint64_t	size_finish(const struct size_counter *);
-
-/* Count the whole file in fd from offset 0; -1 on read error. */
-int		size_count_fd(int fd, uint64_t *size);
-
-/*
- * The same for the first len octets only (fewer if the file is shorter):
- * with the length from fstat(2) this saves the read(2) that finds the end.
- */
-int		size_count_fd_len(int fd, uint64_t len, uint64_t *size);
 
 #endif

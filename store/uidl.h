@@ -23,12 +23,6 @@
 #define UIDL_HASH_OCTETS	32	/* SHA-256 */
 #define UIDL_HASH_LEN		(1 + 2 * UIDL_HASH_OCTETS)	/* ':' + hex */
 
-/*
- * out must hold UIDL_MAX + 1 octets.  Returns the length written, or 0
- * (out empty) only when the SHA-256 of a fallback could not be computed.
- */
-size_t	uidl_from_name(const char *name, char *out);
-
 /* The length of the base name: the octets before the first ':'. */
 size_t	uidl_base_len(const char *name);
 
@@ -40,5 +34,14 @@ int	uidl_valid(const char *s, size_t len);
  * UIDL_HASH_LEN + 1.  Returns UIDL_HASH_LEN, or 0 when hashing failed.
  */
 size_t	uidl_hash(const void *data, size_t len, char *out);
+
+/*
+ * For the unit tests, the rules above in one function (the listing puts
+ * them together itself, so as not to copy each base name): the unique-id
+ * of a file name into out, which must hold UIDL_MAX + 1 octets.  Returns
+ * the length written, or 0 (out empty) only when the SHA-256 of a fallback
+ * could not be computed.
+ */
+size_t	uidl_from_name(const char *name, char *out);
 
 #endif

@@ -116,7 +116,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	stamp(buf + STAMPS_AT, "new");
 	stamp(buf + STAMPS_AT + STAMP_LEN, "cur");
 	end = len - CACHE_TRAILER;
-	sum = cache_sum_end(cache_sum(CACHE_SUM_INIT, buf, end), end);
+	sum = cache_checksum(buf, end);
 	put_le(buf + end, sum, CACHE_TRAILER);
 	unlink(cache_path);
 	if ((fd = open(cache_path, O_WRONLY | O_CREAT, 0600)) == -1 ||

@@ -53,7 +53,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	ofd = memfd_create("out", 0);
 	if (fd == -1 || ofd == -1 || write(fd, data, len) != (ssize_t)len)
 		__builtin_trap();
-	if (size_count_fd(fd, &size) == -1)
+	if (size_count_fd_len(fd, UINT64_MAX, &size) == -1)
 		__builtin_trap();
 	io_init(&io, -1, ofd, 1000);
 	if (msgout_send(&io, fd, MSGOUT_ALL, size, &sent) != MSGOUT_OK ||

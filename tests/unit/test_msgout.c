@@ -2,7 +2,7 @@
  * The multi-line writer through a real struct io writing to a file: exact
  * output for the corner cases, TOP, read boundaries, and for random
  * messages the output of a plain per-octet model, with the un-stuffed
- * length equal to size_count_fd().
+ * length equal to size_count_fd_len().
  */
 #include <errno.h>
 #include <signal.h>
@@ -96,7 +96,7 @@ sends(const char *msg, const char *want)
 	int		fd, good;
 
 	fd = tmpfile_with(msg, strlen(msg));
-	size_count_fd(fd, &size);
+	size_count_fd_len(fd, UINT64_MAX, &size);
 	close(fd);
 	good = run(msg, strlen(msg), MSGOUT_ALL, size, &sent, &out) ==
 	    MSGOUT_OK && out.len == strlen(want) &&
@@ -226,7 +226,7 @@ test_boundaries(void)
 	p[196607] = '\n';	/* LF | '.' across the third */
 	p[196608] = '.';
 	fd = tmpfile_with(p, len);
-	size_count_fd(fd, &size);
+	size_count_fd_len(fd, UINT64_MAX, &size);
 	close(fd);
 	ok(run(p, len, MSGOUT_ALL, size, &sent, &out) == MSGOUT_OK &&
 	    sent == size, "1 MiB message: OK, sent == size");
@@ -242,7 +242,7 @@ test_boundaries(void)
 		p[pos[i] + 1] = '\r';
 		p[pos[i] + 2] = '\n';
 		fd = tmpfile_with(p, 200000);
-		size_count_fd(fd, &size);
+		size_count_fd_len(fd, UINT64_MAX, &size);
 		close(fd);
 		model(p, 200000, &want);
 		good = run(p, 200000, MSGOUT_ALL, size, &sent, &out) ==
@@ -274,7 +274,7 @@ test_random(void)
 			p[i] = (rnd() % 4) ? 'a' + rnd() % 3 :
 			    alphabet[rnd() % 5];
 		fd = tmpfile_with(p, len);
-		size_count_fd(fd, &size);
+		size_count_fd_len(fd, UINT64_MAX, &size);
 		close(fd);
 		model(p, len, &want);
 		if (run(p, len, MSGOUT_ALL, size, &sent, &out) != MSGOUT_OK ||
@@ -289,7 +289,8 @@ test_random(void)
 			badchg++;
 	}
 	ok(bad == 0, "60 random messages match the model (%zu bad)", bad);
-	ok(badlen == 0, "un-stuffed length == size_count_fd (%zu bad)", badlen);
+	ok(badlen == 0, "un-stuffed length == size_count_fd_len (%zu bad)",
+	    badlen);
 	ok(badchg == 0, "wrong expect gives MSGOUT_CHANGED, reply complete "
 	    "(%zu bad)", badchg);
 	free(p);

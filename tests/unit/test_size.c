@@ -89,7 +89,7 @@ file_count(const unsigned char *p, size_t len, uint64_t *out)
 		close(fd);
 		return -1;
 	}
-	rv = size_count_fd(fd, out);
+	rv = size_count_fd_len(fd, UINT64_MAX, out);
 	close(fd);
 	return rv;
 }
@@ -183,7 +183,7 @@ test_files(void)
 	ok(file_count(p, 0, &n) == 0 && n == 0, "empty file is 0");
 	ok(file_count((const unsigned char *)"x", 1, &n) == 0 && n == 3,
 	    "one octet file is 3");
-	ok(size_count_fd(-1, &n) == -1, "bad descriptor is -1");
+	ok(size_count_fd_len(-1, UINT64_MAX, &n) == -1, "bad descriptor is -1");
 	ok(file_count_len(p, len, 65537, &n) == 0 && n == model(p, 65537),
 	    "counting a prefix across a read boundary");
 	ok(file_count_len(p, 10, 1000, &n) == 0 && n == model(p, 10),
