@@ -11,8 +11,8 @@ names it); everything is removed at the end, whatever happened.
   and supplementary groups, and serves ~/Maildir; over a socketpair and
   with poplib through systemd-socket-activate;
 - a wrong password, an unknown user, root, an account below
-  first_valid_uid and a locked account (usermod -L) all get the same
-  "-ERR [AUTH] Authentication failed";
+  first_valid_uid and a locked account (usermod -L, expired or not) all
+  get the same "-ERR [AUTH] Authentication failed";
 - an expired account (chage -E 0) and one that must change its password
   (chage -d 0) get "-ERR [SYS/PERM] Account unavailable, closing" with
   the right password only, the same failure as everyone else without;
@@ -185,6 +185,8 @@ def build(a):
     admin("chage", "-E", "0", a.expired)
     a.locked = a.user("l", "Right-3 pw")
     admin("usermod", "-L", a.locked)
+    a.both = a.user("b", "Right-6 pw")
+    admin("usermod", "-L", "-e", "1", a.both)
     a.change = a.user("c", "Right-4 pw")
     admin("chage", "-d", "0", a.change)
     a.system = a.user("s", "Right-5 pw", system=True)
@@ -239,7 +241,10 @@ class Conn:
         return line.decode("latin-1")
 
     def cmd(self, text):
-        self.sock.sendall((text + "\r\n").encode())
+        try:
+            self.sock.sendall((text + "\r\n").encode())
+        except (BrokenPipeError, ConnectionResetError):
+            pass                        # closed: what it said is still read
         return self.line()
 
     def multi(self):
@@ -390,6 +395,11 @@ class Refusals(PamTest):
         """pam_unix cannot check the password of a locked account, so the
         right one fails as a wrong one does."""
         self.check_failed(ACC.locked, ACC.passwords[ACC.locked])
+
+    def test_locked_and_expired(self):
+        """The locked password fails first: the account stack is never
+        asked, and the right password tells nothing."""
+        self.check_failed(ACC.both, ACC.passwords[ACC.both])
 
     def test_expired(self):
         self.check_failed(ACC.expired, "wrong")
