@@ -20,7 +20,10 @@ names it); everything is removed at the end, whatever happened.
   PAM_TTY (pam_exec records them);
 - an unknown user and a wrong password are answered at the same time, and
   the PAM check itself takes well under the default auth_fail_delay_ms;
-- pop3d -t knows a missing PAM service.
+- pop3d -t knows a missing PAM service;
+- with only the capabilities of pop3d@.service and no new privileges,
+  PAM still works;
+- no copy of the password is left in the monitor after PAM ran.
 """
 import os
 import poplib
@@ -217,10 +220,10 @@ def host(**conf):
 class Conn:
     """pop3d on one end of a socketpair; the test holds the other."""
 
-    def __init__(self, h, env=None):
+    def __init__(self, h, env=None, before=()):
         a, b = socket.socketpair()
         self.log = tempfile.TemporaryFile()
-        self.p = subprocess.Popen([*WRAP, POP3D, "-c", h.conf_path],
+        self.p = subprocess.Popen([*before, *WRAP, POP3D, "-c", h.conf_path],
                                   stdin=b, stdout=b, stderr=self.log,
                                   env=dict(os.environ, **(env or {})))
         b.close()
@@ -416,6 +419,86 @@ class Refusals(PamTest):
                                          ACC.passwords[ACC.change])
         self.assertEqual(reply, REFUSED, log)
         self.assertIsNone(after)
+
+
+class Unit(PamTest):
+    """With only the capabilities pop3d@.service grants, and without new
+    privileges (NoNewPrivileges=yes), pam_unix still checks passwords and
+    accounts."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not pop3test.have("setpriv"):
+            raise unittest.SkipTest("needs setpriv")
+        super().setUpClass()
+        caps = pop3test.unit_file("pop3d@.service")["Service"][
+            "CapabilityBoundingSet"].split()
+        cls.before = ["setpriv", "--no-new-privs", "--bounding-set=-all," +
+                      ",".join("+" + c.lower().removeprefix("cap_")
+                               for c in caps)]
+
+    def attempt(self, user, password, env=None):
+        c = Conn(self.host, before=self.before)
+        reply = c.login(user, password)
+        c.cmd("QUIT")
+        return reply, c.close()
+
+    def test_login(self):
+        reply, log = self.attempt(ACC.good, ACC.passwords[ACC.good])
+        self.assertTrue(reply.startswith("+OK Logged in, 2 messages"), log)
+
+    def test_refusals(self):
+        self.assertEqual(self.attempt(ACC.good, "wrong")[0], FAILED)
+        self.assertEqual(self.attempt(ACC.expired,
+                                      ACC.passwords[ACC.expired])[0], REFUSED)
+
+
+class Wiped(PamTest):
+    """While the monitor waits to answer a failure, after PAM has run, no
+    copy of the password is left in its memory: not the conversation's,
+    not PAM's."""
+
+    CONF = {"auth_fail_delay_ms": 4000}
+
+    def test_no_copy_in_the_monitor(self):
+        if WRAP:
+            self.skipTest("valgrind keeps copies of its own")
+        if "ASAN_OPTIONS" in os.environ:
+            self.skipTest("ASan maps terabytes: read on the normal build")
+        secret = "pw-" + uuid.uuid4().hex
+        for user in (ACC.good, ACC.unknown):
+            with self.subTest(user=user):
+                c = Conn(self.host)
+                self.assertTrue(c.line().startswith("+OK"))
+                self.assertEqual(c.cmd(f"USER {user}"), "+OK Send PASS")
+                c.sock.sendall(f"PASS {secret}\r\n".encode())
+                time.sleep(2)           # PAM is done, the answer is not
+                self.assertIsNone(c.p.poll())
+                hits = memory_holds(c.p.pid, secret.encode())
+                self.assertEqual(c.line(), FAILED)
+                c.cmd("QUIT")
+                c.close()
+                self.assertEqual(hits, [])
+
+
+def memory_holds(pid, needle):
+    """The mappings of pid that hold needle."""
+    hits = []
+    with open(f"/proc/{pid}/maps") as maps, \
+            open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            addr, perms = line.split()[:2]
+            if not perms.startswith("r") or "[vsyscall]" in line:
+                continue
+            lo, hi = (int(x, 16) for x in addr.split("-"))
+            try:
+                mem.seek(lo)
+                chunk = mem.read(hi - lo)
+            except (OSError, ValueError, OverflowError):
+                continue
+            if needle in chunk:
+                hits.append(line.strip())
+    return hits
 
 
 class Floor(PamTest):
