@@ -360,6 +360,15 @@ class Login(PamTest):
             h.cleanup()
         self.assertEqual(r.returncode, 78)      # EX_CONFIG
         self.assertIn(b"no /etc/pam.d/pop3d-test-", r.stderr)
+        # PAM holds no clear secrets: no APOP.
+        h = host(apop="yes")
+        try:
+            r = subprocess.run([POP3D, "-t", "-c", h.conf_path],
+                               capture_output=True, timeout=WAIT)
+        finally:
+            h.cleanup()
+        self.assertEqual(r.returncode, 78)
+        self.assertIn(b"passdb pam holds no clear secrets", r.stderr)
 
 
 class Refusals(PamTest):
