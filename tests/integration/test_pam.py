@@ -11,8 +11,9 @@ names it); everything is removed at the end, whatever happened.
   and supplementary groups, and serves ~/Maildir; over a socketpair and
   with poplib through systemd-socket-activate;
 - a wrong password, an unknown user, root, an account below
-  first_valid_uid and a locked account (usermod -L, expired or not) all
-  get the same "-ERR [AUTH] Authentication failed";
+  first_valid_uid, a locked account (usermod -L, expired or not), and
+  with the right password an account in group 0 or in more than 64
+  groups, all get the same "-ERR [AUTH] Authentication failed";
 - an expired account (chage -E 0) and one that must change its password
   (chage -d 0) get "-ERR [SYS/PERM] Account unavailable, closing" with
   the right password only, the same failure as everyone else without;
@@ -193,6 +194,10 @@ def build(a):
     a.change = a.user("c", "Right-4 pw")
     admin("chage", "-d", "0", a.change)
     a.system = a.user("s", "Right-5 pw", system=True)
+    a.rooted = a.user("r", "Right-7 pw", groups=("root",))
+    # One group more than PASSDB_GROUPS_MAX (64), the primary included.
+    many = [a.group(f"m{i}") for i in range(64)]
+    a.crowded = a.user("m", "Right-8 pw", groups=many)
     a.unknown = a.name("nobody")
     a.service_name = a.service()
     # pam_exec records what PAM was told, in front of the shipped stack.
@@ -407,6 +412,14 @@ class Refusals(PamTest):
         """pam_unix cannot check the password of a locked account, so the
         right one fails as a wrong one does."""
         self.check_failed(ACC.locked, ACC.passwords[ACC.locked])
+
+    def test_group_0(self):
+        self.check_failed(ACC.rooted, ACC.passwords[ACC.rooted],
+                          f"user={ACC.rooted}: a member of group 0")
+
+    def test_too_many_groups(self):
+        self.check_failed(ACC.crowded, ACC.passwords[ACC.crowded],
+                          f"user={ACC.crowded}: in 65 groups, more than 64")
 
     def test_locked_and_expired(self):
         """The locked password fails first: the account stack is never
