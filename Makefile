@@ -25,7 +25,10 @@ SESSION_PKGS = libbsd-overlay libmd
 PKG_CFLAGS  := $(shell pkg-config --cflags $(POP3D_PKGS) libmd 2>/dev/null)
 POP3D_LIBS  := $(shell pkg-config --libs $(POP3D_PKGS) 2>/dev/null)
 SESSION_LIBS := $(shell pkg-config --libs $(SESSION_PKGS) 2>/dev/null)
-ALL_LIBS    := $(shell pkg-config --libs $(POP3D_PKGS) libmd 2>/dev/null)
+# libpam (passdb = pam) goes into pop3d alone: the monitor checks passwords.
+PAM_LIBS    := $(shell pkg-config --libs pam 2>/dev/null || echo -lpam)
+ALL_LIBS    := $(shell pkg-config --libs $(POP3D_PKGS) libmd 2>/dev/null) \
+	       $(PAM_LIBS)
 ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -I. \
 	   -DSYSCONFDIR='"$(SYSCONFDIR)"' \
 	   $(PKG_CFLAGS) $(CFLAGS_EXTRA)
@@ -68,7 +71,7 @@ $(O)/lib%.a: $$(call objs,%)
 	$(AR) rcs $@ $^
 
 $(O)/pop3d: $(POP3D_LINK)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(POP3D_LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(POP3D_LIBS) $(PAM_LIBS)
 
 $(O)/pop3d-session: $(SESSION_LINK)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(SESSION_LIBS)
@@ -132,6 +135,8 @@ install: all
 	        >$(DESTDIR)$(DOCDIR)/examples/$$f; \
 	done
 	chmod 755 $(DESTDIR)$(DOCDIR)/examples/tcpserver.run
+	# passdb = pam: the PAM service, to copy to /etc/pam.d/pop3d.
+	install -m 644 systemd/pam.d-pop3d $(DESTDIR)$(DOCDIR)/examples/pam.d-pop3d
 
 clean:
 	rm -rf build build-*

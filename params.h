@@ -54,6 +54,13 @@
  */
 #define PASSDB_GROUPS_MAX	64
 
+/*
+ * A passwd or group entry from getpwnam_r(3) (PAM and system accounts):
+ * glibc asks for 1024 octets; LDAP entries with long gecos fields need
+ * more.  Longer entries are a temporary failure, logged.
+ */
+#define PASSDB_PWBUF		16384
+
 /* Paths taken from the users file and the configuration. */
 #define POP3D_PATH_MAX		1024
 

@@ -184,6 +184,8 @@ check(const struct monitor_args *ma, const char *user)
 		break;
 	case PASSDB_TEMPFAIL:
 		return VERDICT_TEMPFAIL;
+	case PASSDB_REFUSED:
+		return VERDICT_REFUSED;
 	default:
 		return VERDICT_FAIL;
 	}
@@ -466,6 +468,10 @@ monitor_run(const struct monitor_args *ma)
 		if (v == VERDICT_TEMPFAIL)
 			log_warnx("auth tempfail user=%s remote=%s: users file "
 			    "unreadable", user, ma->remote);
+		else if (v == VERDICT_REFUSED)
+			/* Only after a right password: nothing more to try. */
+			log_info("auth refused user=%s method=%s remote=%s", user,
+			    wire_mech_name(at.rq.mech), ma->remote);
 		else {
 			log_info("auth failed user=%s method=%s remote=%s", user,
 			    wire_mech_name(at.rq.mech), ma->remote);
@@ -475,7 +481,8 @@ monitor_run(const struct monitor_args *ma)
 		wipe();
 		answer_at(arrived + ma->cf->auth_fail_delay_ms, arrived,
 		    ma->cf->auth_fail_delay_ms);
-		if (send_verdict(ma->sock, v) == -1 || v == VERDICT_FAIL_LAST)
+		if (send_verdict(ma->sock, v) == -1 || v == VERDICT_FAIL_LAST ||
+		    v == VERDICT_REFUSED)
 			return end_child(ma);
 	}
 }

@@ -22,7 +22,14 @@
 enum passdb_result {
 	PASSDB_OK,
 	PASSDB_FAIL,		/* unknown user, wrong password, refused account */
-	PASSDB_TEMPFAIL		/* the source could not answer: try later */
+	PASSDB_TEMPFAIL,	/* the source could not answer: try later */
+	/*
+	 * The password was right but the account may not log in (expired,
+	 * disabled): the client may be told so, having proved the password.
+	 * Never for an account the monitor would refuse anyway (uid 0, below
+	 * first_valid_uid): that would make POP3 a test of its password.
+	 */
+	PASSDB_REFUSED
 };
 
 /* What a source can check. */
@@ -68,5 +75,7 @@ const struct passdb *passdb_configured(const struct config *, char *why,
 
 /* The users file: auth/passdb_file.c. */
 extern const struct passdb passdb_file;
+/* PAM and the system's accounts: auth/passdb_pam.c. */
+extern const struct passdb passdb_pam;
 
 #endif

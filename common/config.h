@@ -23,6 +23,7 @@
 struct config {
 	char	passdb[CONFIG_STR_MAX];		/* where users come from */
 	int	first_valid_uid;		/* system accounts below are refused */
+	char	pam_service[CONFIG_STR_MAX];	/* passdb = pam: the PAM service */
 	char	users_file[POP3D_PATH_MAX];
 	char	maildir[POP3D_PATH_MAX];	/* template: %u, %h, %% */
 	char	login_user[CONFIG_STR_MAX];	/* runs the pre-login process */

@@ -82,6 +82,10 @@ ask_monitor(struct login *l, struct cmd_reply *r, enum wire_mech mech)
 	case VERDICT_TEMPFAIL:
 		return cmd_say(r, CMD_ERR,
 		    "[SYS/TEMP] Authentication temporarily unavailable");
+	case VERDICT_REFUSED:
+		/* The client gave the right password: it may know this. */
+		return cmd_say(r, CMD_CLOSE,
+		    "[SYS/PERM] Account unavailable, closing");
 	default:
 		return cmd_say(r, CMD_CLOSE, "[SYS/TEMP] Authentication unavailable");
 	}

@@ -771,6 +771,7 @@ class Install(unittest.TestCase):
             "lib/systemd/system/pop3d@.service": None,
             "usr/share/doc/pop3d/examples/xinetd.pop3d": None,
             "usr/share/doc/pop3d/examples/tcpserver.run": 0o755,
+            "usr/share/doc/pop3d/examples/pam.d-pop3d": 0o644,
         }
         for rel, mode in want.items():
             with self.subTest(file=rel):

@@ -161,6 +161,9 @@ NOT_IN_TRANSCRIPTS = {
         "opened",
     "-ERR [SYS/TEMP] Authentication unavailable":
         "needs the monitor to fail while the pre-login process waits",
+    "-ERR [SYS/PERM] Account unavailable, closing":
+        "needs an expired system account (passdb = pam, root): "
+        "tests/integration/test_pam.py",
 }
 
 
