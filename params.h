@@ -61,6 +61,15 @@
  */
 #define PASSDB_PWBUF		16384
 
+/*
+ * PROXY protocol headers (HAProxy's proxy-protocol.txt): a version 1 line
+ * is at most 107 octets, CRLF included; a version 2 body, addresses and
+ * TLVs, is bounded here rather than at its 65535-octet field: the TLVs a
+ * load balancer sends (SSL, ALPN, a unique id) take a few hundred.
+ */
+#define PROXY_V1_MAX		107
+#define PROXY_V2_BODY_MAX	1024
+
 /* Paths taken from the users file and the configuration. */
 #define POP3D_PATH_MAX		1024
 

@@ -42,6 +42,7 @@
 #include "auth/passdb.h"
 #include "auth/sandbox.h"
 #include "auth/tls_context.h"
+#include "common/cidr.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -171,6 +172,7 @@ prepare_login(struct monitor_args *ma, struct login_opts *lo, int implicit_tls,
 	lo->implicit_tls = implicit_tls;
 	lo->link_secure = cf.tls_wrapper ||
 	    (cf.loopback_secure && peer_is_local(ma->remote));
+	lo->expect_proxy = ma->proxy_trusted;
 	if (cf.apop && apop_challenge(ma->challenge, sizeof(ma->challenge)) == -1)
 		fatalx(EX_SOFTWARE, "APOP challenge");
 	lo->challenge = ma->challenge;
@@ -219,6 +221,19 @@ confine_stderr(int to_stderr)
 	close(fd);
 }
 
+/* Is the peer a load balancer that says who the client is (proxy_from)? */
+static int
+proxy_trusted(const char *peer)
+{
+	unsigned char	addr[16];
+	int		family;
+
+	if (cf.proxy_from[0] == '\0' ||
+	    (family = cidr_parse_peer(peer, addr)) == 0)
+		return 0;
+	return cidr_list_match(cf.proxy_from, family, addr);
+}
+
 static int
 connection_main(int config_fd, int log_stderr, int implicit_tls)
 {
@@ -238,6 +253,7 @@ connection_main(int config_fd, int log_stderr, int implicit_tls)
 	ma.deadline = lo.deadline + LOGIN_GRACE_MARGIN_MS;
 	peer_address(remote, sizeof(remote));
 	ma.remote = remote;
+	ma.proxy_trusted = proxy_trusted(remote);
 	if (root) {
 		confine_stderr(log_stderr || cf.log_stderr);
 		sandbox_prepare(&cf, &ids, 1);

@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 
 #include <errno.h>
@@ -27,6 +29,7 @@
 #include "common/clock.h"
 #include "common/handover.h"
 #include "common/log.h"
+#include "common/peer.h"
 
 struct attempt {
 	struct wire_request	rq;
@@ -36,6 +39,9 @@ struct attempt {
 };
 
 static struct attempt	at;	/* holds secrets: wiped after every use */
+
+/* The client: the peer, or whom a trusted proxy named (see client_of()). */
+static char		client[PEER_MAX];
 
 static void
 wipe(void)
@@ -176,7 +182,7 @@ check(const struct monitor_args *ma, const char *user)
 	rq.user = at.rq.user;
 	rq.secret = at.rq.pass;
 	rq.challenge = ma->challenge;
-	rq.remote = ma->remote;
+	rq.remote = client;
 	if (rq.mech == MECH_APOP && !(ma->passdb->can & PASSDB_APOP))
 		return VERDICT_FAIL;
 	switch (ma->passdb->verify(ma->cf, &rq, &at.id)) {
@@ -190,6 +196,30 @@ check(const struct monitor_args *ma, const char *user)
 		return VERDICT_FAIL;
 	}
 	return identity_ok(ma, &at.id, user) ? VERDICT_OK : VERDICT_FAIL;
+}
+
+/*
+ * The client of this request: the connection's peer, or the address the
+ * PROXY header named (family, address, port, checked by wire.c) when the
+ * peer is a trusted proxy.  -1 when a client is named by a peer that is
+ * not trusted: the pre-login process is lying.
+ */
+static int
+client_of(const struct monitor_args *ma)
+{
+	const unsigned char	*c = at.rq.client;
+	char			 addr[INET6_ADDRSTRLEN];
+
+	if (at.rq.clientlen == 0) {
+		strlcpy(client, ma->remote, sizeof(client));
+		return 0;
+	}
+	if (!ma->proxy_trusted || inet_ntop(c[0] == 4 ? AF_INET : AF_INET6,
+	    c + 1, addr, sizeof(addr)) == NULL)
+		return -1;
+	snprintf(client, sizeof(client), c[0] == 4 ? "%s:%u" : "[%s]:%u",
+	    addr, (unsigned)(c[17] << 8 | c[18]));
+	return 0;
 }
 
 /* "TLSv1.3 TLS_AES..." as one word for the log. */
@@ -356,7 +386,7 @@ handover(const struct monitor_args *ma, struct handover_env *he, int carry)
 	bad |= handover_set(he, HO_SESSION, "1");
 	bad |= handover_set(he, HO_USER, "%s", at.rq.user);
 	bad |= handover_set(he, HO_MAILDIR, "%s", at.maildir);
-	bad |= handover_set(he, HO_REMOTE, "%s", ma->remote);
+	bad |= handover_set(he, HO_REMOTE, "%s", client);
 	bad |= handover_set(he, HO_METHOD, "%s", wire_mech_name(at.rq.mech));
 	bad |= handover_set(he, HO_CARRY_FD, "%d", carry);
 	if (ma->config_fd >= 0)
@@ -416,7 +446,7 @@ login_ok(const struct monitor_args *ma, const char *user)
 	int status;
 
 	log_info("auth ok user=%s method=%s remote=%s%s%s", user,
-	    wire_mech_name(at.rq.mech), ma->remote,
+	    wire_mech_name(at.rq.mech), client,
 	    at.rq.tls[0] != '\0' ? " tls=" : "", tls_word(at.rq.tls));
 	if (send_verdict(ma->sock, VERDICT_OK) == -1) {
 		wipe();
@@ -452,7 +482,8 @@ monitor_run(const struct monitor_args *ma)
 		}
 		arrived = clock_ms();
 		bad = wire_decode_request(at.msg, n, &at.rq) == -1 ||
-		    ((at.rq.flags & WIRE_RELAY) && ma->relay_fd == -1);
+		    ((at.rq.flags & WIRE_RELAY) && ma->relay_fd == -1) ||
+		    client_of(ma) == -1;
 		explicit_bzero(at.msg, sizeof(at.msg));
 		if (bad) {
 			log_warnx("malformed request from pre-login process");
@@ -467,14 +498,14 @@ monitor_run(const struct monitor_args *ma)
 			return login_ok(ma, user);
 		if (v == VERDICT_TEMPFAIL)
 			log_warnx("auth tempfail user=%s remote=%s: users file "
-			    "unreadable", user, ma->remote);
+			    "unreadable", user, client);
 		else if (v == VERDICT_REFUSED)
 			/* Only after a right password: nothing more to try. */
 			log_info("auth refused user=%s method=%s remote=%s", user,
-			    wire_mech_name(at.rq.mech), ma->remote);
+			    wire_mech_name(at.rq.mech), client);
 		else {
 			log_info("auth failed user=%s method=%s remote=%s", user,
-			    wire_mech_name(at.rq.mech), ma->remote);
+			    wire_mech_name(at.rq.mech), client);
 			if (++failures >= ma->cf->max_auth_failures)
 				v = VERDICT_FAIL_LAST;
 		}

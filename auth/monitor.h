@@ -24,6 +24,7 @@ struct monitor_args {
 	pid_t			 logger;	/* the log relay, or 0 */
 	int			 session_fd;	/* pop3d-session, for fexecve */
 	int			 root;		/* started as root */
+	int			 proxy_trusted;	/* the peer is in proxy_from */
 	int			 log_stderr;	/* -d was given */
 	long long		 deadline;	/* clock_ms() by which the pre-login is done */
 	char			 challenge[APOP_CHALLENGE_MAX];	/* APOP greeting; "" when off */

@@ -12,9 +12,11 @@
 #include <unistd.h>
 
 
+#include "common/cidr.h"
 #include "common/config.h"
 
-enum key_type { KEY_STR, KEY_PATH, KEY_INT, KEY_BOOL, KEY_LOG, KEY_TLSVER };
+enum key_type { KEY_STR, KEY_PATH, KEY_INT, KEY_BOOL, KEY_LOG, KEY_TLSVER,
+    KEY_CIDRS };
 
 struct key {
 	const char	*name;
@@ -54,6 +56,7 @@ static const struct key keys[] = {
 	{ "tls_wrapper",	KEY_BOOL, offsetof(struct config, tls_wrapper), 0, 0, 0 },
 	{ "plaintext_auth",	KEY_BOOL, offsetof(struct config, plaintext_auth), 0, 0, 0 },
 	{ "loopback_secure",	KEY_BOOL, offsetof(struct config, loopback_secure), 0, 0, 0 },
+	{ "proxy_from",		STR(proxy_from, KEY_CIDRS), 0, 0 },
 	{ "log",		KEY_LOG, offsetof(struct config, log_stderr), 0, 0, 0 },
 };
 
@@ -117,10 +120,15 @@ static int
 set_value(struct config *cf, const struct key *k, const char *val,
     char *err, size_t errlen)
 {
-	char		*dst = (char *)cf + k->off;
+	char		*dst = (char *)cf + k->off, why[128];
 	const char	*errstr;
 	long long	 n;
 
+	if (k->type == KEY_CIDRS &&
+	    cidr_list_check(val, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: %s", k->name, why);
+		return -1;
+	}
 	switch (k->type) {
 	case KEY_PATH:
 		if (val[0] != '/') {
@@ -128,6 +136,7 @@ set_value(struct config *cf, const struct key *k, const char *val,
 			return -1;
 		}
 		/* FALLTHROUGH */
+	case KEY_CIDRS:
 	case KEY_STR:
 		if (!printable(val)) {
 			snprintf(err, errlen, "%s: control characters in value", k->name);

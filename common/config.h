@@ -48,6 +48,7 @@ struct config {
 	int	tls_wrapper;			/* a wrapper (stunnel) secures the link */
 	int	plaintext_auth;			/* allow passwords without TLS */
 	int	loopback_secure;		/* loopback counts as secured */
+	char	proxy_from[CONFIG_STR_MAX];	/* peers that send PROXY headers */
 };
 
 void	config_defaults(struct config *);

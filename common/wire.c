@@ -38,6 +38,7 @@ wire_encode_request(const struct wire_request *rq, unsigned char *buf,
 	if (put_field(buf, len, &off, rq->user, strlen(rq->user)) == -1 ||
 	    put_field(buf, len, &off, rq->pass, strlen(rq->pass)) == -1 ||
 	    put_field(buf, len, &off, rq->tls, strlen(rq->tls)) == -1 ||
+	    put_field(buf, len, &off, rq->client, rq->clientlen) == -1 ||
 	    put_field(buf, len, &off, rq->carry, rq->carrylen) == -1)
 		return -1;
 	return (long)off;
@@ -71,6 +72,21 @@ get_string(const unsigned char *buf, size_t len, size_t *off, char *dst,
 	return memchr(dst, '\0', n) == NULL ? 0 : -1;
 }
 
+/* No client, or family 4 or 6 with an IPv4 address's unused octets zero. */
+static int
+client_valid(const struct wire_request *rq)
+{
+	static const unsigned char zero[12];
+
+	if (rq->clientlen == 0)
+		return 1;
+	if (rq->clientlen != WIRE_CLIENT_LEN)
+		return 0;
+	if (rq->client[0] == 6)
+		return 1;
+	return rq->client[0] == 4 && memcmp(rq->client + 5, zero, 12) == 0;
+}
+
 int
 wire_decode_request(const unsigned char *buf, size_t len,
     struct wire_request *rq)
@@ -86,6 +102,8 @@ wire_decode_request(const unsigned char *buf, size_t len,
 	if (get_string(buf, len, &off, rq->user, AUTH_USER_MAX) == -1 ||
 	    get_string(buf, len, &off, rq->pass, AUTH_PASS_MAX) == -1 ||
 	    get_string(buf, len, &off, rq->tls, WIRE_TLS_MAX) == -1 ||
+	    get_field(buf, len, &off, rq->client, sizeof(rq->client),
+	    &rq->clientlen) == -1 || !client_valid(rq) ||
 	    get_field(buf, len, &off, rq->carry, sizeof(rq->carry),
 	    &rq->carrylen) == -1)
 		return -1;

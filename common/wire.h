@@ -10,6 +10,9 @@
  *	u16 length, then the user name (no NUL)
  *	u16 length, then the password (no NUL)
  *	u16 length, then the TLS protocol and cipher, for the log (no NUL)
+ *	u16 length, 0 or WIRE_CLIENT_LEN, then the client a PROXY header
+ *	    named: u8 family (4 or 6), 16 octets of address (IPv4 in the
+ *	    first 4, the rest zero), u16 port
  *	u16 length, then the octets the client pipelined behind the command
  * and nothing after.  Verdict: u8 version, u8 enum wire_verdict.
  *
@@ -28,9 +31,10 @@
 
 #include "params.h"
 
-#define WIRE_VERSION	2
-#define WIRE_REQUEST_MAX (3 + 4 * 2 + AUTH_USER_MAX + AUTH_PASS_MAX + \
-	    WIRE_TLS_MAX + PIPELINE_CARRY_MAX)
+#define WIRE_VERSION	3
+#define WIRE_CLIENT_LEN	19	/* family, address, port */
+#define WIRE_REQUEST_MAX (3 + 5 * 2 + AUTH_USER_MAX + AUTH_PASS_MAX + \
+	    WIRE_TLS_MAX + WIRE_CLIENT_LEN + PIPELINE_CARRY_MAX)
 
 #define WIRE_RELAY	0x01	/* TLS is on: the sender relays the session */
 
@@ -54,6 +58,8 @@ struct wire_request {
 	char		user[AUTH_USER_MAX + 1];
 	char		pass[AUTH_PASS_MAX + 1];
 	char		tls[WIRE_TLS_MAX + 1];
+	unsigned char	client[WIRE_CLIENT_LEN];	/* from a PROXY header */
+	size_t		clientlen;			/* 0: none */
 	unsigned char	carry[PIPELINE_CARRY_MAX];
 	size_t		carrylen;
 };

@@ -11,10 +11,12 @@
 #include "common/wire.h"
 #include "common/base64.h"
 #include "common/log.h"
+#include "common/peer.h"
 #include "common/capa.h"
 #include "common/cmd.h"
 #include "common/io.h"
 #include "prelogin/login.h"
+#include "prelogin/proxy.h"
 #include "prelogin/relay.h"
 #include "prelogin/sasl.h"
 #include "prelogin/tls.h"
@@ -25,6 +27,9 @@ struct login {
 	const struct login_opts	*opt;
 	int			 have_user;
 	int			 tls_on;	/* the handshake is done */
+	int			 secure;	/* passwords may be sent in the clear */
+	char			 remote[PEER_MAX];	/* the client, for the logs */
+	struct proxy_info	 proxy;		/* who a PROXY header named */
 	struct wire_request	 rq;		/* holds the password: wiped */
 	unsigned char		 msg[WIRE_REQUEST_MAX];
 };
@@ -37,6 +42,51 @@ forget(struct login *l)
 	explicit_bzero(&l->rq, sizeof(l->rq));
 	explicit_bzero(l->msg, sizeof(l->msg));
 	l->have_user = 0;
+}
+
+/* The client a PROXY header named travels with every request. */
+static void
+proxy_client(struct login *l)
+{
+	const struct proxy_info *pi = &l->proxy;
+
+	l->rq.clientlen = 0;
+	if (pi->family == 0)
+		return;
+	memset(l->rq.client, 0, sizeof(l->rq.client));
+	l->rq.client[0] = pi->family;
+	memcpy(l->rq.client + 1, pi->addr, pi->family == 4 ? 4 : 16);
+	l->rq.client[17] = pi->port >> 8;
+	l->rq.client[18] = pi->port & 0xff;
+	l->rq.clientlen = WIRE_CLIENT_LEN;
+}
+
+/*
+ * A trusted load balancer first says who the client is (prelogin/proxy.h).
+ * From then on the client's address, not the balancer's, decides whether
+ * the link is secured: a client behind a local HAProxy is not local.
+ * The balancer's word that the client spoke TLS to it counts as TLS.
+ */
+static int
+read_proxy(struct login *l)
+{
+	long long	deadline = clock_ms() + l->cf->login_timeout * 1000LL;
+	char		err[128];
+
+	if (deadline > l->opt->deadline)
+		deadline = l->opt->deadline;
+	if (proxy_read(0, deadline, &l->proxy, err, sizeof(err)) == -1) {
+		log_warnx("%s remote=%s", err, l->opt->remote);
+		return -1;
+	}
+	if (l->proxy.family == 0)	/* LOCAL or UNKNOWN: the proxy itself */
+		return 0;
+	proxy_format(&l->proxy, l->remote, sizeof(l->remote));
+	l->secure = l->cf->tls_wrapper || l->proxy.tls ||
+	    (l->cf->loopback_secure && peer_is_local(l->remote));
+	log_info("proxy remote=%s via=%s%s", l->remote, l->opt->remote,
+	    l->proxy.tls ? " tls=proxy" : "");
+	return 0;
 }
 
 /*
@@ -53,6 +103,7 @@ ask_monitor(struct login *l, struct cmd_reply *r, enum wire_mech mech)
 	ssize_t			 n;
 
 	l->rq.mech = mech;
+	proxy_client(l);
 	if (l->tls_on) {
 		/* The relay forwards the pipelined octets itself. */
 		l->rq.flags = WIRE_RELAY;
@@ -98,7 +149,7 @@ ask_monitor(struct login *l, struct cmd_reply *r, enum wire_mech mech)
 static int
 plaintext_ok(const struct login *l)
 {
-	return l->tls_on || l->opt->link_secure || l->cf->plaintext_auth;
+	return l->tls_on || l->secure || l->cf->plaintext_auth;
 }
 
 /* The refusal names the way out that this server actually offers. */
@@ -255,7 +306,7 @@ start_tls(struct login *l)
 		left = l->cf->login_timeout * 1000;
 	if (tls_start(&l->io, l->opt->tls, (int)(left > 0 ? left : 0), err,
 	    sizeof(err)) == -1) {
-		log_warnx("%s remote=%s", err, l->opt->remote);
+		log_warnx("%s remote=%s", err, l->remote);
 		return -1;
 	}
 	l->tls_on = 1;
@@ -341,6 +392,11 @@ login_run(const struct config *cf, const struct login_opts *opt)
 
 	login.cf = cf;
 	login.opt = opt;
+	login.secure = opt->link_secure;
+	strlcpy(login.remote, opt->remote, sizeof(login.remote));
+	/* Before anything else, TLS included: the header comes first. */
+	if (opt->expect_proxy && read_proxy(&login) == -1)
+		return 1;
 	if (io_init(&login.io, 0, 1, cf->login_timeout * 1000) == -1)
 		log_warn("non-blocking client descriptors");
 	io_deadline(&login.io, opt->deadline);
@@ -365,14 +421,15 @@ login_run(const struct config *cf, const struct login_opts *opt)
 		    cf->idle_timeout * 1000 + RELAY_MARGIN_MS,
 		    cf->send_timeout * 1000 + RELAY_MARGIN_MS) ==
 		    RELAY_TIMEOUT)
-			log_info("relay end remote=%s reason=timeout", opt->remote);
+			log_info("relay end remote=%s reason=timeout",
+			    login.remote);
 		return 0;
 	}
 	io_flush(&login.io);
 	tls_close(&login.io);
 	/* A dropped client is an ordinary end; a failed handshake said why. */
 	if (end == LOOP_TIMEOUT || end == LOOP_BAD)
-		log_info("disconnect remote=%s reason=%s", opt->remote,
+		log_info("disconnect remote=%s reason=%s", login.remote,
 		    cmd_end_reason(end));
 	return end == LOOP_IOERR ? 1 : 0;
 }

@@ -39,29 +39,62 @@ test_roundtrip(void)
 static void
 test_lengths(void)
 {
-	unsigned char m[16] = { WIRE_VERSION, MECH_USER, 0, 0xff, 0xff };
+	unsigned char m[40] = { WIRE_VERSION, MECH_USER, 0, 0xff, 0xff };
 
 	ok(wire_decode_request(m, 5, &b) == -1, "length past the end: rejected");
 	m[3] = 0; m[4] = 1; m[5] = 'a';
 	m[6] = 0; m[7] = 1; m[8] = '\0';
-	m[9] = 0; m[10] = 0;
-	m[11] = 0; m[12] = 0;
-	ok(wire_decode_request(m, 13, &b) == -1, "NUL inside a string: rejected");
+	m[9] = 0; m[10] = 0;		/* tls */
+	m[11] = 0; m[12] = 0;		/* client */
+	m[13] = 0; m[14] = 0;		/* carry */
+	ok(wire_decode_request(m, 15, &b) == -1, "NUL inside a string: rejected");
 	m[8] = 'p';
-	ok(wire_decode_request(m, 13, &b) == 0, "minimal request accepted");
+	ok(wire_decode_request(m, 15, &b) == 0, "minimal request accepted");
 	m[2] = 0x80;
-	ok(wire_decode_request(m, 13, &b) == -1, "unknown flag: rejected");
+	ok(wire_decode_request(m, 15, &b) == -1, "unknown flag: rejected");
 	m[2] = WIRE_RELAY;
-	ok(wire_decode_request(m, 13, &b) == 0, "relay flag accepted");
-	m[12] = 1;
-	m[13] = 'x';
-	ok(wire_decode_request(m, 14, &b) == -1,
+	ok(wire_decode_request(m, 15, &b) == 0, "relay flag accepted");
+	m[14] = 1;
+	m[15] = 'x';
+	ok(wire_decode_request(m, 16, &b) == -1,
 	    "carried octets with the relay flag: rejected");
 	m[2] = 0;
 	m[3] = (AUTH_USER_MAX + 1) >> 8;
 	m[4] = (AUTH_USER_MAX + 1) & 0xff;
-	ok(wire_decode_request(m, 14, &b) == -1, "over-long user: rejected");
+	ok(wire_decode_request(m, 16, &b) == -1, "over-long user: rejected");
 	ok(wire_decode_request(m, 1, &b) == -1, "one octet: rejected");
+}
+
+/* The PROXY client field: absent, or family 4/6 with its exact length. */
+static void
+test_client(void)
+{
+	long n;
+
+	memset(&a, 0, sizeof(a));
+	a.mech = MECH_USER;
+	strlcpy(a.user, "u", sizeof(a.user));
+	a.clientlen = WIRE_CLIENT_LEN;
+	a.client[0] = 4;
+	memcpy(a.client + 1, "\xc0\x00\x02\x07", 4);
+	a.client[17] = 0x04;
+	a.client[18] = 0xd2;
+	n = wire_encode_request(&a, buf, sizeof(buf));
+	ok(n > 0 && wire_decode_request(buf, n, &b) == 0 &&
+	    b.clientlen == WIRE_CLIENT_LEN && memcmp(b.client, a.client,
+	    WIRE_CLIENT_LEN) == 0, "an IPv4 client survives");
+	a.client[10] = 1;
+	n = wire_encode_request(&a, buf, sizeof(buf));
+	ok(wire_decode_request(buf, n, &b) == -1,
+	    "an IPv4 client with octets past its address: rejected");
+	a.client[10] = 0;
+	a.client[0] = 5;
+	n = wire_encode_request(&a, buf, sizeof(buf));
+	ok(wire_decode_request(buf, n, &b) == -1, "family 5: rejected");
+	a.client[0] = 6;
+	a.clientlen = WIRE_CLIENT_LEN - 1;
+	n = wire_encode_request(&a, buf, sizeof(buf));
+	ok(wire_decode_request(buf, n, &b) == -1, "short client: rejected");
 }
 
 static void
@@ -91,6 +124,7 @@ main(void)
 {
 	test_roundtrip();
 	test_lengths();
+	test_client();
 	test_sasl();
 	return tap_done();
 }
