@@ -464,8 +464,8 @@ monitor_run(const struct monitor_args *ma)
 		if (v == VERDICT_OK)
 			return login_ok(ma, user);
 		if (v == VERDICT_TEMPFAIL)
-			log_warnx("auth tempfail user=%s remote=%s: users file "
-			    "unreadable", user, ma->remote);
+			log_warnx("auth tempfail user=%s remote=%s: passdb %s "
+			    "unavailable", user, ma->remote, ma->passdb->name);
 		else {
 			log_info("auth failed user=%s method=%s remote=%s", user,
 			    wire_mech_name(at.rq.mech), ma->remote);

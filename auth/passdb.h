@@ -4,7 +4,8 @@
  * who the user is: the ids, groups, home and maildir the session runs
  * with.  Every source runs in the monitor, as root, and parses no network
  * input: the request was decoded and checked by common/wire.c, the user
- * name by monitor_user_valid().
+ * name by monitor_user_valid().  A source that must talk to a server
+ * does so from an unprivileged helper (passdb_ldap.c).
  *
  * A failure must not tell whether the user exists: the monitor answers
  * every failure at the same time (auth_fail_delay_ms), so a source need
@@ -68,5 +69,7 @@ const struct passdb *passdb_configured(const struct config *, char *why,
 
 /* The users file: auth/passdb_file.c. */
 extern const struct passdb passdb_file;
+/* An LDAP directory: auth/passdb_ldap.c, with ldap/lookup.c. */
+extern const struct passdb passdb_ldap;
 
 #endif

@@ -5,6 +5,8 @@ Each folder holds the code of one process and privilege (see pop3d.c):
 
   common/    every process       may use nothing of another folder
   auth/      the monitor (root)  no pre-login, session or store code
+  ldap/      the LDAP lookup     no auth, pre-login, session or store code;
+             (pre-login user)    the only folder that calls libldap
   prelogin/  unprivileged        no auth (users file, password checks),
                                  session or store code
   session/   the mailbox owner   no auth or pre-login code
@@ -26,11 +28,12 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(TOP, sys.argv[1] if len(sys.argv) > 1 else "build")
 
 FORBIDDEN = {
-    "common": ("auth", "prelogin", "session", "store"),
+    "common": ("auth", "ldap", "prelogin", "session", "store"),
     "auth": ("prelogin", "session", "store"),
-    "prelogin": ("auth", "session", "store"),
-    "session": ("auth", "prelogin"),
-    "store": ("auth", "prelogin", "session"),
+    "ldap": ("auth", "prelogin", "session", "store"),
+    "prelogin": ("auth", "ldap", "session", "store"),
+    "session": ("auth", "ldap", "prelogin"),
+    "store": ("auth", "ldap", "prelogin", "session"),
 }
 SESSION_FOLDERS = ("common", "session", "store")
 SESSION_MAIN = "session/pop3d-session.c"
@@ -68,6 +71,13 @@ def main():
             reached = sorted(undefined & defined[other])
             ok(not reached, f"{folder}/ uses nothing of {other}/",
                ", ".join(reached))
+
+    # The monitor parses nothing a directory sends: libldap is called
+    # from ldap/, the helper that runs unprivileged, alone.
+    calls = sorted(s for f in FORBIDDEN if f != "ldap"
+                   for s in nm(archive(f), "-u")
+                   if re.match(r"(ldap|ber)_", s))
+    ok(not calls, "no folder but ldap/ calls libldap", ", ".join(calls))
 
     # The session's sources, headers included, never see OpenSSL.
     cflags = subprocess.run(["pkg-config", "--cflags", "libbsd-overlay",
