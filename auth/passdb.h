@@ -69,7 +69,7 @@ const struct passdb *passdb_configured(const struct config *, char *why,
 
 /* The users file: auth/passdb_file.c. */
 extern const struct passdb passdb_file;
-/* An LDAP directory: auth/passdb_ldap.c, with ldap/lookup.c. */
+/* An LDAP directory: auth/passdb_ldap.c, with lookup/lookup.c. */
 extern const struct passdb passdb_ldap;
 
 #endif

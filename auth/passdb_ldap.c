@@ -5,8 +5,8 @@
  * network input, parsed by libldap and its TLS library, and the monitor
  * runs as root.  For each login it forks a helper that reads the service
  * bind password (root's file) and then becomes the pre-login user, with
- * nothing open but its reply socket, to run ldap/lookup.c.  The monitor
- * reads one length-checked reply (ldap/lookup.h), checks the paths in it
+ * nothing open but its reply socket, to run lookup/lookup.c.  The monitor
+ * reads one length-checked reply (lookup/lookup.h), checks the paths in it
  * again, and kills a helper that has not answered within ldap_timeout.
  */
 #include <sys/socket.h>
@@ -27,7 +27,7 @@
 #include "auth/sandbox.h"
 #include "common/clock.h"
 #include "common/log.h"
-#include "ldap/lookup.h"
+#include "lookup/lookup.h"
 
 /*
  * The service bind password: the file must be root's alone (or, without

@@ -5,7 +5,7 @@ Each folder holds the code of one process and privilege (see pop3d.c):
 
   common/    every process       may use nothing of another folder
   auth/      the monitor (root)  no pre-login, session or store code
-  ldap/      the LDAP lookup     no auth, pre-login, session or store code;
+  lookup/    the LDAP lookup     no auth, pre-login, session or store code;
              (pre-login user)    the only folder that calls libldap
   prelogin/  unprivileged        no auth (users file, password checks),
                                  session or store code
@@ -28,12 +28,12 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(TOP, sys.argv[1] if len(sys.argv) > 1 else "build")
 
 FORBIDDEN = {
-    "common": ("auth", "ldap", "prelogin", "session", "store"),
+    "common": ("auth", "lookup", "prelogin", "session", "store"),
     "auth": ("prelogin", "session", "store"),
-    "ldap": ("auth", "prelogin", "session", "store"),
-    "prelogin": ("auth", "ldap", "session", "store"),
-    "session": ("auth", "ldap", "prelogin"),
-    "store": ("auth", "ldap", "prelogin", "session"),
+    "lookup": ("auth", "prelogin", "session", "store"),
+    "prelogin": ("auth", "lookup", "session", "store"),
+    "session": ("auth", "lookup", "prelogin"),
+    "store": ("auth", "lookup", "prelogin", "session"),
 }
 SESSION_FOLDERS = ("common", "session", "store")
 SESSION_MAIN = "session/pop3d-session.c"
@@ -73,11 +73,11 @@ def main():
                ", ".join(reached))
 
     # The monitor parses nothing a directory sends: libldap is called
-    # from ldap/, the helper that runs unprivileged, alone.
-    calls = sorted(s for f in FORBIDDEN if f != "ldap"
+    # from lookup/, the helper that runs unprivileged, alone.
+    calls = sorted(s for f in FORBIDDEN if f != "lookup"
                    for s in nm(archive(f), "-u")
                    if re.match(r"(ldap|ber)_", s))
-    ok(not calls, "no folder but ldap/ calls libldap", ", ".join(calls))
+    ok(not calls, "no folder but lookup/ calls libldap", ", ".join(calls))
 
     # The session's sources, headers included, never see OpenSSL.
     cflags = subprocess.run(["pkg-config", "--cflags", "libbsd-overlay",
@@ -103,7 +103,7 @@ def main():
                          capture_output=True, text=True, check=True).stdout
     needed = re.findall(r"\(NEEDED\).*\[(.*)\]", dyn)
     bad = [lib for lib in needed
-           if re.match(r"lib(ssl|crypto|crypt|pam|ldap)\.", lib)]
+           if re.match(r"lib(ssl|crypto|crypt|pam|ldap|lber|gnutls)[.-]", lib)]
     ok(needed and not bad, "pop3d-session needs no TLS or password library",
        " ".join(needed))
 

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <sysexits.h>
 
-#include "ldap/lookup.h"
+#include "lookup/lookup.h"
 #include "common/log.h"
 
 /* An attribute value as the directory sent it; "" when absent. */
