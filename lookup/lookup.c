@@ -220,8 +220,8 @@ find_entry(LDAP *ld, const struct config *cf, const char *filter)
 		log_warnx("ldap %s: search %s: %s", cf->ldap_uri, safe,
 		    ldap_err2string(rc));
 		ldap_msgfree(res);
-		return directory_down(rc) || rc == LDAP_FILTER_ERROR ?
-		    LOOKUP_TEMPFAIL : LOOKUP_FAIL;
+		/* The user name cannot cause one: it is escaped. */
+		return LOOKUP_TEMPFAIL;
 	}
 	if ((count = ldap_count_entries(ld, res)) != 1) {
 		/* None is an unknown user: nothing logged for it. */

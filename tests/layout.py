@@ -110,7 +110,7 @@ def main():
     syms = nm(os.path.join(BUILD, "pop3d-session"))
     bad = sorted(s for s in syms
                  if re.match(r"(passwd_file|password|monitor|login|sasl|"
-                             r"tls|relay|apop)_", s))
+                             r"tls|relay|apop|lookup)_", s))
     ok(not bad, "pop3d-session holds no users-file, password or TLS code",
        ", ".join(bad))
 
