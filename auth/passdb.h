@@ -71,5 +71,12 @@ const struct passdb *passdb_configured(const struct config *, char *why,
 extern const struct passdb passdb_file;
 /* An LDAP directory: auth/passdb_ldap.c, with lookup/lookup.c. */
 extern const struct passdb passdb_ldap;
+/*
+ * The LDAP lookup's reply (lookup/lookup.h), checked as anything from an
+ * unprivileged process: PASSDB_OK with id filled, PASSDB_FAIL, or
+ * PASSDB_TEMPFAIL for anything malformed.
+ */
+enum passdb_result passdb_ldap_decode(const unsigned char *, size_t,
+	    struct passdb_identity *);
 
 #endif

@@ -112,8 +112,9 @@ get_string(const unsigned char *p, const unsigned char *end, char *out,
 }
 
 /* The helper's reply, trusted no more than the pre-login's requests. */
-static enum passdb_result
-decode(const unsigned char *m, ssize_t n, struct passdb_identity *id)
+enum passdb_result
+passdb_ldap_decode(const unsigned char *m, size_t n,
+    struct passdb_identity *id)
 {
 	const unsigned char *p = m + 10, *end = m + n;
 
@@ -163,7 +164,7 @@ await(const struct config *cf, pid_t pid, int fd, struct passdb_identity *id)
 			break;
 	}
 	if (n > 0)
-		r = decode(m, n, id);
+		r = passdb_ldap_decode(m, (size_t)n, id);
 	else if (left <= 0)
 		log_warnx("ldap %s: no answer within ldap_timeout %d s",
 		    cf->ldap_uri, cf->ldap_timeout);
