@@ -130,8 +130,9 @@ passdb_ldap_decode(const unsigned char *m, size_t n,
 	id->uid = get32(m + 2);
 	id->gid = get32(m + 6);
 	if ((p = get_string(p, end, id->home, sizeof(id->home))) == NULL ||
-	    (p = get_string(p, end, id->maildir, sizeof(id->maildir))) == NULL ||
-	    p != end || id->uid == (uid_t)-1 || id->gid == (gid_t)-1 ||
+	    (p = get_string(p, end, id->maildir,
+	    sizeof(id->maildir))) == NULL || p != end ||
+	    id->uid == (uid_t)-1 || id->gid == (gid_t)-1 ||
 	    !lookup_path_ok(id->home) ||
 	    (id->maildir[0] != '\0' && !lookup_path_ok(id->maildir))) {
 		memset(id, 0, sizeof(*id));
@@ -232,10 +233,10 @@ ldap_check(const struct config *cf, char *why, size_t len)
 		    cf->ldap_scope);
 		return -1;
 	}
-	if (lookup_filter(cf->ldap_filter, "user", probe, sizeof(probe)) == -1 ||
-	    strstr(cf->ldap_filter, "%u") == NULL) {
-		snprintf(why, len, "ldap_filter '%s': needs %%u (and knows only "
-		    "%%u and %%%%)", cf->ldap_filter);
+	if (lookup_filter(cf->ldap_filter, "user", probe,
+	    sizeof(probe)) == -1 || strstr(cf->ldap_filter, "%u") == NULL) {
+		snprintf(why, len, "ldap_filter '%s': needs %%u (and knows "
+		    "only %%u and %%%%)", cf->ldap_filter);
 		return -1;
 	}
 	if (cf->ldap_uid_attr[0] == '\0' || cf->ldap_gid_attr[0] == '\0' ||
@@ -244,7 +245,8 @@ ldap_check(const struct config *cf, char *why, size_t len)
 		    "ldap_home_attr may not be empty");
 		return -1;
 	}
-	if (cf->ldap_ca_file[0] != '\0' && access(cf->ldap_ca_file, R_OK) == -1) {
+	if (cf->ldap_ca_file[0] != '\0' &&
+	    access(cf->ldap_ca_file, R_OK) == -1) {
 		snprintf(why, len, "ldap_ca_file %s: %s", cf->ldap_ca_file,
 		    strerror(errno));
 		return -1;
@@ -252,7 +254,8 @@ ldap_check(const struct config *cf, char *why, size_t len)
 	if (cf->ldap_bind_dn[0] == '\0')
 		return 0;
 	if (cf->ldap_bind_password_file[0] == '\0') {
-		snprintf(why, len, "ldap_bind_dn needs ldap_bind_password_file");
+		snprintf(why, len,
+		    "ldap_bind_dn needs ldap_bind_password_file");
 		return -1;
 	}
 	if (stat(cf->ldap_bind_password_file, &st) == -1 ||

@@ -105,11 +105,12 @@ lookup_path_ok(const char *p)
 static int
 directory_down(int rc)
 {
-	return LDAP_API_ERROR(rc) || rc == LDAP_BUSY || rc == LDAP_UNAVAILABLE ||
-	    rc == LDAP_UNWILLING_TO_PERFORM || rc == LDAP_OTHER ||
-	    rc == LDAP_TIMELIMIT_EXCEEDED || rc == LDAP_ADMINLIMIT_EXCEEDED ||
-	    rc == LDAP_NO_SUCH_OBJECT || rc == LDAP_PROTOCOL_ERROR ||
-	    rc == LDAP_CONFIDENTIALITY_REQUIRED || rc == LDAP_STRONG_AUTH_REQUIRED;
+	return LDAP_API_ERROR(rc) || rc == LDAP_BUSY ||
+	    rc == LDAP_UNAVAILABLE || rc == LDAP_UNWILLING_TO_PERFORM ||
+	    rc == LDAP_OTHER || rc == LDAP_TIMELIMIT_EXCEEDED ||
+	    rc == LDAP_ADMINLIMIT_EXCEEDED || rc == LDAP_NO_SUCH_OBJECT ||
+	    rc == LDAP_PROTOCOL_ERROR || rc == LDAP_CONFIDENTIALITY_REQUIRED ||
+	    rc == LDAP_STRONG_AUTH_REQUIRED;
 }
 
 static int
@@ -181,7 +182,8 @@ get_value(LDAP *ld, LDAPMessage *e, const char *attr, struct value *v)
 	struct berval	**vals;
 
 	memset(v, 0, sizeof(*v));
-	if (attr[0] == '\0' || (vals = ldap_get_values_len(ld, e, attr)) == NULL)
+	if (attr[0] == '\0' ||
+	    (vals = ldap_get_values_len(ld, e, attr)) == NULL)
 		return;
 	if (ldap_count_values_len(vals) != 1 ||
 	    vals[0]->bv_len >= sizeof(v->s) ||
@@ -263,7 +265,8 @@ check_password(const struct config *cf, const char *pass)
 	if (rc == LDAP_SUCCESS)
 		return LOOKUP_OK;
 	if (directory_down(rc)) {
-		log_warnx("ldap %s: bind: %s", cf->ldap_uri, ldap_err2string(rc));
+		log_warnx("ldap %s: bind: %s", cf->ldap_uri,
+		    ldap_err2string(rc));
 		return LOOKUP_TEMPFAIL;
 	}
 	return LOOKUP_FAIL;	/* invalid credentials, and the like */
@@ -392,10 +395,13 @@ lookup_run(const struct config *cf, const char *user, const char *pass,
 	 */
 	if (setenv("LDAPNOINIT", "1", 1) == -1)
 		return reply(fd, LOOKUP_TEMPFAIL, 0, 0, "", "");
-	if (pass[0] == '\0' || lookup_scope(cf->ldap_scope) == -1 ||
-	    lookup_filter(cf->ldap_filter, user, filter, sizeof(filter)) == -1)
-		return reply(fd, pass[0] == '\0' ? LOOKUP_FAIL : LOOKUP_TEMPFAIL,
-		    0, 0, "", "");
+	if (pass[0] == '\0')
+		return reply(fd, LOOKUP_FAIL, 0, 0, "", "");
+	if (lookup_scope(cf->ldap_scope) == -1 || lookup_filter(cf->ldap_filter,
+	    user, filter, sizeof(filter)) == -1) {
+		log_warnx("ldap: ldap_scope or ldap_filter unusable");
+		return reply(fd, LOOKUP_TEMPFAIL, 0, 0, "", "");
+	}
 	if ((ld = conn_open(cf)) == NULL)
 		return reply(fd, LOOKUP_TEMPFAIL, 0, 0, "", "");
 	if (bindpw != NULL &&
