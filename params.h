@@ -69,7 +69,12 @@
 #define LDAP_VALUE_MAX		POP3D_PATH_MAX
 /* ldap_bind_password_file: a secret like a login password. */
 #define LDAP_BIND_PASS_MAX	AUTH_PASS_MAX
-#define DEFAULT_LDAP_TIMEOUT	5	/* seconds: the most a login waits on it */
+/*
+ * Seconds a login waits on the directory.  At most 60 (pop3d.conf(5)):
+ * the monitor does nothing else meanwhile, not even keep the login
+ * deadline, and no client waits longer for an answer to PASS.
+ */
+#define DEFAULT_LDAP_TIMEOUT	5
 
 /*
  * Allocations from this size up are mapped on their own and given back on

@@ -43,7 +43,7 @@ static const struct key keys[] = {
 	{ "ldap_gid_attr",	STR(ldap_gid_attr, KEY_STR), 0, 0 },
 	{ "ldap_home_attr",	STR(ldap_home_attr, KEY_STR), 0, 0 },
 	{ "ldap_maildir_attr",	STR(ldap_maildir_attr, KEY_STR), 0, 0 },
-	{ "ldap_timeout",	NUM(ldap_timeout, 1, 300) },
+	{ "ldap_timeout",	NUM(ldap_timeout, 1, 60) },
 	{ "maildir",		STR(maildir, KEY_STR), 0, 0 },
 	{ "login_user",		STR(login_user, KEY_STR), 0, 0 },
 	{ "empty_dir",		STR(empty_dir, KEY_PATH), 0, 0 },
