@@ -20,14 +20,17 @@ WARN	 = -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith \
 	   -Wstrict-prototypes -Wmissing-prototypes -Wvla
 # pop3d links OpenSSL and libcrypt (monitor, TLS); the session libbsd and
 # libmd alone (libbsd itself links libmd), so it maps no TLS library.
+# libldap is pop3d's alone too, and only its LDAP lookup calls it (lookup/).
 POP3D_PKGS   = libbsd-overlay openssl libcrypt
+LDAP_PKGS    = ldap lber
 SESSION_PKGS = libbsd-overlay libmd
-PKG_CFLAGS  := $(shell pkg-config --cflags $(POP3D_PKGS) libmd 2>/dev/null)
+PKG_CFLAGS  := $(shell pkg-config --cflags $(POP3D_PKGS) $(LDAP_PKGS) libmd 2>/dev/null)
 POP3D_LIBS  := $(shell pkg-config --libs $(POP3D_PKGS) 2>/dev/null)
+LDAP_LIBS   := $(shell pkg-config --libs $(LDAP_PKGS) 2>/dev/null)
 SESSION_LIBS := $(shell pkg-config --libs $(SESSION_PKGS) 2>/dev/null)
 # libpam (passdb = pam) goes into pop3d alone: the monitor checks passwords.
 PAM_LIBS    := $(shell pkg-config --libs pam 2>/dev/null || echo -lpam)
-ALL_LIBS    := $(shell pkg-config --libs $(POP3D_PKGS) libmd 2>/dev/null) \
+ALL_LIBS    := $(shell pkg-config --libs $(POP3D_PKGS) $(LDAP_PKGS) libmd 2>/dev/null) \
 	       $(PAM_LIBS)
 ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -I. \
 	   -DSYSCONFDIR='"$(SYSCONFDIR)"' \
@@ -37,21 +40,22 @@ ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -I. \
 # becomes an archive, and each program links only the archives of the
 # processes it runs.  tests/layout.sh checks that no folder reaches into
 # one it must not.
-FOLDERS	 = common auth prelogin session store
+FOLDERS	 = common auth lookup prelogin session store
 MAINS	 = pop3d.c session/pop3d-session.c admin/pop3d-passwd.c
 lib	 = $(O)/lib$(1).a
 objs	 = $(patsubst %.c,$(O)/%.o,$(filter-out $(MAINS),$(wildcard $(1)/*.c)))
 HDRS	 = $(wildcard *.h $(addsuffix /*.h,$(FOLDERS)))
 
-# pop3d: the monitor (auth/) and the pre-login process (prelogin/).
+# pop3d: the monitor (auth/), its LDAP lookup (lookup/) and the pre-login
+# process (prelogin/).
 POP3D_LINK   = $(O)/pop3d.o $(call lib,prelogin) $(call lib,auth) \
-	       $(call lib,common)
+	       $(call lib,lookup) $(call lib,common)
 # pop3d-session: the mailbox owner's session and the Maildir.
 SESSION_LINK = $(O)/session/pop3d-session.o $(call lib,session) \
 	       $(call lib,store) $(call lib,common)
 # pop3d-passwd: the password schemes of the monitor, run by an administrator.
 PASSWD_LINK  = $(O)/admin/pop3d-passwd.o $(call lib,auth) $(call lib,common)
-ALL_ARCHIVES = $(foreach f,prelogin auth session store common,$(call lib,$(f)))
+ALL_ARCHIVES = $(foreach f,prelogin auth lookup session store common,$(call lib,$(f)))
 
 PROGS	 = $(O)/pop3d $(O)/pop3d-session $(O)/pop3d-passwd
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
@@ -71,7 +75,7 @@ $(O)/lib%.a: $$(call objs,%)
 	$(AR) rcs $@ $^
 
 $(O)/pop3d: $(POP3D_LINK)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(POP3D_LIBS) $(PAM_LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(POP3D_LIBS) $(PAM_LIBS) $(LDAP_LIBS)
 
 $(O)/pop3d-session: $(SESSION_LINK)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(SESSION_LIBS)
@@ -151,13 +155,13 @@ FUZZ_FLAGS = $(SANITIZE)
 
 fuzz-build:
 	$(MAKE) O=build-fuzz CC=clang CFLAGS='$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link' \
-	    $(foreach f,prelogin auth session store common,build-fuzz/lib$(f).a)
+	    $(foreach f,prelogin auth lookup session store common,build-fuzz/lib$(f).a)
 	@for f in $(FUZZ_SRCS); do \
 	    b=build-fuzz/$$(basename $$f .c); \
 	    echo "clang $$f -> $$b"; \
 	    clang $(FUZZ_FLAGS) -fsanitize=fuzzer -std=gnu11 -D_GNU_SOURCE -I. \
 	        $(PKG_CFLAGS) -o $$b $$f \
-	        $(foreach f,prelogin auth session store common,build-fuzz/lib$(f).a) \
+	        $(foreach f,prelogin auth lookup session store common,build-fuzz/lib$(f).a) \
 	        $(ALL_LIBS) || exit 1; \
 	done
 

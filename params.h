@@ -74,6 +74,25 @@
 #define POP3D_PATH_MAX		1024
 
 /*
+ * LDAP (passdb = ldap): entries a search may return.  One is asked for;
+ * a few more tell the administrator how far off the filter is, without
+ * letting a filter that matches everyone fetch the whole directory.
+ */
+#define LDAP_ENTRIES_MAX	10
+/* An entry's DN, an expanded filter and an attribute value from the directory. */
+#define LDAP_DN_MAX		1024
+#define LDAP_FILTER_MAX		1024
+#define LDAP_VALUE_MAX		POP3D_PATH_MAX
+/* ldap_bind_password_file: a secret like a login password. */
+#define LDAP_BIND_PASS_MAX	AUTH_PASS_MAX
+/*
+ * Seconds a login waits on the directory.  At most 60 (pop3d.conf(5)):
+ * the monitor does nothing else meanwhile, not even keep the login
+ * deadline, and no client waits longer for an answer to PASS.
+ */
+#define DEFAULT_LDAP_TIMEOUT	5
+
+/*
  * Allocations from this size up are mapped on their own and given back on
  * free.  Fixed, because glibc otherwise raises the threshold after the
  * first such free, and the listing's temporaries (the cache file, sort

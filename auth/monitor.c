@@ -497,8 +497,8 @@ monitor_run(const struct monitor_args *ma)
 		if (v == VERDICT_OK)
 			return login_ok(ma, user);
 		if (v == VERDICT_TEMPFAIL)
-			log_warnx("auth tempfail user=%s remote=%s: users file "
-			    "unreadable", user, client);
+			log_warnx("auth tempfail user=%s remote=%s: passdb %s "
+			    "unavailable", user, client, ma->passdb->name);
 		else if (v == VERDICT_REFUSED)
 			/* Only after a right password: nothing more to try. */
 			log_info("auth refused user=%s method=%s remote=%s", user,

@@ -7,6 +7,7 @@
 static const struct passdb *const sources[] = {
 	&passdb_file,
 	&passdb_pam,
+	&passdb_ldap,
 };
 
 const struct passdb *

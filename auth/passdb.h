@@ -4,7 +4,8 @@
  * who the user is: the ids, groups, home and maildir the session runs
  * with.  Every source runs in the monitor, as root, and parses no network
  * input: the request was decoded and checked by common/wire.c, the user
- * name by monitor_user_valid().
+ * name by monitor_user_valid().  A source that must talk to a server
+ * does so from an unprivileged helper (passdb_ldap.c).
  *
  * A failure must not tell whether the user exists: the monitor answers
  * every failure at the same time (auth_fail_delay_ms), so a source need
@@ -77,5 +78,14 @@ const struct passdb *passdb_configured(const struct config *, char *why,
 extern const struct passdb passdb_file;
 /* PAM and the system's accounts: auth/passdb_pam.c. */
 extern const struct passdb passdb_pam;
+/* An LDAP directory: auth/passdb_ldap.c, with lookup/lookup.c. */
+extern const struct passdb passdb_ldap;
+/*
+ * The LDAP lookup's reply (lookup/lookup.h), checked as anything from an
+ * unprivileged process: PASSDB_OK with id filled, PASSDB_FAIL, or
+ * PASSDB_TEMPFAIL for anything malformed.
+ */
+enum passdb_result passdb_ldap_decode(const unsigned char *, size_t,
+	    struct passdb_identity *);
 
 #endif

@@ -7,8 +7,10 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <syslog.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -140,4 +142,31 @@ sandbox_become(uid_t uid, gid_t gid, const gid_t *groups, int ngroups)
 		}
 	set_ids(uid, gid, groups, ngroups);
 	return 0;
+}
+
+int
+sandbox_helper(const struct config *cf, int fd)
+{
+	struct passwd	*pw;
+	int		 null;
+
+	/* syslog's socket goes too: a later line reopens it, never another fd. */
+	closelog();
+	if ((null = open("/dev/null", O_RDWR)) == -1 || dup2(null, 0) == -1 ||
+	    dup2(null, 1) == -1 || (fd != 3 && dup2(fd, 3) == -1))
+		fatal(EX_OSERR, "helper descriptors");
+	closefrom(4);
+	if (geteuid() == 0) {
+		if ((pw = getpwnam(cf->login_user)) == NULL || pw->pw_uid == 0 ||
+		    pw->pw_gid == 0)
+			fatalx(EX_CONFIG, "login_user %s: no such user, or root",
+			    cf->login_user);
+		set_ids(pw->pw_uid, pw->pw_gid, NULL, 0);
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fatal(EX_OSERR, "prctl");
+	limit(RLIMIT_CORE, 0);
+	limit(RLIMIT_NPROC, 0);
+	return 3;
 }

@@ -34,4 +34,13 @@ void	sandbox_login(const struct config *, const struct login_ids *, int root);
  */
 int	sandbox_become(uid_t, gid_t, const gid_t *groups, int ngroups);
 
+/*
+ * Confine a helper forked by the monitor (the LDAP lookup): stdin and
+ * stdout on /dev/null, no descriptor past stderr but fd, which becomes 3
+ * (returned); as root, the pre-login user; as anyone, no new privileges,
+ * no core dumps, no forking.  Not chrooted: the helper resolves names and
+ * reads CA files.
+ */
+int	sandbox_helper(const struct config *, int fd);
+
 #endif

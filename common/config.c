@@ -34,6 +34,19 @@ static const struct key keys[] = {
 	{ "first_valid_uid",	NUM(first_valid_uid, 1, 2147483647) },
 	{ "pam_service",	STR(pam_service, KEY_STR), 0, 0 },
 	{ "users_file",		STR(users_file, KEY_PATH), 0, 0 },
+	{ "ldap_uri",		STR(ldap_uri, KEY_STR), 0, 0 },
+	{ "ldap_starttls",	KEY_BOOL, offsetof(struct config, ldap_starttls), 0, 0, 0 },
+	{ "ldap_ca_file",	STR(ldap_ca_file, KEY_PATH), 0, 0 },
+	{ "ldap_bind_dn",	STR(ldap_bind_dn, KEY_STR), 0, 0 },
+	{ "ldap_bind_password_file", STR(ldap_bind_password_file, KEY_PATH), 0, 0 },
+	{ "ldap_base",		STR(ldap_base, KEY_STR), 0, 0 },
+	{ "ldap_filter",	STR(ldap_filter, KEY_STR), 0, 0 },
+	{ "ldap_scope",		STR(ldap_scope, KEY_STR), 0, 0 },
+	{ "ldap_uid_attr",	STR(ldap_uid_attr, KEY_STR), 0, 0 },
+	{ "ldap_gid_attr",	STR(ldap_gid_attr, KEY_STR), 0, 0 },
+	{ "ldap_home_attr",	STR(ldap_home_attr, KEY_STR), 0, 0 },
+	{ "ldap_maildir_attr",	STR(ldap_maildir_attr, KEY_STR), 0, 0 },
+	{ "ldap_timeout",	NUM(ldap_timeout, 1, 60) },
 	{ "maildir",		STR(maildir, KEY_STR), 0, 0 },
 	{ "login_user",		STR(login_user, KEY_STR), 0, 0 },
 	{ "empty_dir",		STR(empty_dir, KEY_PATH), 0, 0 },
@@ -68,6 +81,14 @@ config_defaults(struct config *cf)
 	cf->first_valid_uid = DEFAULT_FIRST_VALID_UID;
 	strlcpy(cf->pam_service, "pop3d", sizeof(cf->pam_service));
 	strlcpy(cf->users_file, SYSCONFDIR "/pop3d/users", sizeof(cf->users_file));
+	strlcpy(cf->ldap_uri, "ldapi:///", sizeof(cf->ldap_uri));
+	strlcpy(cf->ldap_filter, "(&(objectClass=posixAccount)(uid=%u))",
+	    sizeof(cf->ldap_filter));
+	strlcpy(cf->ldap_scope, "sub", sizeof(cf->ldap_scope));
+	strlcpy(cf->ldap_uid_attr, "uidNumber", sizeof(cf->ldap_uid_attr));
+	strlcpy(cf->ldap_gid_attr, "gidNumber", sizeof(cf->ldap_gid_attr));
+	strlcpy(cf->ldap_home_attr, "homeDirectory", sizeof(cf->ldap_home_attr));
+	cf->ldap_timeout = DEFAULT_LDAP_TIMEOUT;
 	strlcpy(cf->maildir, "%h/Maildir", sizeof(cf->maildir));
 	strlcpy(cf->login_user, "pop3d", sizeof(cf->login_user));
 	strlcpy(cf->empty_dir, "/var/empty", sizeof(cf->empty_dir));

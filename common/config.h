@@ -25,6 +25,19 @@ struct config {
 	int	first_valid_uid;		/* system accounts below are refused */
 	char	pam_service[CONFIG_STR_MAX];	/* passdb = pam: the PAM service */
 	char	users_file[POP3D_PATH_MAX];
+	char	ldap_uri[POP3D_PATH_MAX];	/* passdb = ldap: one or more URIs */
+	int	ldap_starttls;
+	char	ldap_ca_file[POP3D_PATH_MAX];
+	char	ldap_bind_dn[CONFIG_STR_MAX];	/* "" = anonymous search */
+	char	ldap_bind_password_file[POP3D_PATH_MAX];
+	char	ldap_base[CONFIG_STR_MAX];
+	char	ldap_filter[CONFIG_STR_MAX];	/* %u: the user, escaped */
+	char	ldap_scope[CONFIG_STR_MAX];	/* base, one or sub */
+	char	ldap_uid_attr[CONFIG_STR_MAX];
+	char	ldap_gid_attr[CONFIG_STR_MAX];
+	char	ldap_home_attr[CONFIG_STR_MAX];
+	char	ldap_maildir_attr[CONFIG_STR_MAX]; /* "" = the maildir template */
+	int	ldap_timeout;			/* seconds */
 	char	maildir[POP3D_PATH_MAX];	/* template: %u, %h, %% */
 	char	login_user[CONFIG_STR_MAX];	/* runs the pre-login process */
 	char	empty_dir[POP3D_PATH_MAX];	/* its chroot */

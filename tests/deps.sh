@@ -7,7 +7,8 @@ pkgs="build-essential pkg-config libbsd-dev libmd-dev libssl-dev libcrypt-dev
 python3 openssl curl fetchmail mpop ucspi-tcp systemd valgrind mandoc
 clang libclang-rt-14-dev xinetd stunnel4 haproxy
 dpkg-dev debhelper lintian fakeroot adduser git
-libpam0g-dev libpam-modules libpam-runtime passwd"
+libpam0g-dev libpam-modules libpam-runtime passwd
+libldap-dev slapd ldap-utils"
 
 missing=""
 for p in $pkgs; do
@@ -21,6 +22,9 @@ if [ -n "$missing" ]; then
 		exit 1
 	fi
 	echo "deps: installing$missing"
+	# slapd asks nothing with this; a system slapd its postinst may start
+	# on port 389 does not matter: the tests start their own on other
+	# ports of 127.0.0.1.
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	# shellcheck disable=SC2086

@@ -5,6 +5,8 @@ Each folder holds the code of one process and privilege (see pop3d.c):
 
   common/    every process       may use nothing of another folder
   auth/      the monitor (root)  no pre-login, session or store code
+  lookup/    the LDAP lookup     no auth, pre-login, session or store code;
+             (pre-login user)    the only folder that calls libldap
   prelogin/  unprivileged        no auth (users file, password checks),
                                  session or store code
   session/   the mailbox owner   no auth or pre-login code
@@ -26,11 +28,12 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(TOP, sys.argv[1] if len(sys.argv) > 1 else "build")
 
 FORBIDDEN = {
-    "common": ("auth", "prelogin", "session", "store"),
+    "common": ("auth", "lookup", "prelogin", "session", "store"),
     "auth": ("prelogin", "session", "store"),
-    "prelogin": ("auth", "session", "store"),
-    "session": ("auth", "prelogin"),
-    "store": ("auth", "prelogin", "session"),
+    "lookup": ("auth", "prelogin", "session", "store"),
+    "prelogin": ("auth", "lookup", "session", "store"),
+    "session": ("auth", "lookup", "prelogin"),
+    "store": ("auth", "lookup", "prelogin", "session"),
 }
 SESSION_FOLDERS = ("common", "session", "store")
 SESSION_MAIN = "session/pop3d-session.c"
@@ -69,6 +72,13 @@ def main():
             ok(not reached, f"{folder}/ uses nothing of {other}/",
                ", ".join(reached))
 
+    # The monitor parses nothing a directory sends: libldap is called
+    # from lookup/, the helper that runs unprivileged, alone.
+    calls = sorted(s for f in FORBIDDEN if f != "lookup"
+                   for s in nm(archive(f), "-u")
+                   if re.match(r"(ldap|ber)_", s))
+    ok(not calls, "no folder but lookup/ calls libldap", ", ".join(calls))
+
     # The session's sources, headers included, never see OpenSSL.
     cflags = subprocess.run(["pkg-config", "--cflags", "libbsd-overlay",
                              "libmd"], capture_output=True,
@@ -93,14 +103,14 @@ def main():
                          capture_output=True, text=True, check=True).stdout
     needed = re.findall(r"\(NEEDED\).*\[(.*)\]", dyn)
     bad = [lib for lib in needed
-           if re.match(r"lib(ssl|crypto|crypt|pam|ldap)\.", lib)]
+           if re.match(r"lib(ssl|crypto|crypt|pam|ldap|lber|gnutls)[.-]", lib)]
     ok(needed and not bad, "pop3d-session needs no TLS or password library",
        " ".join(needed))
 
     syms = nm(os.path.join(BUILD, "pop3d-session"))
     bad = sorted(s for s in syms
                  if re.match(r"(passwd_file|password|monitor|login|sasl|"
-                             r"tls|relay|apop)_", s))
+                             r"tls|relay|apop|lookup)_", s))
     ok(not bad, "pop3d-session holds no users-file, password or TLS code",
        ", ".join(bad))
 
