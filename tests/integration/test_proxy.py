@@ -262,9 +262,9 @@ class HAProxy(ProxyCase):
             cls.log.close()
         super().tearDownClass()
 
-    def session(self, client):
-        """Log in, fetch the message; the client's own port, for the log."""
-        mark = len(self.pop3d.read_log())
+    def session(self, client, mark):
+        """Log in, fetch the message; the log from mark on (taken before
+        the client connected: the proxy line comes at once)."""
         port = client.sock.getsockname()[1]
         client.user("u")
         client.pass_("pw")
@@ -290,9 +290,10 @@ class HAProxy(ProxyCase):
 
     def test_send_proxy_v2_ssl(self):
         ctx = ssl.create_default_context(cafile=CA.ca)
+        mark = len(self.pop3d.read_log())
         c = poplib.POP3_SSL("localhost", self.ports["ssl"], context=ctx,
                             timeout=WAIT)
-        log = self.session(c)
+        log = self.session(c, mark)
         self.assertIn("tls=proxy", log)
 
 
