@@ -63,6 +63,8 @@ file_verify(const struct config *cf, const struct passdb_request *rq,
 		id->uid = pe.uid;
 		id->gid = pe.gid;
 		strlcpy(id->home, pe.home, sizeof(id->home));
+		id->has_login_delay = pe.has_login_delay;
+		id->login_delay = pe.login_delay;
 	}
 	explicit_bzero(&pe, sizeof(pe));
 	return r;

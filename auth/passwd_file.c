@@ -122,6 +122,43 @@ pf_id(const struct pf_field *f, int *has, unsigned int *id)
 	return 0;
 }
 
+/*
+ * The extra fields: blank-separated key=value pairs.  Only login_delay is
+ * ours; a bad value makes the line malformed rather than silently giving
+ * the user the server-wide delay.
+ */
+static const char *
+pf_extra(const struct pf_field *f, struct passwd_entry *pe)
+{
+	static const char	 key[] = "login_delay=";
+	char			 num[16];
+	const char		*p, *end, *errstr;
+	size_t			 len;
+
+	if (f->p == NULL)
+		return NULL;
+	for (p = f->p, end = f->p + f->len; p < end; p += len) {
+		p += strspn(p, " \t");
+		if (p >= end)
+			break;
+		len = strcspn(p, " \t");
+		if (len < sizeof(key) - 1 ||
+		    strncmp(p, key, sizeof(key) - 1) != 0)
+			continue;
+		if (len - (sizeof(key) - 1) >= sizeof(num))
+			return "bad login_delay";
+		memcpy(num, p + sizeof(key) - 1, len - (sizeof(key) - 1));
+		num[len - (sizeof(key) - 1)] = '\0';
+		if (num[strspn(num, "0123456789")] != '\0')
+			return "bad login_delay";
+		pe->login_delay = strtonum(num, 0, LOGIN_DELAY_MAX, &errstr);
+		if (errstr != NULL)
+			return "bad login_delay";
+		pe->has_login_delay = 1;
+	}
+	return NULL;
+}
+
 /* Parse line into pe; NULL on success, else why the line is malformed. */
 static const char *
 pf_parse(const char *line, struct passwd_entry *pe)
@@ -154,7 +191,7 @@ pf_parse(const char *line, struct passwd_entry *pe)
 		if (pf_copy(&f[PF_HOME], pe->home, sizeof(pe->home)) == -1)
 			return "home too long";
 	}
-	return NULL;
+	return pf_extra(&f[PF_EXTRA], pe);
 }
 
 int

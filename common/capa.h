@@ -7,8 +7,14 @@
 
 #define CAPA_STLS	0x01	/* STLS can be used now */
 #define CAPA_LOGIN	0x02	/* USER and SASL PLAIN can be used now */
+#define CAPA_USERVAL	0x04	/* after login: login_delay is the user's own */
 
-/* Write the capability lines and the terminating "." line. */
-int	capa_write(struct io *, const struct config *, int flags);
+/*
+ * Write the capability lines and the terminating "." line.  login_delay
+ * is the server-wide value before login (announced with "USER": a user's
+ * own may differ), the logged-in user's with CAPA_USERVAL.
+ */
+int	capa_write(struct io *, const struct config *, int flags,
+	    int login_delay);
 
 #endif

@@ -44,7 +44,9 @@ enum wire_verdict {
 	VERDICT_OK = 1,		/* the monitor takes over; the sender exits */
 	VERDICT_FAIL = 2,	/* bad user or password */
 	VERDICT_FAIL_LAST = 3,	/* bad, and no more tries: close */
-	VERDICT_TEMPFAIL = 4	/* the user database could not be read */
+	VERDICT_TEMPFAIL = 4,	/* the user database could not be read */
+	VERDICT_DELAY = 5	/* right password, but too soon after the
+				   user's last login (LOGIN-DELAY) */
 };
 
 struct wire_request {

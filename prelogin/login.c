@@ -82,6 +82,9 @@ ask_monitor(struct login *l, struct cmd_reply *r, enum wire_mech mech)
 	case VERDICT_TEMPFAIL:
 		return cmd_say(r, CMD_ERR,
 		    "[SYS/TEMP] Authentication temporarily unavailable");
+	case VERDICT_DELAY:
+		return cmd_say(r, CMD_ERR,
+		    "[LOGIN-DELAY] Too soon after the last login, try later");
 	default:
 		return cmd_say(r, CMD_CLOSE, "[SYS/TEMP] Authentication unavailable");
 	}
@@ -237,7 +240,7 @@ capa_body(struct io *io, void *ctx)
 		flags |= CAPA_LOGIN;
 	if (l->opt->tls != NULL && !l->tls_on)
 		flags |= CAPA_STLS;
-	return capa_write(io, l->cf, flags);
+	return capa_write(io, l->cf, flags, l->cf->login_delay);
 }
 
 /* The handshake, with one log line if it fails; -1: the link is unusable. */

@@ -53,6 +53,14 @@ test_config(void)
 	    "paths must be absolute");
 	ok(load("log = console\n", &cf, err, sizeof(err)) == -1, "bad enum value");
 	ok(load("just words\n", &cf, err, sizeof(err)) == -1, "no '='");
+	ok(load("", &cf, err, sizeof(err)) == 0 && cf.expire == EXPIRE_UNSET &&
+	    cf.login_delay == 0 &&
+	    strcmp(cf.login_delay_dir, "/run/pop3d") == 0,
+	    "policies off by default");
+	ok(load("login_delay = 900\n", &cf, err, sizeof(err)) == 0 &&
+	    cf.login_delay == 900 &&
+	    load("login_delay = 86401\n", &cf, err, sizeof(err)) == -1,
+	    "login_delay range");
 	ok(load("greeting = a\tb\n", &cf, err, sizeof(err)) == -1,
 	    "control characters refused");
 	unlink(path);
