@@ -57,6 +57,8 @@ static const struct key keys[] = {
 	{ "log",		KEY_LOG, offsetof(struct config, log_stderr), 0, 0, 0 },
 	{ "login_delay",	NUM(login_delay, 0, LOGIN_DELAY_MAX) },
 	{ "login_delay_dir",	STR(login_delay_dir, KEY_PATH), 0, 0 },
+	{ "expire",		KEY_DAYS, offsetof(struct config, expire), 0, 0,
+				EXPIRE_DAYS_MAX },
 };
 
 void

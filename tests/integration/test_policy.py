@@ -278,5 +278,187 @@ class BrokenState(PolicyCase):
         self.login_quit()
 
 
+class Expire(PolicyCase):
+    CONF = {"expire": 3}
+    MESSAGES = ("Subject: 1\r\n\r\none\r\n", "Subject: 2\r\n\r\ntwo\r\n",
+                "Subject: 3\r\n\r\nthree\r\n")
+
+    def setUp(self):
+        super().setUp()
+        self.names = [self.host.deliver(USER, m) for m in self.MESSAGES]
+        self.record = os.path.join(self.host.maildir(USER), "pop3d.retrieved")
+
+    def session(self, *commands, quit=True):
+        """Log in, run commands (each must succeed), QUIT or drop the
+        connection; returns (QUIT reply or None, log)."""
+        c, r = self.attempt()
+        self.assertTrue(r.startswith(b"+OK"), r)
+        for cmd in commands:
+            reply = c.cmd(cmd)
+            self.assertTrue(reply.startswith(b"+OK"), (cmd, reply))
+            if cmd.split()[0] in ("RETR", "TOP"):
+                c.multi()
+        bye = c.cmd("QUIT") if quit else None
+        return bye, self.finish(c)
+
+    def left(self):
+        """The base names of the messages still there, in order."""
+        return [n for n in self.names
+                if any(f.split("/", 1)[1].split(":")[0] == n
+                       for f in self.host.files(USER))]
+
+    def records(self):
+        with open(self.record) as f:
+            return [ln.split(" ", 1) for ln in f.read().splitlines()]
+
+    def backdate(self, seconds):
+        """Every retrieval time moved seconds into the past, in place (the
+        file keeps its owner)."""
+        lines = [f"{int(t) - seconds} {n}\n" for t, n in self.records()]
+        with open(self.record, "w") as f:
+            f.write("".join(lines))
+
+    def expired_count(self, log):
+        m = re.findall(r"logout user=alice reason=quit .* expired=(\d+)$",
+                       log, re.M)
+        self.assertEqual(len(m), 1, log)
+        return int(m[0])
+
+    def test_capa_before_and_after_login(self):
+        c = self.client()
+        self.assertIn("EXPIRE 3", self.capa(c))
+        self.assertTrue(c.cmd(f"USER {USER}").startswith(b"+OK"))
+        self.assertTrue(c.cmd(f"PASS {PASSWORD}").startswith(b"+OK"))
+        self.assertIn("EXPIRE 3", self.capa(c))
+
+    def test_capa_without_expire(self):
+        self.host.conf.pop("expire")
+        self.host.write_conf()
+        c = self.client()
+        self.assertFalse([ln for ln in self.capa(c) if "EXPIRE" in ln])
+        bye, log = self.session("RETR 1")
+        self.assertNotIn("expired=", log)
+        self.assertFalse(os.path.exists(self.record))
+
+    def test_never(self):
+        self.host.write_conf(expire="never")
+        c = self.client()
+        self.assertIn("EXPIRE NEVER", self.capa(c))
+        self.finish(c)
+        self.session("RETR 1")
+        self.assertFalse(os.path.exists(self.record))
+        self.assertEqual(self.left(), self.names)
+
+    def test_retrieved_message_expires_after_its_days(self):
+        t0 = time.time()
+        bye, log = self.session("RETR 1", "TOP 2 0")
+        self.assertEqual(bye, b"+OK Logging out, 0 messages deleted")
+        self.assertEqual(self.expired_count(log), 0)
+        [(when, name)] = self.records()
+        self.assertEqual(name, self.names[0])
+        self.assertLessEqual(abs(int(when) - t0), 5)
+        # Not yet three days.
+        self.backdate(3 * 86400 - 3600)
+        bye, log = self.session()
+        self.assertEqual(bye, b"+OK Logging out, 0 messages deleted")
+        self.assertEqual(self.left(), self.names)
+        # Three days: a dropped connection deletes nothing ...
+        self.backdate(3600)
+        self.session("STAT", quit=False)
+        self.assertEqual(self.left(), self.names)
+        # ... QUIT does, and only the retrieved message.
+        bye, log = self.session("STAT")
+        self.assertEqual(bye, b"+OK Logging out, 1 messages deleted")
+        self.assertEqual(self.expired_count(log), 1)
+        self.assertEqual(self.left(), self.names[1:])
+        self.assertFalse(os.path.exists(self.record))
+
+    def test_retrieval_time_is_the_first(self):
+        self.session("RETR 1")
+        self.backdate(2 * 86400)
+        first = self.records()
+        self.session("RETR 1")
+        self.assertEqual(self.records(), first)
+
+    def test_record_survives_another_clients_renames(self):
+        self.session("RETR 1")
+        cur = os.path.join(self.host.maildir(USER), "cur")
+        [seen] = [n for n in os.listdir(cur) if n.startswith(self.names[0])]
+        os.rename(os.path.join(cur, seen),
+                  os.path.join(cur, self.names[0] + ":2,FS"))
+        self.backdate(3 * 86400)
+        bye, log = self.session()
+        self.assertEqual(bye, b"+OK Logging out, 1 messages deleted")
+        self.assertEqual(self.left(), self.names[1:])
+
+    def test_record_of_gone_messages_is_dropped(self):
+        self.session("RETR 1", "RETR 2")
+        self.session("DELE 1")
+        self.assertEqual([n for _, n in self.records()], [self.names[1]])
+
+    def test_expire_zero(self):
+        self.host.write_conf(expire=0)
+        c = self.client()
+        self.assertIn("EXPIRE 0", self.capa(c))
+        self.finish(c)
+        self.session("RETR 1", quit=False)
+        self.assertEqual(self.left(), self.names)
+        bye, log = self.session("RETR 1", "TOP 2 1")
+        self.assertEqual(bye, b"+OK Logging out, 1 messages deleted")
+        self.assertEqual(self.expired_count(log), 1)
+        self.assertEqual(self.left(), self.names[1:])
+        self.assertFalse(os.path.exists(self.record))
+
+    def test_expire_zero_takes_earlier_records_too(self):
+        self.session("RETR 1")
+        self.host.write_conf(expire=0)
+        bye, log = self.session()
+        self.assertEqual(bye, b"+OK Logging out, 1 messages deleted")
+        self.assertEqual(self.left(), self.names[1:])
+
+    def test_damaged_record_expires_nothing(self):
+        self.session("RETR 1", "RETR 2")
+        self.backdate(4 * 86400)
+        with open(self.record, "a") as f:
+            f.write("not a record\n")
+        bye, log = self.session("RETR 3")
+        self.assertEqual(bye, b"+OK Logging out, 0 messages deleted")
+        self.assertIn("pop3d.retrieved: unusable", log)
+        self.assertEqual(self.left(), self.names)
+        # Written anew, with what this session retrieved.
+        self.assertEqual([n for _, n in self.records()], [self.names[2]])
+
+    def test_bad_lines(self):
+        name = self.names[0]
+        old = int(time.time()) - 4 * 86400
+        for text in (f"{old} {name}", f"{old}  {name}\n", f" {old} {name}\n",
+                     f"-{old} {name}\n", f"{old} x/{name}\n",
+                     f"{old} {name}:2,S\n", f"{old} .{name}\n",
+                     f"{old} {name}\n{old} {name}\n",
+                     f"{old} {name}\n\0\n", f"99999999999999999999 {name}\n"):
+            with self.subTest(text=text):
+                with open(self.record, "w") as f:
+                    f.write(text)
+                self.host.chown(USER, self.record)
+                bye, log = self.session()
+                self.assertEqual(bye, b"+OK Logging out, 0 messages deleted")
+                self.assertIn("unusable", log)
+                self.assertFalse(os.path.exists(self.record))
+
+    def test_record_through_a_symlink_is_not_read(self):
+        target = os.path.join(self.host.dir, "elsewhere")
+        line = f"{int(time.time()) - 4 * 86400} {self.names[0]}\n"
+        with open(target, "w") as f:
+            f.write(line)
+        self.host.chown(USER, target)
+        os.symlink(target, self.record)
+        bye, log = self.session("RETR 2")
+        self.assertEqual(bye, b"+OK Logging out, 0 messages deleted")
+        self.assertEqual(self.left(), self.names)
+        self.assertFalse(os.path.islink(self.record))
+        with open(target) as f:
+            self.assertEqual(f.read(), line)
+
+
 if __name__ == "__main__":
     pop3test.main()

@@ -155,6 +155,9 @@ OPTIONS = {
     "vanished": dict(after_login=vanish),
     "login-delay.1": dict(conf={"login_delay": 60}, before=login_delay_state),
     "login-delay.2": dict(conf={"login_delay": 60}, before=login_delay_state),
+    "expire-never": dict(conf={"expire": "never"}),
+    "expire-zero.1": dict(conf={"expire": 0}),
+    "expire-zero.2": dict(conf={"expire": 0}),
 }
 
 # Replies the manual pages quote that no transcript can show, and why.

@@ -57,10 +57,17 @@ test_config(void)
 	    cf.login_delay == 0 &&
 	    strcmp(cf.login_delay_dir, "/run/pop3d") == 0,
 	    "policies off by default");
-	ok(load("login_delay = 900\n", &cf, err, sizeof(err)) == 0 &&
-	    cf.login_delay == 900 &&
+	ok(load("expire = never\nlogin_delay = 900\n", &cf, err,
+	    sizeof(err)) == 0 && cf.expire == EXPIRE_NEVER &&
+	    cf.login_delay == 900, "expire never, login_delay");
+	ok(load("expire = 0\n", &cf, err, sizeof(err)) == 0 && cf.expire == 0 &&
+	    load("expire = 3650\n", &cf, err, sizeof(err)) == 0 &&
+	    cf.expire == 3650, "expire 0 and 3650");
+	ok(load("expire = 3651\n", &cf, err, sizeof(err)) == -1 &&
+	    load("expire = -1\n", &cf, err, sizeof(err)) == -1 &&
+	    load("expire = NEVER\n", &cf, err, sizeof(err)) == -1 &&
 	    load("login_delay = 86401\n", &cf, err, sizeof(err)) == -1,
-	    "login_delay range");
+	    "expire and login_delay ranges");
 	ok(load("greeting = a\tb\n", &cf, err, sizeof(err)) == -1,
 	    "control characters refused");
 	unlink(path);
