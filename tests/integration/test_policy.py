@@ -120,6 +120,17 @@ class LoginDelay(PolicyCase):
         token = base64.b64encode(f"\0{USER}\0{PASSWORD}".encode()).decode()
         self.assertEqual(c.cmd(f"AUTH PLAIN {token}"), DELAYED)
 
+    def test_logins_at_once_let_one_through(self):
+        """The check and the update are one step under the lock."""
+        clients = [self.client() for _ in range(4)]
+        for c in clients:
+            self.assertTrue(c.cmd(f"USER {USER}").startswith(b"+OK"))
+        for c in clients:
+            c.send(f"PASS {PASSWORD}\r\n")
+        replies = sorted(c.line() for c in clients)
+        self.assertTrue(replies[0].startswith(b"+OK Logged in"), replies)
+        self.assertEqual(replies[1:], [DELAYED] * 3, replies)
+
     def test_capa_before_and_after_login(self):
         c = self.client()
         before = self.capa(c)
