@@ -399,6 +399,8 @@ handover(const struct monitor_args *ma, struct handover_env *he, int carry)
 		bad |= handover_set(he, HO_LOGGER_PID, "%ld", (long)ma->logger);
 	if (user_delay(ma) > 0)
 		bad |= handover_set(he, HO_LOGIN_DELAY, "%d", user_delay(ma));
+	if (at.id.has_expire)
+		bad |= handover_set(he, HO_EXPIRE, "%d", at.id.expire);
 	bad |= handover_set(he, HO_HOME, "%s", home);
 	bad |= handover_set(he, HO_LOGNAME, "%s", at.rq.user);
 	bad |= handover_set(he, HO_PATH, "/usr/bin:/bin");

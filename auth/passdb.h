@@ -41,6 +41,8 @@ struct passdb_identity {
 	char	maildir[POP3D_PATH_MAX]; /* from the source; "": the template */
 	int	has_login_delay;	/* the source gives the user's own */
 	int	login_delay;		/* seconds, 0..LOGIN_DELAY_MAX */
+	int	has_expire;		/* the source gives the user's own */
+	int	expire;			/* days, or EXPIRE_NEVER */
 };
 
 struct passdb_request {

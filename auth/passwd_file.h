@@ -6,7 +6,8 @@
  * Lines starting with '#' and blank lines are skipped.  Fields after the
  * password may be missing or empty.  extra holds blank-separated
  * key=value pairs, as in Dovecot; pop3d takes login_delay=N (seconds,
- * 0..LOGIN_DELAY_MAX) and leaves the others to other readers of the file.
+ * 0..LOGIN_DELAY_MAX) and expire=N (days, 0..EXPIRE_DAYS_MAX) or
+ * expire=never, and leaves the others to other readers of the file.
  * Read only by the privileged monitor.
  */
 #ifndef POP3D_PASSWD_FILE_H
@@ -26,6 +27,8 @@ struct passwd_entry {
 	char	home[POP3D_PATH_MAX];		/* may be empty */
 	int	has_login_delay;		/* login_delay= in extra */
 	int	login_delay;			/* seconds */
+	int	has_expire;			/* expire= in extra */
+	int	expire;				/* days, or EXPIRE_NEVER */
 };
 
 enum passwd_status {

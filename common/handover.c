@@ -17,6 +17,7 @@ static const char *const handover_names[] = {
 	"POP3D_RELAY_PID",
 	"POP3D_LOGGER_PID",
 	"POP3D_LOGIN_DELAY",
+	"POP3D_EXPIRE",
 	"HOME",
 	"USER",
 	"PATH",

@@ -233,14 +233,15 @@ auth_apop(void *ctx, struct cmd_reply *r, int argc, char **argv)
 static int
 capa_body(struct io *io, void *ctx)
 {
-	struct login	*l = ctx;
-	int		 flags = 0;
+	struct login		*l = ctx;
+	struct capa_policy	 pol = { l->cf->login_delay, l->cf->expire };
+	int			 flags = 0;
 
 	if (plaintext_ok(l))
 		flags |= CAPA_LOGIN;
 	if (l->opt->tls != NULL && !l->tls_on)
 		flags |= CAPA_STLS;
-	return capa_write(io, l->cf, flags, l->cf->login_delay);
+	return capa_write(io, l->cf, flags, &pol);
 }
 
 /* The handshake, with one log line if it fails; -1: the link is unusable. */

@@ -312,8 +312,9 @@ capa_body(struct io *io, void *ctx)
 {
 	struct session *s = ctx;
 
-	return capa_write(io, s->cf, CAPA_LOGIN | CAPA_USERVAL,
-	    s->si->login_delay);
+	struct capa_policy pol = { s->si->login_delay, s->si->expire };
+
+	return capa_write(io, s->cf, CAPA_LOGIN | CAPA_USERVAL, &pol);
 }
 
 static enum cmd_status
@@ -333,13 +334,13 @@ expire_begin(struct session *s, long long now)
 {
 	struct expiry *e;
 
-	if (s->cf->expire < 0)
+	if (s->si->expire < 0)
 		return NULL;
 	if ((e = expire_load(&s->md)) == NULL) {
 		log_warn("user=%s: EXPIRE", s->si->user);
 		return NULL;
 	}
-	s->expired = expire_mark(e, &s->md, s->cf->expire, now);
+	s->expired = expire_mark(e, &s->md, s->si->expire, now);
 	return e;
 }
 
@@ -504,7 +505,7 @@ trans_run(const struct config *cf, const struct session_info *si)
 	    "dele=%lu messages=%zu size=%" PRIu64 " out=%" PRIu64 "%s",
 	    si->user, cmd_end_reason(end), s->retr, s->retr_bytes, s->top,
 	    s->committed ? s->dele : 0, s->md.count, s->md.total,
-	    s->io.bytes_out, cf->expire >= 0 ? expired : "");
+	    s->io.bytes_out, si->expire >= 0 ? expired : "");
 	maildrop_close(&s->md);
 	wait_relay(si->relay);
 	return end == LOOP_IOERR ? 1 : 0;

@@ -337,10 +337,48 @@ class Expire(PolicyCase):
 
     def test_capa_before_and_after_login(self):
         c = self.client()
-        self.assertIn("EXPIRE 3", self.capa(c))
+        self.assertIn("EXPIRE 3 USER", self.capa(c))
         self.assertTrue(c.cmd(f"USER {USER}").startswith(b"+OK"))
         self.assertTrue(c.cmd(f"PASS {PASSWORD}").startswith(b"+OK"))
         self.assertIn("EXPIRE 3", self.capa(c))
+
+    def test_per_user_value(self):
+        self.set_extra(USER, "expire=never")
+        c, r = self.attempt()
+        self.assertIn("EXPIRE NEVER", self.capa(c))
+        self.finish(c)
+        self.session("RETR 1")
+        self.assertFalse(os.path.exists(self.record))
+        self.set_extra(USER, "login_delay=0 expire=0")
+        c, r = self.attempt()
+        self.assertIn("EXPIRE 0", self.capa(c))
+        self.finish(c)
+        bye, log = self.session("RETR 2")
+        self.assertEqual(bye, b"+OK Logging out, 1 messages deleted")
+        self.assertEqual(self.expired_count(log), 1)
+
+    def test_per_user_value_with_expire_unset(self):
+        self.host.conf.pop("expire")
+        self.host.write_conf()
+        self.set_extra(USER, "expire=5")
+        c = self.client()
+        self.assertFalse([ln for ln in self.capa(c) if "EXPIRE" in ln])
+        self.finish(c)
+        c, r = self.attempt()
+        self.assertIn("EXPIRE 5", self.capa(c))
+        self.finish(c)
+        self.session("RETR 1")
+        self.backdate(5 * 86400)
+        bye, log = self.session()
+        self.assertEqual(bye, b"+OK Logging out, 1 messages deleted")
+
+    def test_bad_per_user_value_refuses_the_line(self):
+        for extra in ("expire=", "expire=NEVER", "expire=-1", "expire=3651"):
+            with self.subTest(extra=extra):
+                self.set_extra(USER, extra)
+                c, r = self.attempt()
+                self.assertEqual(r, b"-ERR [AUTH] Authentication failed")
+                self.assertIn("bad expire", self.finish(c))
 
     def test_capa_without_expire(self):
         self.host.conf.pop("expire")
@@ -354,7 +392,7 @@ class Expire(PolicyCase):
     def test_never(self):
         self.host.write_conf(expire="never")
         c = self.client()
-        self.assertIn("EXPIRE NEVER", self.capa(c))
+        self.assertIn("EXPIRE NEVER USER", self.capa(c))
         self.finish(c)
         self.session("RETR 1")
         self.assertFalse(os.path.exists(self.record))
@@ -410,7 +448,7 @@ class Expire(PolicyCase):
     def test_expire_zero(self):
         self.host.write_conf(expire=0)
         c = self.client()
-        self.assertIn("EXPIRE 0", self.capa(c))
+        self.assertIn("EXPIRE 0 USER", self.capa(c))
         self.finish(c)
         self.session("RETR 1", quit=False)
         self.assertEqual(self.left(), self.names)
