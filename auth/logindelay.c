@@ -14,7 +14,8 @@
  * for this boot).  A user's slot is one of the LOGIN_DELAY_PROBE slots
  * from the hash of its name on; a full window gives up its oldest entry.
  * The whole check and update is done under an open file description lock
- * (F_OFD_SETLKW), so two logins at once cannot both pass.
+ * (F_OFD_SETLK, waited for at most LOGIN_DELAY_LOCK_MS), so two logins at
+ * once cannot both pass.
  *
  * Nothing in the file is trusted: a symbolic link, another owner, other
  * modes or links, another size or header make it rebuilt (logged), and a
@@ -29,11 +30,13 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "params.h"
 #include "auth/logindelay.h"
 #include "auth/monitor.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 #define LD_MAGIC	"POP3DLD\n"
@@ -121,18 +124,25 @@ ld_bad_inode(int fd)
 	return NULL;
 }
 
-/* Lock the whole file, waiting for other monitors. */
+/* Lock the whole file, waiting for other monitors LOGIN_DELAY_LOCK_MS. */
 static int
 ld_lock(int fd)
 {
-	struct flock fl;
+	struct flock	fl;
+	long long	give_up = clock_ms() + LOGIN_DELAY_LOCK_MS;
 
 	memset(&fl, 0, sizeof(fl));
 	fl.l_type = F_WRLCK;
 	fl.l_whence = SEEK_SET;
-	while (fcntl(fd, F_OFD_SETLKW, &fl) == -1)
-		if (errno != EINTR)
+	while (fcntl(fd, F_OFD_SETLK, &fl) == -1) {
+		if (errno != EAGAIN && errno != EACCES && errno != EINTR)
 			return -1;
+		if (clock_ms() >= give_up) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		nanosleep(&(struct timespec){ 0, 2 * 1000 * 1000 }, NULL);
+	}
 	return 0;
 }
 
@@ -220,7 +230,12 @@ ld_open(int dfd, const char *dir)
 			continue;
 		}
 		if (ld_lock(fd) == -1) {
-			log_warn("%s/%s: lock", dir, LOGIN_DELAY_FILE);
+			if (errno == ETIMEDOUT)
+				log_warnx("%s/%s: locked for over %d ms: not "
+				    "used", dir, LOGIN_DELAY_FILE,
+				    LOGIN_DELAY_LOCK_MS);
+			else
+				log_warn("%s/%s: lock", dir, LOGIN_DELAY_FILE);
 			close(fd);
 			return -1;
 		}

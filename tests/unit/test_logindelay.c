@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "auth/logindelay.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "tap.h"
 
@@ -58,6 +59,29 @@ test_many_users(void)
 	    "the latest still delayed");
 }
 
+/* Another holder of the lock delays a login by a second, no more. */
+static void
+test_lock_held(void)
+{
+	struct flock	fl;
+	long long	t0;
+	long		rv;
+	int		fd;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fd = open(file, O_RDWR);
+	ok(fd != -1 && fcntl(fd, F_OFD_SETLK, &fl) == 0, "lock held here");
+	t0 = clock_ms();
+	rv = logindelay_check(dir, "erin", 60, T0);
+	ok(rv == 0 && clock_ms() - t0 < 5000, "the login goes on after %lld ms",
+	    clock_ms() - t0);
+	close(fd);
+	ok(logindelay_check(dir, "erin", 60, T0 + 1) == 0,
+	    "and was not recorded");
+}
+
 static void
 test_damage(void)
 {
@@ -95,6 +119,7 @@ main(void)
 	test_delay();
 	test_clock_back();
 	test_many_users();
+	test_lock_held();
 	test_damage();
 	unlink(file);
 	rmdir(dir);
