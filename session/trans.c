@@ -310,9 +310,8 @@ trans_noop(void *ctx, struct cmd_reply *r, int argc, char **argv)
 static int
 capa_body(struct io *io, void *ctx)
 {
-	struct session *s = ctx;
-
-	struct capa_policy pol = { s->si->login_delay, s->si->expire };
+	struct session		*s = ctx;
+	struct capa_policy	 pol = { s->si->login_delay, s->si->expire };
 
 	return capa_write(io, s->cf, CAPA_LOGIN | CAPA_USERVAL, &pol);
 }
