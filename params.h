@@ -212,6 +212,36 @@
 #define DEFAULT_FIRST_VALID_UID	1000	/* Debian's first ordinary user */
 
 /*
+ * LOGIN-DELAY (RFC 2449 section 6.5).  A day at most: a client told to
+ * wait longer would rather be told its account is closed.  The state is a
+ * table of LOGIN_DELAY_SLOTS users, each looked for in LOGIN_DELAY_PROBE
+ * slots from the hash of its name: a full window gives up its oldest
+ * entry, so a site with more users logging in within one delay than the
+ * table holds gets fewer delays, never a refused login.  4096 slots of
+ * 144 octets are 576 KiB in /run, of which a login reads 16 slots.
+ */
+#define LOGIN_DELAY_MAX		86400
+#define LOGIN_DELAY_SLOTS	4096
+#define LOGIN_DELAY_PROBE	16
+#define DEFAULT_LOGIN_DELAY_DIR	"/run/pop3d"
+/*
+ * A monitor holds the table's lock for a few reads and one write; one
+ * that waits this long for it gives up and lets the login through, so
+ * that nothing holding the lock can stall every login.
+ */
+#define LOGIN_DELAY_LOCK_MS	1000
+
+/*
+ * EXPIRE (RFC 2449 section 6.7): days a retrieved message is kept.  Ten
+ * years is "never" in practice and keeps days * 86400 far from overflow.
+ * The record of retrieval times (store/expire.c) is read at QUIT in one
+ * buffer of at most EXPIRE_FILE_MAX octets: some 800,000 records of the
+ * usual 60-octet names; a larger file is not read and nothing expires.
+ */
+#define EXPIRE_DAYS_MAX		3650
+#define EXPIRE_FILE_MAX		(64 * 1024 * 1024)
+
+/*
  * Commands before login.  Every client logs in within a handful; the cap
  * keeps a connection from idling in AUTHORIZATION for ever with CAPA.
  */

@@ -38,6 +38,7 @@
 
 #include "auth/apop.h"
 #include "auth/logger.h"
+#include "auth/logindelay.h"
 #include "auth/monitor.h"
 #include "auth/passdb.h"
 #include "auth/sandbox.h"
@@ -138,6 +139,9 @@ check_config(const char *path)
 		    "path (%%u, %%h, %%%% are known)", cf.maildir);
 	if (geteuid() == 0)
 		sandbox_prepare(&cf, &ids, 0);
+	if (cf.login_delay > 0 &&
+	    logindelay_dir_ok(cf.login_delay_dir, why, sizeof(why)) == -1)
+		errx(EX_CONFIG, "%s", why);
 	close(open_session_program());
 	if ((ctx = tls_context(&cf, 1, why, sizeof(why))) == NULL &&
 	    why[0] != '\0')

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "params.h"
+#include "auth/logindelay.h"
 #include "auth/monitor.h"
 #include "auth/passdb.h"
 #include "auth/password.h"
@@ -222,6 +223,37 @@ client_of(const struct monitor_args *ma)
 	return 0;
 }
 
+/* The user's LOGIN-DELAY: the source's value, else the server-wide one. */
+static int
+user_delay(const struct monitor_args *ma)
+{
+	return at.id.has_login_delay ? at.id.login_delay :
+	    ma->cf->login_delay;
+}
+
+/*
+ * After the password was found right, and only then: a login too soon
+ * after the user's last one is turned away (RFC 2449 section 8.1.1).
+ * Checked last, so that only someone who knows the password learns that
+ * the user exists or logged in lately.
+ */
+static enum wire_verdict
+check_delay(const struct monitor_args *ma, const char *user)
+{
+	long	left;
+	int	delay = user_delay(ma);
+
+	if (delay <= 0)
+		return VERDICT_OK;
+	left = logindelay_check(ma->cf->login_delay_dir, at.rq.user, delay,
+	    (long long)time(NULL));
+	if (left <= 0)
+		return VERDICT_OK;
+	log_info("auth delayed user=%s method=%s remote=%s wait=%ld", user,
+	    wire_mech_name(at.rq.mech), client, left);
+	return VERDICT_DELAY;
+}
+
 /* "TLSv1.3 TLS_AES..." as one word for the log. */
 static const char *
 tls_word(const char *tls)
@@ -397,6 +429,10 @@ handover(const struct monitor_args *ma, struct handover_env *he, int carry)
 	}
 	if (ma->logger > 0)
 		bad |= handover_set(he, HO_LOGGER_PID, "%ld", (long)ma->logger);
+	if (user_delay(ma) > 0)
+		bad |= handover_set(he, HO_LOGIN_DELAY, "%d", user_delay(ma));
+	if (at.id.has_expire)
+		bad |= handover_set(he, HO_EXPIRE, "%d", at.id.expire);
 	bad |= handover_set(he, HO_HOME, "%s", home);
 	bad |= handover_set(he, HO_LOGNAME, "%s", at.rq.user);
 	bad |= handover_set(he, HO_PATH, "/usr/bin:/bin");
@@ -494,7 +530,7 @@ monitor_run(const struct monitor_args *ma)
 		log_sanitize(at.rq.user, user, sizeof(user));
 		v = check(ma, user);
 		wipe_secrets();
-		if (v == VERDICT_OK)
+		if (v == VERDICT_OK && (v = check_delay(ma, user)) == VERDICT_OK)
 			return login_ok(ma, user);
 		if (v == VERDICT_TEMPFAIL)
 			log_warnx("auth tempfail user=%s remote=%s: passdb %s "
@@ -503,7 +539,7 @@ monitor_run(const struct monitor_args *ma)
 			/* Only after a right password: nothing more to try. */
 			log_info("auth refused user=%s method=%s remote=%s", user,
 			    wire_mech_name(at.rq.mech), client);
-		else {
+		else if (v != VERDICT_DELAY) {	/* delayed: the password was right */
 			log_info("auth failed user=%s method=%s remote=%s", user,
 			    wire_mech_name(at.rq.mech), client);
 			if (++failures >= ma->cf->max_auth_failures)

@@ -47,6 +47,10 @@ struct passdb_identity {
 	int	system;			/* a system account: first_valid_uid applies */
 	char	home[POP3D_PATH_MAX];	/* may be empty */
 	char	maildir[POP3D_PATH_MAX]; /* from the source; "": the template */
+	int	has_login_delay;	/* the source gives the user's own */
+	int	login_delay;		/* seconds, 0..LOGIN_DELAY_MAX */
+	int	has_expire;		/* the source gives the user's own */
+	int	expire;			/* days, or EXPIRE_NEVER */
 };
 
 struct passdb_request {

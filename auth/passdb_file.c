@@ -63,6 +63,10 @@ file_verify(const struct config *cf, const struct passdb_request *rq,
 		id->uid = pe.uid;
 		id->gid = pe.gid;
 		strlcpy(id->home, pe.home, sizeof(id->home));
+		id->has_login_delay = pe.has_login_delay;
+		id->login_delay = pe.login_delay;
+		id->has_expire = pe.has_expire;
+		id->expire = pe.expire;
 	}
 	explicit_bzero(&pe, sizeof(pe));
 	return r;

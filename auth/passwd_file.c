@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "auth/passwd_file.h"
+#include "common/config.h"
 #include "common/log.h"
 #include "params.h"
 
@@ -122,6 +123,71 @@ pf_id(const struct pf_field *f, int *has, unsigned int *id)
 	return 0;
 }
 
+/* A decimal value of len octets at p, 0..max, into *out; -1 if not. */
+static int
+pf_number(const char *p, size_t len, long long max, int *out)
+{
+	char		 num[16];
+	const char	*errstr;
+
+	if (len == 0 || len >= sizeof(num))
+		return -1;
+	memcpy(num, p, len);
+	num[len] = '\0';
+	if (num[strspn(num, "0123456789")] != '\0')
+		return -1;
+	*out = strtonum(num, 0, max, &errstr);
+	return errstr == NULL ? 0 : -1;
+}
+
+/* One extra field of len octets; NULL, or why the line is malformed. */
+static const char *
+pf_extra_field(const char *p, size_t len, struct passwd_entry *pe)
+{
+	static const char	ld[] = "login_delay=", ex[] = "expire=";
+
+	if (len >= sizeof(ld) - 1 && strncmp(p, ld, sizeof(ld) - 1) == 0) {
+		if (pf_number(p + sizeof(ld) - 1, len - (sizeof(ld) - 1),
+		    LOGIN_DELAY_MAX, &pe->login_delay) == -1)
+			return "bad login_delay";
+		pe->has_login_delay = 1;
+	} else if (len >= sizeof(ex) - 1 &&
+	    strncmp(p, ex, sizeof(ex) - 1) == 0) {
+		p += sizeof(ex) - 1;
+		len -= sizeof(ex) - 1;
+		if (len == 5 && strncmp(p, "never", 5) == 0)
+			pe->expire = EXPIRE_NEVER;
+		else if (pf_number(p, len, EXPIRE_DAYS_MAX, &pe->expire) == -1)
+			return "bad expire";
+		pe->has_expire = 1;
+	}
+	return NULL;
+}
+
+/*
+ * The extra fields: blank-separated key=value pairs.  login_delay and
+ * expire are ours; a bad value makes the line malformed rather than
+ * silently giving the user the server-wide policy.
+ */
+static const char *
+pf_extra(const struct pf_field *f, struct passwd_entry *pe)
+{
+	const char	*p, *end, *why;
+	size_t		 len;
+
+	if (f->p == NULL)
+		return NULL;
+	for (p = f->p, end = f->p + f->len; p < end; p += len) {
+		p += strspn(p, " \t");
+		if (p >= end)
+			break;
+		len = strcspn(p, " \t");
+		if ((why = pf_extra_field(p, len, pe)) != NULL)
+			return why;
+	}
+	return NULL;
+}
+
 /* Parse line into pe; NULL on success, else why the line is malformed. */
 static const char *
 pf_parse(const char *line, struct passwd_entry *pe)
@@ -154,7 +220,7 @@ pf_parse(const char *line, struct passwd_entry *pe)
 		if (pf_copy(&f[PF_HOME], pe->home, sizeof(pe->home)) == -1)
 			return "home too long";
 	}
-	return NULL;
+	return pf_extra(&f[PF_EXTRA], pe);
 }
 
 int

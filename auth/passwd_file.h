@@ -4,7 +4,11 @@
  *	user:{SCHEME}hash:uid:gid:gecos:home:shell:extra
  *
  * Lines starting with '#' and blank lines are skipped.  Fields after the
- * password may be missing or empty.  Read only by the privileged monitor.
+ * password may be missing or empty.  extra holds blank-separated
+ * key=value pairs, as in Dovecot; pop3d takes login_delay=N (seconds,
+ * 0..LOGIN_DELAY_MAX) and expire=N (days, 0..EXPIRE_DAYS_MAX) or
+ * expire=never, and leaves the others to other readers of the file.
+ * Read only by the privileged monitor.
  */
 #ifndef POP3D_PASSWD_FILE_H
 #define POP3D_PASSWD_FILE_H
@@ -21,6 +25,10 @@ struct passwd_entry {
 	uid_t	uid;
 	gid_t	gid;
 	char	home[POP3D_PATH_MAX];		/* may be empty */
+	int	has_login_delay;		/* login_delay= in extra */
+	int	login_delay;			/* seconds */
+	int	has_expire;			/* expire= in extra */
+	int	expire;				/* days, or EXPIRE_NEVER */
 };
 
 enum passwd_status {

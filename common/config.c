@@ -16,7 +16,7 @@
 #include "common/config.h"
 
 enum key_type { KEY_STR, KEY_PATH, KEY_INT, KEY_BOOL, KEY_LOG, KEY_TLSVER,
-    KEY_CIDRS };
+    KEY_CIDRS, KEY_DAYS };
 
 struct key {
 	const char	*name;
@@ -71,6 +71,10 @@ static const struct key keys[] = {
 	{ "loopback_secure",	KEY_BOOL, offsetof(struct config, loopback_secure), 0, 0, 0 },
 	{ "proxy_from",		STR(proxy_from, KEY_CIDRS), 0, 0 },
 	{ "log",		KEY_LOG, offsetof(struct config, log_stderr), 0, 0, 0 },
+	{ "login_delay",	NUM(login_delay, 0, LOGIN_DELAY_MAX) },
+	{ "login_delay_dir",	STR(login_delay_dir, KEY_PATH), 0, 0 },
+	{ "expire",		KEY_DAYS, offsetof(struct config, expire), 0, 0,
+				EXPIRE_DAYS_MAX },
 };
 
 void
@@ -112,6 +116,9 @@ config_defaults(struct config *cf)
 	    sizeof(cf->tls_ciphersuites));
 	cf->tls_min_version = CONFIG_TLS_1_2;
 	cf->loopback_secure = 1;
+	strlcpy(cf->login_delay_dir, DEFAULT_LOGIN_DELAY_DIR,
+	    sizeof(cf->login_delay_dir));
+	cf->expire = EXPIRE_UNSET;
 }
 
 /* Strip leading and trailing blanks in place. */
@@ -187,6 +194,19 @@ set_value(struct config *cf, const struct key *k, const char *val,
 			    k->name);
 			return -1;
 		}
+		return 0;
+	case KEY_DAYS:
+		if (strcmp(val, "never") == 0) {
+			*(int *)(void *)dst = EXPIRE_NEVER;
+			return 0;
+		}
+		n = strtonum(val, 0, k->max, &errstr);
+		if (errstr != NULL) {
+			snprintf(err, errlen, "%s: expected never or days "
+			    "(0..%lld)", k->name, k->max);
+			return -1;
+		}
+		*(int *)(void *)dst = (int)n;
 		return 0;
 	case KEY_BOOL:
 	case KEY_LOG:

@@ -62,7 +62,14 @@ struct config {
 	int	plaintext_auth;			/* allow passwords without TLS */
 	int	loopback_secure;		/* loopback counts as secured */
 	char	proxy_from[CONFIG_STR_MAX];	/* peers that send PROXY headers */
+	int	login_delay;			/* seconds between logins; 0 off */
+	char	login_delay_dir[POP3D_PATH_MAX]; /* its state, root's */
+	int	expire;				/* days; EXPIRE_NEVER, EXPIRE_UNSET */
 };
+
+/* expire: "never" (advertised, nothing deleted), or the key left out. */
+#define EXPIRE_NEVER	(-1)
+#define EXPIRE_UNSET	(-2)
 
 void	config_defaults(struct config *);
 

@@ -16,6 +16,8 @@ static const char *const handover_names[] = {
 	"POP3D_TLS",
 	"POP3D_RELAY_PID",
 	"POP3D_LOGGER_PID",
+	"POP3D_LOGIN_DELAY",
+	"POP3D_EXPIRE",
 	"HOME",
 	"USER",
 	"PATH",

@@ -20,6 +20,8 @@ enum handover {
 	HO_TLS,		/* protocol/cipher when a TLS relay serves the client */
 	HO_RELAY_PID,	/* that relay, to wait for at the end */
 	HO_LOGGER_PID,	/* the log relay, to wait for last */
+	HO_LOGIN_DELAY,	/* the user's LOGIN-DELAY, for CAPA; unset: none */
+	HO_EXPIRE,	/* the user's own EXPIRE days, -1 never; unset: expire */
 	HO_HOME,	/* HOME, USER and PATH, for the owner's environment */
 	HO_LOGNAME,
 	HO_PATH,

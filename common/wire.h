@@ -49,7 +49,9 @@ enum wire_verdict {
 	VERDICT_FAIL = 2,	/* bad user or password */
 	VERDICT_FAIL_LAST = 3,	/* bad, and no more tries: close */
 	VERDICT_TEMPFAIL = 4,	/* the user database could not be read */
-	VERDICT_REFUSED = 5	/* right password, account refused: close */
+	VERDICT_REFUSED = 5,	/* right password, account refused: close */
+	VERDICT_DELAY = 6	/* right password, but too soon after the
+				   user's last login (LOGIN-DELAY) */
 };
 
 struct wire_request {

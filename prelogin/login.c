@@ -137,6 +137,9 @@ ask_monitor(struct login *l, struct cmd_reply *r, enum wire_mech mech)
 		/* The client gave the right password: it may know this. */
 		return cmd_say(r, CMD_CLOSE,
 		    "[SYS/PERM] Account unavailable, closing");
+	case VERDICT_DELAY:
+		return cmd_say(r, CMD_ERR,
+		    "[LOGIN-DELAY] Too soon after the last login, try later");
 	default:
 		return cmd_say(r, CMD_CLOSE, "[SYS/TEMP] Authentication unavailable");
 	}
@@ -285,14 +288,15 @@ auth_apop(void *ctx, struct cmd_reply *r, int argc, char **argv)
 static int
 capa_body(struct io *io, void *ctx)
 {
-	struct login	*l = ctx;
-	int		 flags = 0;
+	struct login		*l = ctx;
+	struct capa_policy	 pol = { l->cf->login_delay, l->cf->expire };
+	int			 flags = 0;
 
 	if (plaintext_ok(l))
 		flags |= CAPA_LOGIN;
 	if (l->opt->tls != NULL && !l->tls_on)
 		flags |= CAPA_STLS;
-	return capa_write(io, l->cf, flags);
+	return capa_write(io, l->cf, flags, &pol);
 }
 
 /* The handshake, with one log line if it fails; -1: the link is unusable. */

@@ -103,6 +103,11 @@ main(int argc, char *argv[])
 	if ((logger = handed_number(HO_LOGGER_PID, 2, INT32_MAX)) > 0)
 		atexit(end_logging);
 	si.carry_fd = handed_number(HO_CARRY_FD, 3, 1024);
+	if ((si.login_delay = handed_number(HO_LOGIN_DELAY, 1,
+	    LOGIN_DELAY_MAX)) == -1)
+		si.login_delay = 0;
+	si.expire = handover_get(HO_EXPIRE) == NULL ? cf.expire :
+	    handed_number(HO_EXPIRE, EXPIRE_NEVER, EXPIRE_DAYS_MAX);
 	if (si.user == NULL || si.maildir == NULL || si.remote == NULL ||
 	    si.method == NULL || si.carry_fd == -1)
 		fatalx(EX_USAGE, "session environment incomplete");

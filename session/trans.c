@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/wait.h>
 
@@ -18,6 +19,7 @@
 #include "common/io.h"
 #include "session/msgout.h"
 #include "session/trans.h"
+#include "store/expire.h"
 #include "store/maildrop.h"
 
 struct session {
@@ -32,6 +34,7 @@ struct session {
 	long			 body_lines;	/* RETR: MSGOUT_ALL */
 	unsigned long		 retr, top, dele;
 	int			 committed;	/* the UPDATE state ran */
+	size_t			 expired;	/* marked for deletion by EXPIRE */
 	uint64_t		 retr_bytes;
 };
 
@@ -307,7 +310,10 @@ trans_noop(void *ctx, struct cmd_reply *r, int argc, char **argv)
 static int
 capa_body(struct io *io, void *ctx)
 {
-	return capa_write(io, ((struct session *)ctx)->cf, CAPA_LOGIN);
+	struct session		*s = ctx;
+	struct capa_policy	 pol = { s->si->login_delay, s->si->expire };
+
+	return capa_write(io, s->cf, CAPA_LOGIN | CAPA_USERVAL, &pol);
 }
 
 static enum cmd_status
@@ -318,6 +324,25 @@ trans_capa(void *ctx, struct cmd_reply *r, int argc, char **argv)
 	return cmd_say(r, CMD_OK, "Capability list follows");
 }
 
+/*
+ * EXPIRE: the messages whose time is up are deleted with the client's
+ * own deletions; the record of what is left is written once they are.
+ */
+static struct expiry *
+expire_begin(struct session *s, long long now)
+{
+	struct expiry *e;
+
+	if (s->si->expire < 0)
+		return NULL;
+	if ((e = expire_load(&s->md)) == NULL) {
+		log_warn("user=%s: EXPIRE", s->si->user);
+		return NULL;
+	}
+	s->expired = expire_mark(e, &s->md, s->si->expire, now);
+	return e;
+}
+
 /* The UPDATE state: the reply says whether every deletion is on disk. */
 static enum cmd_status
 trans_quit(void *ctx, struct cmd_reply *r, int argc, char **argv)
@@ -325,10 +350,17 @@ trans_quit(void *ctx, struct cmd_reply *r, int argc, char **argv)
 	struct session		*s = ctx;
 	struct commit_result	 cr;
 	enum store_status	 st;
+	struct expiry		*e;
+	long long		 now = (long long)time(NULL);
 
 	(void)argc, (void)argv;
 	memset(&cr, 0, sizeof(cr));
+	e = expire_begin(s, now);
 	st = maildrop_commit(&s->md, &cr);
+	if (e != NULL) {
+		expire_save(e, &s->md, now);
+		expire_free(e);
+	}
 	s->dele = cr.deleted;
 	s->committed = 1;
 	if (st != STORE_OK) {
@@ -435,6 +467,7 @@ trans_run(const struct config *cf, const struct session_info *si)
 	struct session	*s = &sess;
 	struct cmd_state st;
 	enum loop_end	 end;
+	char		 expired[32];
 
 	s->cf = cf;
 	s->si = si;
@@ -464,11 +497,14 @@ trans_run(const struct config *cf, const struct session_info *si)
 	st.max_bad = cf->max_bad_commands;
 	end = cmd_loop(&st);
 	io_flush(&s->io);
+	/* expired= only where EXPIRE is on: other lines stay as they were. */
+	snprintf(expired, sizeof(expired), " expired=%zu",
+	    s->committed ? s->expired : 0);
 	log_info("logout user=%s reason=%s retr=%lu/%" PRIu64 " top=%lu "
-	    "dele=%lu messages=%zu size=%" PRIu64 " out=%" PRIu64,
+	    "dele=%lu messages=%zu size=%" PRIu64 " out=%" PRIu64 "%s",
 	    si->user, cmd_end_reason(end), s->retr, s->retr_bytes, s->top,
 	    s->committed ? s->dele : 0, s->md.count, s->md.total,
-	    s->io.bytes_out);
+	    s->io.bytes_out, si->expire >= 0 ? expired : "");
 	maildrop_close(&s->md);
 	wait_relay(si->relay);
 	return end == LOOP_IOERR ? 1 : 0;

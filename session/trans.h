@@ -17,6 +17,9 @@ struct session_info {
 	int		 carry_fd;	/* pipelined input from before login, or -1 */
 	const char	*tls;		/* "TLSv1.3 ..." for the log, or "" */
 	pid_t		 relay;		/* the TLS relay to wait for at the end, or 0 */
+	int		 login_delay;	/* the user's LOGIN-DELAY, or 0 */
+	int		 expire;	/* the user's EXPIRE: days, EXPIRE_NEVER,
+					   EXPIRE_UNSET */
 };
 
 /* Open the maildrop, answer the login command, run the states. */

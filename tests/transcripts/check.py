@@ -126,6 +126,11 @@ def vanish(host):
               os.path.join(host.maildir("alice"), "cur", name + ":2,S"))
 
 
+def login_delay_state(host):
+    """LOGIN-DELAY's state in the mail host, not in /run/pop3d."""
+    host.write_conf(login_delay_dir=os.path.join(host.dir, "run"))
+
+
 # What a transcript needs besides the common set-up:
 #   conf         settings added to pop3d.conf
 #   tls          tls_cert and tls_key set (skipped without openssl)
@@ -148,6 +153,11 @@ OPTIONS = {
     "stls": dict(tls=True, status=1),
     "unreadable.2": dict(before=unreadable),
     "vanished": dict(after_login=vanish),
+    "login-delay.1": dict(conf={"login_delay": 60}, before=login_delay_state),
+    "login-delay.2": dict(conf={"login_delay": 60}, before=login_delay_state),
+    "expire-never": dict(conf={"expire": "never"}),
+    "expire-zero.1": dict(conf={"expire": 0}),
+    "expire-zero.2": dict(conf={"expire": 0}),
 }
 
 # Replies the manual pages quote that no transcript can show, and why.

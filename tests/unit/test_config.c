@@ -53,6 +53,21 @@ test_config(void)
 	    "paths must be absolute");
 	ok(load("log = console\n", &cf, err, sizeof(err)) == -1, "bad enum value");
 	ok(load("just words\n", &cf, err, sizeof(err)) == -1, "no '='");
+	ok(load("", &cf, err, sizeof(err)) == 0 && cf.expire == EXPIRE_UNSET &&
+	    cf.login_delay == 0 &&
+	    strcmp(cf.login_delay_dir, "/run/pop3d") == 0,
+	    "policies off by default");
+	ok(load("expire = never\nlogin_delay = 900\n", &cf, err,
+	    sizeof(err)) == 0 && cf.expire == EXPIRE_NEVER &&
+	    cf.login_delay == 900, "expire never, login_delay");
+	ok(load("expire = 0\n", &cf, err, sizeof(err)) == 0 && cf.expire == 0 &&
+	    load("expire = 3650\n", &cf, err, sizeof(err)) == 0 &&
+	    cf.expire == 3650, "expire 0 and 3650");
+	ok(load("expire = 3651\n", &cf, err, sizeof(err)) == -1 &&
+	    load("expire = -1\n", &cf, err, sizeof(err)) == -1 &&
+	    load("expire = NEVER\n", &cf, err, sizeof(err)) == -1 &&
+	    load("login_delay = 86401\n", &cf, err, sizeof(err)) == -1,
+	    "expire and login_delay ranges");
 	ok(load("greeting = a\tb\n", &cf, err, sizeof(err)) == -1,
 	    "control characters refused");
 	unlink(path);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "auth/passwd_file.h"
+#include "common/config.h"
 #include "common/log.h"
 #include "params.h"
 #include "tests/unit/tap.h"
@@ -75,6 +76,30 @@ test_parse_line(void)
 	ok(passwd_file_parse_line("bob:x:1:2::::", &pe) == 0 &&
 	    pe.home[0] == '\0', "empty trailing fields");
 
+	ok(passwd_file_parse_line("bob:x:1:2::::a=b login_delay=300\tc",
+	    &pe) == 0 && pe.has_login_delay && pe.login_delay == 300,
+	    "login_delay among other extra fields");
+	ok(passwd_file_parse_line("bob:x:1:2::::login_delay=0", &pe) == 0 &&
+	    pe.has_login_delay && pe.login_delay == 0, "login_delay=0");
+	ok(passwd_file_parse_line("bob:x:1:2::::xlogin_delay=5 login_delayed=1",
+	    &pe) == 0 && !pe.has_login_delay, "other keys are not login_delay");
+	ok(passwd_file_parse_line("bob:x:1:2::::login_delay=", &pe) == -1 &&
+	    passwd_file_parse_line("bob:x:1:2::::login_delay=-1", &pe) == -1 &&
+	    passwd_file_parse_line("bob:x:1:2::::login_delay=+1", &pe) == -1 &&
+	    passwd_file_parse_line("bob:x:1:2::::login_delay=86401", &pe) == -1 &&
+	    passwd_file_parse_line("bob:x:1:2::::login_delay=99999999999999999999",
+	    &pe) == -1, "bad login_delay makes the line malformed");
+	ok(passwd_file_parse_line("bob:x:1:2::::expire=30", &pe) == 0 &&
+	    pe.has_expire && pe.expire == 30 && !pe.has_login_delay,
+	    "expire=30");
+	ok(passwd_file_parse_line("bob:x:1:2::::expire=never login_delay=5",
+	    &pe) == 0 && pe.has_expire && pe.expire == EXPIRE_NEVER &&
+	    pe.login_delay == 5, "expire=never with login_delay");
+	ok(passwd_file_parse_line("bob:x:1:2::::expire=", &pe) == -1 &&
+	    passwd_file_parse_line("bob:x:1:2::::expire=NEVER", &pe) == -1 &&
+	    passwd_file_parse_line("bob:x:1:2::::expire=nevermore", &pe) == -1 &&
+	    passwd_file_parse_line("bob:x:1:2::::expire=3651", &pe) == -1,
+	    "bad expire makes the line malformed");
 	ok(passwd_file_parse_line("bob", &pe) == -1, "no password field");
 	ok(passwd_file_parse_line("bob:", &pe) == -1, "empty password");
 	ok(passwd_file_parse_line(":x:1:1", &pe) == -1, "empty user");
