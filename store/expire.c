@@ -56,7 +56,7 @@ base_ok(const char *s, size_t len)
 {
 	size_t	i;
 
-	if (len == 0 || len >= MAILDIR_NAME_SIZE || s[0] == '.')
+	if (len == 0 || len > MAILDIR_NAME_MAX || s[0] == '.')
 		return 0;
 	for (i = 0; i < len; i++)
 		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f ||
