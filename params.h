@@ -54,6 +54,13 @@
  */
 #define PASSDB_GROUPS_MAX	64
 
+/*
+ * checkpassword reads at most 512 octets of user\0password\0timestamp\0
+ * from descriptor 3 (cr.yp.to/checkpwd/interface.html); longer input is
+ * refused there, so pop3d never sends it.
+ */
+#define CHECKPW_INPUT_MAX	512
+
 /* Paths taken from the users file and the configuration. */
 #define POP3D_PATH_MAX		1024
 
@@ -126,6 +133,12 @@
 #define DEFAULT_MAX_AUTH_FAILURES 3	/* then the connection closes */
 #define DEFAULT_AUTH_FAIL_DELAY_MS 1000	/* slows down password guessing */
 #define DEFAULT_FIRST_VALID_UID	1000	/* Debian's first ordinary user */
+/*
+ * A checkpassword program answers in milliseconds, or a few seconds when
+ * it asks a database; one that takes longer is hung, and the monitor of
+ * the connection must not wait on it for ever.
+ */
+#define DEFAULT_CHECKPASSWORD_TIMEOUT 10
 
 /*
  * Commands before login.  Every client logs in within a handful; the cap

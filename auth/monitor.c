@@ -177,6 +177,7 @@ check(const struct monitor_args *ma, const char *user)
 	rq.secret = at.rq.pass;
 	rq.challenge = ma->challenge;
 	rq.remote = ma->remote;
+	rq.session = ma->session_path;
 	if (rq.mech == MECH_APOP && !(ma->passdb->can & PASSDB_APOP))
 		return VERDICT_FAIL;
 	switch (ma->passdb->verify(ma->cf, &rq, &at.id)) {

@@ -23,6 +23,7 @@ struct monitor_args {
 	pid_t			 child;		/* the pre-login process */
 	pid_t			 logger;	/* the log relay, or 0 */
 	int			 session_fd;	/* pop3d-session, for fexecve */
+	const char		*session_path;	/* and its path, for checkpassword */
 	int			 root;		/* started as root */
 	int			 log_stderr;	/* -d was given */
 	long long		 deadline;	/* clock_ms() by which the pre-login is done */

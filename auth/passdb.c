@@ -6,6 +6,7 @@
 
 static const struct passdb *const sources[] = {
 	&passdb_file,
+	&passdb_checkpassword,
 };
 
 const struct passdb *

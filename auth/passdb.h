@@ -47,6 +47,7 @@ struct passdb_request {
 	const char	*secret;	/* the password, or the APOP digest */
 	const char	*challenge;	/* the APOP timestamp, or "" */
 	const char	*remote;	/* the client, for the source's logs */
+	const char	*session;	/* pop3d-session's path, for checkpassword */
 };
 
 struct passdb {
@@ -68,5 +69,7 @@ const struct passdb *passdb_configured(const struct config *, char *why,
 
 /* The users file: auth/passdb_file.c. */
 extern const struct passdb passdb_file;
+/* A checkpassword program: auth/passdb_checkpassword.c. */
+extern const struct passdb passdb_checkpassword;
 
 #endif

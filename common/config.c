@@ -31,6 +31,9 @@ static const struct key keys[] = {
 	{ "passdb",		STR(passdb, KEY_STR), 0, 0 },
 	{ "first_valid_uid",	NUM(first_valid_uid, 1, 2147483647) },
 	{ "users_file",		STR(users_file, KEY_PATH), 0, 0 },
+	{ "checkpassword",	STR(checkpassword, KEY_PATH), 0, 0 },
+	{ "checkpassword_apop",	STR(checkpassword_apop, KEY_PATH), 0, 0 },
+	{ "checkpassword_timeout", NUM(checkpassword_timeout, 1, 300) },
 	{ "maildir",		STR(maildir, KEY_STR), 0, 0 },
 	{ "login_user",		STR(login_user, KEY_STR), 0, 0 },
 	{ "empty_dir",		STR(empty_dir, KEY_PATH), 0, 0 },
@@ -62,6 +65,7 @@ config_defaults(struct config *cf)
 	memset(cf, 0, sizeof(*cf));
 	strlcpy(cf->passdb, "file", sizeof(cf->passdb));
 	cf->first_valid_uid = DEFAULT_FIRST_VALID_UID;
+	cf->checkpassword_timeout = DEFAULT_CHECKPASSWORD_TIMEOUT;
 	strlcpy(cf->users_file, SYSCONFDIR "/pop3d/users", sizeof(cf->users_file));
 	strlcpy(cf->maildir, "%h/Maildir", sizeof(cf->maildir));
 	strlcpy(cf->login_user, "pop3d", sizeof(cf->login_user));

@@ -27,6 +27,7 @@
 #include "common/config.h"
 #include "common/handover.h"
 #include "common/log.h"
+#include "session/ident.h"
 #include "session/trans.h"
 
 static struct config	cf;
@@ -76,6 +77,9 @@ main(int argc, char *argv[])
 	char			 why[512];
 	int			 dflag, loaded;
 
+	/* The end of a checkpassword chain: report who we are, nothing else. */
+	if (argc == 2 && strcmp(argv[1], "-I") == 0)
+		return ident_report();
 	dflag = argc == 2 && strcmp(argv[1], "-d") == 0;
 	if (handover_get(HO_SESSION) == NULL || geteuid() == 0 ||
 	    getuid() == 0 || argc > 1 + dflag) {
