@@ -22,6 +22,11 @@ passdb_configured(const struct config *cf, char *why, size_t len)
 		snprintf(why, len, "passdb '%s': no such user source", cf->passdb);
 		return NULL;
 	}
+	if (cf->checkpassword_exec && p != &passdb_checkpassword) {
+		snprintf(why, len, "checkpassword_exec = yes needs passdb = "
+		    "checkpassword");
+		return NULL;
+	}
 	if (cf->apop && !(p->can & PASSDB_APOP)) {
 		snprintf(why, len, "apop = yes: passdb %s holds no clear "
 		    "secrets", p->name);

@@ -35,8 +35,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/checkpassword.h"
 #include "auth/passdb.h"
 #include "common/clock.h"
+#include "common/handover.h"
 #include "common/idreport.h"
 #include "common/log.h"
 
@@ -46,19 +48,22 @@
 #define CHECKPW_TEMP	111
 #define CHECKPW_NOEXEC	127	/* ours: the child could not run the program */
 
+#define CP_ENV_MAX	(8 + HO_COUNT)
+
 /* What the child executes, and with what. */
 struct cp_child {
-	const char	*prog;
-	char		*argv[4];
-	char		 env[12][POP3D_PATH_MAX + 32];
-	char		*envp[13];
-	int		 nenv;
+	const char			*prog;
+	char				*argv[4];
+	char				 env[CP_ENV_MAX][HANDOVER_VAR_MAX];
+	char				*envp[CP_ENV_MAX + 1];
+	int				 nenv;
+	const struct checkpw_chain	*chain;	/* checkpassword_exec, or NULL */
 };
 
 static void
 add_env(struct cp_child *c, const char *name, const char *value)
 {
-	if (value == NULL || c->nenv >= 12)
+	if (value == NULL || c->nenv >= CP_ENV_MAX)
 		return;
 	if (snprintf(c->env[c->nenv], sizeof(c->env[0]), "%s=%s", name,
 	    value) >= (int)sizeof(c->env[0]))
@@ -106,6 +111,8 @@ add_address(struct cp_child *c, int local, const char *ipvar,
 static void
 child_env(struct cp_child *c)
 {
+	int i;
+
 	c->nenv = 0;
 	c->envp[0] = NULL;
 	add_env(c, "PATH", "/usr/bin:/bin");
@@ -115,6 +122,13 @@ child_env(struct cp_child *c)
 	add_env(c, "TCPREMOTEHOST", getenv("TCPREMOTEHOST"));
 	add_env(c, "TCPREMOTEINFO", getenv("TCPREMOTEINFO"));
 	add_env(c, "TCPLOCALHOST", getenv("TCPLOCALHOST"));
+	for (i = 0; c->chain != NULL && c->chain->env[i] != NULL; i++)
+		if (c->nenv < CP_ENV_MAX) {
+			strlcpy(c->env[c->nenv], c->chain->env[i],
+			    sizeof(c->env[0]));
+			c->envp[c->nenv] = c->env[c->nenv];
+			c->envp[++c->nenv] = NULL;
+		}
 }
 
 /* Move fd to at least 10, out of the way of the fixed numbers. */
@@ -125,12 +139,34 @@ lift(int fd)
 }
 
 /*
- * In the child: the credentials on 3, the report socket on IDREPORT_FD,
- * /dev/null for the client's descriptors (the program has no business
- * with the client), stderr kept for its complaints; nothing else.
+ * A chain's session: the client on 0 and 1, the pipelined octets, the
+ * configuration and the started pipe at their fixed numbers.
+ */
+static int
+chain_fds(const struct checkpw_chain *ch, int cred, int started)
+{
+	int carry, config = -1;
+
+	if ((carry = lift(ch->carry)) == -1 || (started = lift(started)) == -1 ||
+	    (ch->config >= 0 && (config = lift(ch->config)) == -1) ||
+	    dup2(ch->in, 0) == -1 || dup2(ch->out, 1) == -1 ||
+	    dup2(carry, CHAIN_CARRY_FD) == -1 ||
+	    dup2(started, CHAIN_STARTED_FD) == -1 ||
+	    (config != -1 && dup2(config, CHAIN_CONFIG_FD) == -1) ||
+	    dup2(cred, 3) == -1)
+		return -1;
+	closefrom(CHAIN_STARTED_FD + 1);
+	return 0;
+}
+
+/*
+ * In the child: the credentials on 3.  Reporting: the report socket on
+ * IDREPORT_FD, /dev/null for the client's descriptors (the program has no
+ * business with the client).  A chain: the session's descriptors.
+ * stderr is kept for the program's complaints; nothing else.
  */
 static void __attribute__((noreturn))
-child_run(struct cp_child *c, int cred, int report)
+child_run(struct cp_child *c, int cred, int back)
 {
 	sigset_t	all;
 	int		null;
@@ -139,14 +175,20 @@ child_run(struct cp_child *c, int cred, int report)
 	signal(SIGPIPE, SIG_DFL);
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
-	if ((cred = lift(cred)) == -1 || (report = lift(report)) == -1 ||
-	    (null = open("/dev/null", O_RDWR)) == -1 ||
+	if ((cred = lift(cred)) == -1 || (back = lift(back)) == -1)
+		_exit(CHECKPW_NOEXEC);
+	if (c->chain != NULL) {
+		if (chain_fds(c->chain, cred, back) == -1) {
+			log_warn("checkpassword: descriptors");
+			_exit(CHECKPW_NOEXEC);
+		}
+	} else if ((null = open("/dev/null", O_RDWR)) == -1 ||
 	    dup2(null, 0) == -1 || dup2(null, 1) == -1 ||
-	    dup2(cred, 3) == -1 || dup2(report, IDREPORT_FD) == -1) {
+	    dup2(cred, 3) == -1 || dup2(back, IDREPORT_FD) == -1) {
 		log_warn("checkpassword: descriptors");
 		_exit(CHECKPW_NOEXEC);
-	}
-	closefrom(IDREPORT_FD + 1);
+	} else
+		closefrom(IDREPORT_FD + 1);
 	execve(c->prog, c->argv, c->envp);
 	log_warn("checkpassword: %s", c->prog);
 	_exit(CHECKPW_NOEXEC);
@@ -180,11 +222,12 @@ cp_kill(pid_t pid)
 /*
  * Read the report until the reporter and the program close the socket,
  * then reap the program; by the deadline, else -1 (killed).  The status
- * goes to *status, the report's length to *len (0: none).
+ * goes to *status, the report's length to *len (0: none).  A chain's
+ * session sends one octet instead, and then its chain runs on: 1.
  */
 static int
 cp_wait(pid_t pid, int sock, long long deadline, unsigned char *msg,
-    size_t *len, int *status)
+    size_t *len, int *status, int chain)
 {
 	struct pollfd	pfd;
 	long long	left;
@@ -205,7 +248,11 @@ cp_wait(pid_t pid, int sock, long long deadline, unsigned char *msg,
 		}
 		if (poll(&pfd, 1, (int)left) <= 0)
 			continue;
-		n = recv(sock, msg, IDREPORT_MAX + 1, MSG_DONTWAIT);
+		n = read(sock, msg, IDREPORT_MAX + 1);
+		if (n > 0 && chain) {
+			*len = n;
+			return 1;
+		}
 		if (n > 0 && *len == 0)
 			*len = n;
 		else if (n == 0 || (n == -1 && errno != EAGAIN &&
@@ -267,8 +314,8 @@ cp_result(const char *prog, int status, size_t len, const char *safe)
 	case 0:
 		if (len > 0)
 			return PASSDB_OK;
-		log_warnx("checkpassword %s user=%s: exit 0 without running "
-		    "pop3d-session -I", prog, safe);
+		log_warnx("checkpassword %s user=%s: exit 0, but "
+		    "pop3d-session did not run", prog, safe);
 		return PASSDB_TEMPFAIL;
 	case CHECKPW_BAD:
 		return PASSDB_FAIL;
@@ -287,10 +334,13 @@ cp_result(const char *prog, int status, size_t len, const char *safe)
 	}
 }
 
-/* Run the program with the credentials; the report lands in msg. */
+/*
+ * Run the program with the credentials; the report lands in msg.  A
+ * chain that has started its session is left running: its pid in *chain.
+ */
 static enum passdb_result
 cp_run(const struct config *cf, struct cp_child *c, char *input, long ilen,
-    unsigned char *msg, size_t *len, const char *safe)
+    unsigned char *msg, size_t *len, const char *safe, pid_t *chain)
 {
 	int	cred[2], rep[2], status, done;
 	pid_t	pid;
@@ -325,8 +375,13 @@ cp_run(const struct config *cf, struct cp_child *c, char *input, long ilen,
 		return PASSDB_TEMPFAIL;
 	}
 	done = cp_wait(pid, rep[0], clock_ms() +
-	    cf->checkpassword_timeout * 1000LL, msg, len, &status);
+	    cf->checkpassword_timeout * 1000LL, msg, len, &status,
+	    c->chain != NULL);
 	close(rep[0]);
+	if (done == 1) {
+		*chain = pid;
+		return PASSDB_OK;
+	}
 	if (done == -1) {
 		log_warnx("checkpassword %s user=%s: no answer within %d s: "
 		    "killed", c->prog, safe, cf->checkpassword_timeout);
@@ -335,12 +390,49 @@ cp_run(const struct config *cf, struct cp_child *c, char *input, long ilen,
 	return cp_result(c->prog, status, *len, safe);
 }
 
+static struct cp_child		cp;
+static unsigned char		msg[IDREPORT_MAX + 1];
+
+/* The program for this request, with pop3d-session and its arguments. */
+static void
+cp_prepare(const struct config *cf, const struct passdb_request *rq,
+    const struct checkpw_chain *chain)
+{
+	cp.prog = rq->mech == MECH_APOP && cf->checkpassword_apop[0] != '\0' ?
+	    cf->checkpassword_apop : cf->checkpassword;
+	cp.argv[0] = (char *)cp.prog;
+	cp.argv[1] = (char *)rq->session;
+	cp.argv[2] = chain != NULL ? NULL : "-I";
+	cp.argv[3] = NULL;
+	cp.chain = chain;
+	child_env(&cp);
+}
+
 static enum passdb_result
 cp_verify(const struct config *cf, const struct passdb_request *rq,
     struct passdb_identity *id)
 {
-	static struct cp_child	c;
-	static unsigned char	msg[IDREPORT_MAX + 1];
+	char			input[CHECKPW_INPUT_MAX], safe[AUTH_USER_MAX + 1];
+	enum passdb_result	r;
+	size_t			len;
+	long			ilen;
+	pid_t			none;
+
+	if ((ilen = cp_input(rq, input)) == -1)
+		return PASSDB_FAIL;
+	log_sanitize(rq->user, safe, sizeof(safe));
+	cp_prepare(cf, rq, NULL);
+	r = cp_run(cf, &cp, input, ilen, msg, &len, safe, &none);
+	if (r == PASSDB_OK && cp_identity(msg, len, id) == -1)
+		r = PASSDB_TEMPFAIL;
+	explicit_bzero(msg, sizeof(msg));
+	return r;
+}
+
+enum passdb_result
+checkpassword_chain(const struct config *cf, const struct passdb_request *rq,
+    const struct checkpw_chain *chain, pid_t *pid)
+{
 	char			input[CHECKPW_INPUT_MAX], safe[AUTH_USER_MAX + 1];
 	enum passdb_result	r;
 	size_t			len;
@@ -349,16 +441,8 @@ cp_verify(const struct config *cf, const struct passdb_request *rq,
 	if ((ilen = cp_input(rq, input)) == -1)
 		return PASSDB_FAIL;
 	log_sanitize(rq->user, safe, sizeof(safe));
-	c.prog = rq->mech == MECH_APOP && cf->checkpassword_apop[0] != '\0' ?
-	    cf->checkpassword_apop : cf->checkpassword;
-	c.argv[0] = (char *)c.prog;
-	c.argv[1] = (char *)rq->session;
-	c.argv[2] = "-I";
-	c.argv[3] = NULL;
-	child_env(&c);
-	r = cp_run(cf, &c, input, ilen, msg, &len, safe);
-	if (r == PASSDB_OK && cp_identity(msg, len, id) == -1)
-		r = PASSDB_TEMPFAIL;
+	cp_prepare(cf, rq, chain);
+	r = cp_run(cf, &cp, input, ilen, msg, &len, safe, pid);
 	explicit_bzero(msg, sizeof(msg));
 	return r;
 }

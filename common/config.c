@@ -34,6 +34,7 @@ static const struct key keys[] = {
 	{ "checkpassword",	STR(checkpassword, KEY_PATH), 0, 0 },
 	{ "checkpassword_apop",	STR(checkpassword_apop, KEY_PATH), 0, 0 },
 	{ "checkpassword_timeout", NUM(checkpassword_timeout, 1, 300) },
+	{ "checkpassword_exec",	KEY_BOOL, offsetof(struct config, checkpassword_exec), 0, 0, 0 },
 	{ "maildir",		STR(maildir, KEY_STR), 0, 0 },
 	{ "login_user",		STR(login_user, KEY_STR), 0, 0 },
 	{ "empty_dir",		STR(empty_dir, KEY_PATH), 0, 0 },

@@ -13,6 +13,8 @@ import hashlib
 import json
 import os
 import poplib
+import ssl
+import subprocess
 import sys
 import time
 import unittest
@@ -100,8 +102,9 @@ class CheckpasswordHost(pop3test.Mailhost):
             return []
 
 
-def session_uids():
-    """uid of every running pop3d-session."""
+def session_uids(host):
+    """uid of every running pop3d-session of this host (its environment
+    names the host's directory: other tests may run sessions too)."""
     out = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -109,9 +112,12 @@ def session_uids():
         try:
             with open(f"/proc/{pid}/status") as f:
                 st = dict(line.split(":", 1) for line in f if ":" in line)
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = f.read()
         except OSError:
             continue
-        if st.get("Name", "").strip() == "pop3d-session":
+        if st.get("Name", "").strip() == "pop3d-session" and \
+                host.dir.encode() in env:
             out.append(int(st["Uid"].split()[0]))
     return out
 
@@ -124,11 +130,13 @@ def pid_alive(pid):
         return False
 
 
-class PipeTests(unittest.TestCase):
-    """pop3d on pipes, as inetd runs it."""
+class PipeHelpers:
+    """pop3d on pipes, as inetd runs it, with CONF added to the host's."""
+
+    CONF = {}
 
     def setUp(self):
-        self.host = CheckpasswordHost()
+        self.host = CheckpasswordHost(**self.CONF)
         self.pipes = []
 
     def tearDown(self):
@@ -150,6 +158,10 @@ class PipeTests(unittest.TestCase):
         self.assertEqual(rc, 0, log)
         return log
 
+
+class PipeTests(PipeHelpers, unittest.TestCase):
+    """pop3d reports the identity the program set up (Mode A)."""
+
     def test_good_password(self):
         uid = self.host.add_cp_user("carol", "pw-carol")
         self.host.deliver("carol", b"Subject: a\n\nfirst\n")
@@ -159,7 +171,7 @@ class PipeTests(unittest.TestCase):
         r = p.cmd("PASS pw-carol")
         self.assertTrue(r.startswith(b"+OK Logged in, 2 messages"), r)
         if pop3test.ROOT:
-            self.assertIn(uid, session_uids())
+            self.assertEqual(session_uids(self.host), [uid])
         self.assertTrue(p.cmd("RETR 1").startswith(b"+OK"))
         self.assertEqual(p.multi(), [b"Subject: a", b"", b"first"])
         self.assertTrue(p.cmd("DELE 2").startswith(b"+OK"))
@@ -304,6 +316,154 @@ class TcpserverTests(unittest.TestCase):
         self.assertEqual(env.get("TCPLOCALIP"), "127.0.0.1")
         self.assertEqual(env.get("TCPLOCALPORT"), str(self.launcher.port))
         self.assertEqual(env.get("TCPREMOTEPORT"), str(port))
+
+
+class ExecPipeTests(PipeHelpers, unittest.TestCase):
+    """checkpassword_exec = yes: the program executes pop3d-session itself,
+    as qmail-popup's chain executes qmail-pop3d (Mode B)."""
+
+    CONF = {"checkpassword_exec": "yes"}
+
+    def test_session_through_the_chain(self):
+        uid = self.host.add_cp_user("kate", "pw-kate")
+        self.host.deliver("kate", b"Subject: a\n\nfirst\n")
+        self.host.deliver("kate", b"Subject: b\n\nsecond\n")
+        p = self.open()
+        p.cmd("USER kate")
+        # Pipelined behind PASS: answered by the session the chain started.
+        p.send("PASS pw-kate\r\nSTAT\r\n")
+        r = p.line()
+        self.assertTrue(r.startswith(b"+OK Logged in, 2 messages"), r)
+        self.assertTrue(p.line().startswith(b"+OK 2 "))
+        if pop3test.ROOT:
+            self.assertEqual(session_uids(self.host), [uid])
+        self.assertTrue(p.cmd("RETR 2").startswith(b"+OK"))
+        self.assertEqual(p.multi(), [b"Subject: b", b"", b"second"])
+        self.assertTrue(p.cmd("DELE 1").startswith(b"+OK"))
+        self.assertEqual(p.cmd("QUIT"), b"+OK Logging out, 1 messages deleted")
+        log = self.finish(p)
+        self.assertIn("auth ok user=kate method=USER remote=local "
+                      "checkpassword_exec", log)
+        self.assertIn("login user=kate method=USER", log)
+        self.assertEqual(len(self.host.files("kate")), 1)
+        seen = self.host.seen()[-1]
+        self.assertEqual(len(seen["argv"]), 2, seen["argv"])
+        self.assertEqual(seen["env"].get("POP3D_SESSION"), "checkpassword")
+
+    def test_bad_password_then_retry(self):
+        self.host.add_cp_user("liam", "pw-liam")
+        self.host.write_conf(max_auth_failures=2)
+        p = self.open()
+        p.cmd("USER liam")
+        self.assertEqual(p.cmd("PASS nope"), b"-ERR [AUTH] Authentication failed")
+        p.cmd("USER liam")
+        self.assertTrue(p.cmd("PASS pw-liam").startswith(b"+OK Logged in, 0"))
+        self.assertEqual(p.cmd("QUIT"), b"+OK Logging out, 0 messages deleted")
+        self.finish(p)
+        p = self.open()
+        for last in (False, True):
+            p.cmd("USER liam")
+            self.assertEqual(p.cmd("PASS nope"), b"-ERR [AUTH] Authentication "
+                             b"failed" + (b", closing" if last else b""))
+        self.finish(p)
+
+    def test_temporary_failure_and_timeout(self):
+        self.host.add_cp_user("mona", "pw-mona", mode="temp")
+        self.host.add_cp_user("nils", "pw-nils", mode="hang")
+        self.host.write_conf(checkpassword_timeout=2)
+        p = self.open()
+        for user in ("mona", "nils"):
+            p.cmd(f"USER {user}")
+            self.assertEqual(p.cmd(f"PASS pw-{user}"), b"-ERR [SYS/TEMP] "
+                             b"Authentication temporarily unavailable")
+        p.cmd("QUIT")
+        log = self.finish(p)
+        self.assertIn("no answer within 2 s: killed", log)
+
+    def test_session_refuses_root(self):
+        if not pop3test.ROOT:
+            self.skipTest("needs root")
+        self.host.add_cp_user("olga", "pw-olga")
+        self.host.table["olga"].update(uid=0, gid=0)
+        self.host.write_table()
+        p = self.open()
+        p.cmd("USER olga")
+        self.assertEqual(p.cmd("PASS pw-olga"), b"-ERR [SYS/TEMP] "
+                         b"Authentication temporarily unavailable")
+        p.cmd("QUIT")
+        log = self.finish(p)
+        self.assertIn("never as root", log)
+        self.assertIn("unexpected exit 64", log)
+
+    def test_qmail_popup_style_chain(self):
+        """Behind another's chain (qmail-popup): USER and HOME, a Maildir
+        argument, the client on 0 and 1, no pop3d monitor at all."""
+        if not pop3test.ROOT:
+            self.skipTest("needs root to run the session as another user")
+        uid = self.host.add_cp_user("pete", "pw-pete")
+        self.host.deliver("pete", b"Subject: a\n\nfirst\n")
+        home = self.host.table["pete"]["home"]
+
+        def become():
+            os.setgroups([uid])
+            os.setgid(uid)
+            os.setuid(uid)
+            os.chdir(home)
+        env = {"USER": "pete", "HOME": home, "PATH": "/usr/bin:/bin"}
+        s = subprocess.run([os.path.join(pop3test.BUILD, "pop3d-session"),
+                            "./Maildir/"], input=b"STAT\r\nQUIT\r\n",
+                           capture_output=True, env=env, preexec_fn=become,
+                           timeout=pop3test.WAIT)
+        self.assertEqual(s.returncode, 0, s.stderr)
+        self.assertEqual(s.stdout.split(b"\r\n")[:3],
+                         [b"+OK Logged in, 1 messages (21 octets)",
+                          b"+OK 1 21", b"+OK Logging out, 0 messages deleted"])
+        # The same as root is refused.
+        s = subprocess.run([os.path.join(pop3test.BUILD, "pop3d-session"),
+                            home + "/Maildir"], input=b"QUIT\r\n",
+                           capture_output=True, env=env, timeout=pop3test.WAIT)
+        self.assertEqual(s.returncode, 64)
+        self.assertEqual(s.stdout, b"")
+
+
+class ExecTlsTests(unittest.TestCase):
+    """checkpassword_exec behind STLS: the chain's session talks through
+    the pre-login's TLS relay."""
+
+    def setUp(self):
+        if not pop3test.have("tcpserver"):
+            self.skipTest("tcpserver (ucspi-tcp) not installed")
+        self.ca = pop3test.TestCA()
+        self.host = CheckpasswordHost(checkpassword_exec="yes",
+                                      tls_cert=self.ca.cert,
+                                      tls_key=self.ca.key,
+                                      loopback_secure="no")
+        self.launcher = pop3test.Launcher("tcpserver", self.host)
+
+    def tearDown(self):
+        self.launcher.stop()
+        self.host.cleanup()
+        self.ca.cleanup()
+
+    def test_stls(self):
+        self.host.add_cp_user("quin", "pw-quin")
+        big = b"Subject: a\n\n" + b"".join(b"%05d %s\n" % (i, b"y" * 70)
+                                          for i in range(2000))
+        self.host.deliver("quin", big)
+        c = poplib.POP3("127.0.0.1", self.launcher.port, timeout=pop3test.WAIT)
+        ctx = ssl.create_default_context(cafile=self.ca.ca)
+        ctx.check_hostname = False
+        c.stls(ctx)
+        c.user("quin")
+        c.pass_("pw-quin")
+        self.assertEqual(c.stat(), (1, len(big.replace(b"\n", b"\r\n"))))
+        self.assertEqual(c.retr(1)[1], big.rstrip(b"\n").split(b"\n"))
+        c.quit()
+        log = self.launcher.read_log()
+        self.assertRegex(log, r"auth ok user=quin method=USER remote=\S+ "
+                         r"tls=\S+ checkpassword_exec")
+        self.assertEqual(self.host.seen()[-1]["env"].get("TCPREMOTEIP"),
+                         "127.0.0.1")
 
 
 if __name__ == "__main__":
