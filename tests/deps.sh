@@ -5,7 +5,7 @@ set -eu
 
 pkgs="build-essential pkg-config libbsd-dev libmd-dev libssl-dev libcrypt-dev
 python3 openssl curl fetchmail mpop ucspi-tcp systemd valgrind mandoc
-clang libclang-rt-14-dev xinetd stunnel4"
+clang libclang-rt-14-dev xinetd stunnel4 checkpw"
 
 missing=""
 for p in $pkgs; do

@@ -72,8 +72,10 @@ class CheckpasswordHost(pop3test.Mailhost):
             f.write(CHECKPASSWORD % {"state": self.dir})
         os.chmod(self.prog, 0o755)
         self.write_table()
-        self.write_conf(passdb="checkpassword", checkpassword=self.prog,
-                        maildir="%h/Maildir")
+        ours = {"passdb": "checkpassword", "checkpassword": self.prog,
+                "maildir": "%h/Maildir"}
+        ours.update(conf)
+        self.write_conf(**ours)
 
     def write_table(self):
         with open(os.path.join(self.dir, "table.json"), "w") as f:
@@ -464,6 +466,87 @@ class ExecTlsTests(unittest.TestCase):
                          r"tls=\S+ checkpassword_exec")
         self.assertEqual(self.host.seen()[-1]["env"].get("TCPREMOTEIP"),
                          "127.0.0.1")
+
+
+class DebianCheckpwTests(unittest.TestCase):
+    """Debian's own checkpassword programs (package checkpw): checkpw
+    checks ~/Maildir/.password of a system account, checkapoppw an APOP
+    digest against it.  The account is made for the test and removed."""
+
+    def setUp(self):
+        if not pop3test.ROOT:
+            self.skipTest("needs root (a system account)")
+        if not (os.path.exists("/usr/bin/checkpw") and
+                os.path.exists("/usr/bin/checkapoppw")):
+            self.skipTest("checkpw (Debian package checkpw) not installed")
+        self.host = CheckpasswordHost(checkpassword="/usr/bin/checkpw",
+                                      checkpassword_apop="/usr/bin/checkapoppw",
+                                      apop="yes")
+        self.user = f"p3cpw{os.getpid() % 100000}"
+        self.home = os.path.join(self.host.dir, "realhome")
+        subprocess.run(["useradd", "--no-create-home", "--home-dir",
+                        self.home, "--shell", "/usr/sbin/nologin", self.user],
+                       check=True, capture_output=True, timeout=pop3test.WAIT)
+        self.addCleanup(self.remove_account)
+        import pwd
+        pw = pwd.getpwnam(self.user)
+        self.uid = pw.pw_uid
+        for sub in ("", "Maildir", "Maildir/new", "Maildir/cur", "Maildir/tmp"):
+            os.makedirs(os.path.join(self.home, sub), exist_ok=True)
+            os.chown(os.path.join(self.home, sub), pw.pw_uid, pw.pw_gid)
+            os.chmod(os.path.join(self.home, sub), 0o700)
+        path = os.path.join(self.home, "Maildir", ".password")
+        with open(path, "w") as f:
+            f.write("real-secret\n")
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+        os.chmod(path, 0o600)
+        path = os.path.join(self.home, "Maildir", "new", "1700000000.M1P1.host")
+        with open(path, "wb") as f:
+            f.write(b"Subject: real\n\nbody\n")
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+
+    def remove_account(self):
+        subprocess.run(["userdel", self.user], capture_output=True,
+                       timeout=pop3test.WAIT)
+        self.host.cleanup()
+
+    def session(self, apop=False):
+        p = pop3test.Pipe(self.host)
+        try:
+            greeting = p.line()
+            if apop:
+                stamp = greeting.split()[-1].decode()
+                digest = hashlib.md5((stamp + "real-secret").encode()).hexdigest()
+                r = p.cmd(f"APOP {self.user} {digest}")
+            else:
+                p.cmd(f"USER {self.user}")
+                self.assertEqual(p.cmd("PASS wrong"),
+                                 b"-ERR [AUTH] Authentication failed")
+                p.cmd(f"USER {self.user}")
+                r = p.cmd("PASS real-secret")
+            self.assertTrue(r.startswith(b"+OK Logged in, 1 messages"), r)
+            self.assertEqual(session_uids(self.host), [self.uid])
+            self.assertTrue(p.cmd("RETR 1").startswith(b"+OK"))
+            self.assertEqual(p.multi(), [b"Subject: real", b"", b"body"])
+            p.cmd("QUIT")
+        finally:
+            rc, log = p.close()
+        self.assertEqual(rc, 0, log)
+        return log
+
+    def test_checkpw(self):
+        self.host.write_conf(first_valid_uid=min(self.uid, 1000))
+        log = self.session()
+        self.assertIn(f"auth ok user={self.user} method=USER", log)
+
+    def test_checkapoppw(self):
+        log = self.session(apop=True)
+        self.assertIn(f"auth ok user={self.user} method=APOP", log)
+
+    def test_checkpw_exec(self):
+        self.host.write_conf(checkpassword_exec="yes")
+        log = self.session()
+        self.assertIn("checkpassword_exec", log)
 
 
 if __name__ == "__main__":
