@@ -209,6 +209,42 @@ cp_input(const struct passdb_request *rq, char *buf)
 	return (long)(u + p + t);
 }
 
+/*
+ * Who sent the report, as the kernel says (SO_PASSCRED): the uid and gid
+ * the report claims must be these, whatever the reporter's memory holds.
+ */
+static struct ucred	sender;
+
+/* One message from the socket, with its sender's credentials. */
+static ssize_t
+cp_recv(int sock, unsigned char *buf, size_t len)
+{
+	union {
+		struct cmsghdr	hdr;
+		unsigned char	buf[CMSG_SPACE(sizeof(struct ucred))];
+	}		 cm;
+	struct cmsghdr	*c;
+	struct iovec	 iov = { buf, len };
+	struct msghdr	 m;
+	ssize_t		 n;
+
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = cm.buf;
+	m.msg_controllen = sizeof(cm.buf);
+	if ((n = recvmsg(sock, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC)) <= 0)
+		return n;
+	sender.uid = (uid_t)-1;
+	sender.gid = (gid_t)-1;
+	for (c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c))
+		if (c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_CREDENTIALS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(struct ucred)))
+			memcpy(&sender, CMSG_DATA(c), sizeof(sender));
+	return n;
+}
+
 /* SIGKILL to the program's group and to itself; then reaped. */
 static void
 cp_kill(pid_t pid)
@@ -248,7 +284,7 @@ cp_wait(pid_t pid, int sock, long long deadline, unsigned char *msg,
 		}
 		if (poll(&pfd, 1, (int)left) <= 0)
 			continue;
-		n = read(sock, msg, IDREPORT_MAX + 1);
+		n = cp_recv(sock, msg, IDREPORT_MAX + 1);
 		if (n > 0 && chain) {
 			*len = n;
 			return 1;
@@ -272,6 +308,13 @@ cp_identity(const unsigned char *msg, size_t len, struct passdb_identity *id)
 
 	if (idreport_decode(msg, len, &r) == -1) {
 		log_warnx("checkpassword: malformed identity report");
+		return -1;
+	}
+	if (sender.uid != r.uid[0] || sender.gid != r.gid[0]) {
+		log_warnx("checkpassword: identity report of uid %lu gid %lu "
+		    "sent by uid %lu gid %lu", (unsigned long)r.uid[0],
+		    (unsigned long)r.gid[0], (unsigned long)sender.uid,
+		    (unsigned long)sender.gid);
 		return -1;
 	}
 	if (r.uid[0] != r.uid[1] || r.uid[1] != r.uid[2] ||
@@ -351,6 +394,15 @@ cp_run(const struct config *cf, struct cp_child *c, char *input, long ilen,
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rep) == -1) {
 		log_warn("checkpassword: socketpair");
+		close(cred[0]);
+		close(cred[1]);
+		return PASSDB_TEMPFAIL;
+	}
+	if (setsockopt(rep[0], SOL_SOCKET, SO_PASSCRED, &(int){ 1 },
+	    sizeof(int)) == -1) {
+		log_warn("checkpassword: SO_PASSCRED");
+		close(rep[0]);
+		close(rep[1]);
 		close(cred[0]);
 		close(cred[1]);
 		return PASSDB_TEMPFAIL;

@@ -28,7 +28,7 @@ ident_report(void)
 	if (getresuid(&r.uid[0], &r.uid[1], &r.uid[2]) == -1 ||
 	    getresgid(&r.gid[0], &r.gid[1], &r.gid[2]) == -1)
 		return EX_OSERR;
-	/* More groups than a session may take: no report, a refusal. */
+	/* More groups than a session may take: no report, a failure. */
 	if ((n = getgroups(PASSDB_GROUPS_MAX, r.groups)) == -1)
 		return EX_OSERR;
 	r.ngroups = n;

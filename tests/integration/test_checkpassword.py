@@ -57,6 +57,15 @@ if os.getuid() == 0:
     os.setuid(e["uid"])
 os.chdir(e["home"])
 os.environ.update(USER=user, HOME=e["home"], SHELL="/bin/sh")
+if e.get("mode") == "forge":
+    # Not pop3d-session -I: a report that claims another uid.
+    import socket, struct
+    u, g = e["uid"] + 1, e["gid"] + 1
+    home = e["home"].encode()
+    msg = struct.pack(">B7I", 1, u, u, u, g, g, g, 0)
+    msg += struct.pack(">H", len(home)) + home + struct.pack(">H", 0)
+    socket.socket(fileno=4).send(msg)
+    sys.exit(0)
 os.execv(sys.argv[1], sys.argv[1:])
 '''
 
@@ -277,6 +286,22 @@ class PipeTests(PipeHelpers, unittest.TestCase):
         p.cmd("QUIT")
         log = self.finish(p)
         self.assertIn("needs a non-zero uid and gid", log)
+
+    def test_forged_report_refused(self):
+        """The uid and gid of a report are checked against the sender's,
+        as the kernel gives them: a reporter cannot claim another user."""
+        if not pop3test.ROOT:
+            self.skipTest("needs root")
+        self.host.add_cp_user("rita", "pw-rita", mode="forge")
+        p = self.open()
+        p.cmd("USER rita")
+        self.assertEqual(p.cmd("PASS pw-rita"), b"-ERR [SYS/TEMP] "
+                         b"Authentication temporarily unavailable")
+        p.cmd("QUIT")
+        log = self.finish(p)
+        uid = self.host.uid_of("rita")
+        self.assertIn(f"identity report of uid {uid + 1} gid {uid + 1} sent "
+                      f"by uid {uid} gid {uid}", log)
 
     def test_config_check(self):
         import subprocess
