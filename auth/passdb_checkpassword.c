@@ -18,8 +18,14 @@
  * the digest is the program's job (checkpassword_apop may name another
  * program for it, such as checkapoppw).
  *
- * The program gets checkpassword_timeout seconds in all; then it and
- * every process of its group are killed.
+ * With checkpassword_exec the program executes "pop3d-session" instead,
+ * as qmail-popup's chain executes qmail-pop3d: the session runs as the
+ * user the program became, on the client's descriptors, and says so with
+ * one octet; checkpassword_chain() then leaves the chain running.
+ *
+ * The program gets checkpassword_timeout seconds in all (to the report,
+ * or to the session's start); then it and every process of its group are
+ * killed.
  */
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -48,6 +54,7 @@
 #define CHECKPW_TEMP	111
 #define CHECKPW_NOEXEC	127	/* ours: the child could not run the program */
 
+/* PATH, PROTO, the ucspi variables, and a chain's hand-over variables. */
 #define CP_ENV_MAX	(8 + HO_COUNT)
 
 /* What the child executes, and with what. */

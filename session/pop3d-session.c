@@ -147,6 +147,23 @@ chain_info(struct session_info *si, const char *arg)
 }
 
 /*
+ * Started by pop3d's monitor, whose configuration applies: a system
+ * account below first_valid_uid is refused as the monitor refuses it,
+ * with the checkpassword status of a failed login (1).
+ */
+static void
+chain_uid_check(const struct session_info *si)
+{
+	const char *mode = handover_get(HO_SESSION);
+
+	if (mode == NULL || getuid() >= (uid_t)cf.first_valid_uid)
+		return;
+	log_warnx("user=%s: uid %lu is below first_valid_uid %d", si->user,
+	    (unsigned long)getuid(), cf.first_valid_uid);
+	exit(1);
+}
+
+/*
  * pop3d's monitor answers the login only when the session runs: one
  * octet says so.  Until then a failing chain is a failed login.
  */
@@ -194,6 +211,7 @@ main(int argc, char *argv[])
 		fatalx(EX_CONFIG, "%s", why);
 	if (chain) {
 		chain_info(&si, argc > 1 ? argv[1] : NULL);
+		chain_uid_check(&si);
 		chain_started();
 	} else
 		handed_info(&si);

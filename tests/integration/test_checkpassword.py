@@ -169,6 +169,22 @@ class PipeHelpers:
         self.assertEqual(rc, 0, log)
         return log
 
+    def test_first_valid_uid(self):
+        """A checkpassword program's users are system accounts: below
+        first_valid_uid, a failed login (checked by the monitor, or by the
+        session a chain starts)."""
+        if not pop3test.ROOT:
+            self.skipTest("needs root")
+        uid = self.host.add_cp_user("sara", "pw-sara")
+        self.host.write_conf(first_valid_uid=uid + 1)
+        p = self.open()
+        p.cmd("USER sara")
+        self.assertEqual(p.cmd("PASS pw-sara"), b"-ERR [AUTH] Authentication failed")
+        p.cmd("QUIT")
+        log = self.finish(p)
+        self.assertIn(f"user=sara: uid {uid} is below first_valid_uid {uid + 1}",
+                      log)
+
 
 class PipeTests(PipeHelpers, unittest.TestCase):
     """pop3d reports the identity the program set up (Mode A)."""
