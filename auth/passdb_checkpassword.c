@@ -452,11 +452,19 @@ cp_run(const struct config *cf, struct cp_child *c, char *input, long ilen,
 static struct cp_child		cp;
 static unsigned char		msg[IDREPORT_MAX + 1];
 
-/* The program for this request, with pop3d-session and its arguments. */
-static void
+/*
+ * The program for this request, with pop3d-session and its arguments;
+ * -1 (logged) if the configuration names none.
+ */
+static int
 cp_prepare(const struct config *cf, const struct passdb_request *rq,
     const struct checkpw_chain *chain)
 {
+	if (cf->checkpassword[0] == '\0') {
+		log_warnx("passdb checkpassword: checkpassword names no "
+		    "program");
+		return -1;
+	}
 	cp.prog = rq->mech == MECH_APOP && cf->checkpassword_apop[0] != '\0' ?
 	    cf->checkpassword_apop : cf->checkpassword;
 	cp.argv[0] = (char *)cp.prog;
@@ -465,6 +473,7 @@ cp_prepare(const struct config *cf, const struct passdb_request *rq,
 	cp.argv[3] = NULL;
 	cp.chain = chain;
 	child_env(&cp);
+	return 0;
 }
 
 static enum passdb_result
@@ -480,7 +489,10 @@ cp_verify(const struct config *cf, const struct passdb_request *rq,
 	if ((ilen = cp_input(rq, input)) == -1)
 		return PASSDB_FAIL;
 	log_sanitize(rq->user, safe, sizeof(safe));
-	cp_prepare(cf, rq, NULL);
+	if (cp_prepare(cf, rq, NULL) == -1) {
+		explicit_bzero(input, sizeof(input));
+		return PASSDB_TEMPFAIL;
+	}
 	r = cp_run(cf, &cp, input, ilen, msg, &len, safe, &none);
 	if (r == PASSDB_OK && cp_identity(msg, len, id) == -1)
 		r = PASSDB_TEMPFAIL;
@@ -500,7 +512,10 @@ checkpassword_chain(const struct config *cf, const struct passdb_request *rq,
 	if ((ilen = cp_input(rq, input)) == -1)
 		return PASSDB_FAIL;
 	log_sanitize(rq->user, safe, sizeof(safe));
-	cp_prepare(cf, rq, chain);
+	if (cp_prepare(cf, rq, chain) == -1) {
+		explicit_bzero(input, sizeof(input));
+		return PASSDB_TEMPFAIL;
+	}
 	r = cp_run(cf, &cp, input, ilen, msg, &len, safe, pid);
 	explicit_bzero(msg, sizeof(msg));
 	return r;
