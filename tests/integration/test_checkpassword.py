@@ -320,7 +320,6 @@ class PipeTests(PipeHelpers, unittest.TestCase):
                       f"by uid {uid} gid {uid}", log)
 
     def test_config_check(self):
-        import subprocess
         out = subprocess.run([pop3test.POP3D, "-t", "-c", self.host.conf_path],
                              capture_output=True, text=True, timeout=pop3test.WAIT)
         self.assertEqual(out.returncode, 0, out.stderr)
@@ -329,6 +328,13 @@ class PipeTests(PipeHelpers, unittest.TestCase):
                              capture_output=True, text=True, timeout=pop3test.WAIT)
         self.assertNotEqual(out.returncode, 0)
         self.assertIn("checkpassword", out.stderr)
+        self.host.write_conf(checkpassword=self.host.prog, passdb="file",
+                             checkpassword_exec="yes")
+        out = subprocess.run([pop3test.POP3D, "-t", "-c", self.host.conf_path],
+                             capture_output=True, text=True, timeout=pop3test.WAIT)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("checkpassword_exec = yes needs passdb = checkpassword",
+                      out.stderr)
 
 
 class TcpserverTests(unittest.TestCase):
