@@ -79,6 +79,35 @@ add_env(struct cp_child *c, const char *name, const char *value)
 	c->envp[++c->nenv] = NULL;
 }
 
+static int
+is_ip(const char *s)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return s != NULL && (inet_pton(AF_INET, s, buf) == 1 ||
+	    inet_pton(AF_INET6, s, buf) == 1);
+}
+
+/*
+ * The client's address as another launcher gives it (systemd:
+ * REMOTE_ADDR; xinetd, stunnel: REMOTE_HOST; both REMOTE_PORT), if it
+ * parses, in the order common/peer.c believes them.  Returns 1 if found.
+ */
+static int
+add_launcher_remote(struct cp_child *c)
+{
+	const char *v[] = { "REMOTE_ADDR", "REMOTE_HOST" };
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (is_ip(getenv(v[i]))) {
+			add_env(c, "TCPREMOTEIP", getenv(v[i]));
+			add_env(c, "TCPREMOTEPORT", getenv("REMOTE_PORT"));
+			return 1;
+		}
+	return 0;
+}
+
 /* One end of the connection as tcpserver names it: IP and port. */
 static void
 add_address(struct cp_child *c, int local, const char *ipvar,
@@ -96,6 +125,9 @@ add_address(struct cp_child *c, int local, const char *ipvar,
 		add_env(c, portvar, getenv(portvar));
 		return;
 	}
+	/* Behind stunnel the socket is stunnel's own, not the client's. */
+	if (!local && add_launcher_remote(c))
+		return;
 	if ((local ? getsockname(0, (struct sockaddr *)&ss, &sl) :
 	    getpeername(0, (struct sockaddr *)&ss, &sl)) == -1)
 		return;

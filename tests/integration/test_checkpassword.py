@@ -338,13 +338,18 @@ class PipeTests(PipeHelpers, unittest.TestCase):
 
 
 class TcpserverTests(unittest.TestCase):
-    """Under tcpserver on 127.0.0.1: the program sees the ucspi environment."""
+    """Under tcpserver on 127.0.0.1: the program sees the ucspi environment,
+    tcpserver's own; under the other launchers, made from the socket
+    (systemd) or the launcher's variables (stunnel)."""
+
+    KIND = "tcpserver"
 
     def setUp(self):
-        if not pop3test.have("tcpserver"):
-            self.skipTest("tcpserver (ucspi-tcp) not installed")
+        prog = pop3test.Launcher.PROGRAM[self.KIND]
+        if not pop3test.have(prog):
+            self.skipTest(f"{prog} not installed")
         self.host = CheckpasswordHost()
-        self.launcher = pop3test.Launcher("tcpserver", self.host)
+        self.launcher = pop3test.Launcher(self.KIND, self.host)
 
     def tearDown(self):
         self.launcher.stop()
@@ -353,7 +358,15 @@ class TcpserverTests(unittest.TestCase):
     def test_ucspi_environment(self):
         self.host.add_cp_user("jane", "pw-jane")
         self.host.deliver("jane", b"Subject: a\n\nfirst\n")
-        c = poplib.POP3("127.0.0.1", self.launcher.port, timeout=pop3test.WAIT)
+        if self.KIND == "stunnel":
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE     # a throw-away certificate
+            c = poplib.POP3_SSL("127.0.0.1", self.launcher.port, context=ctx,
+                                timeout=pop3test.WAIT)
+        else:
+            c = poplib.POP3("127.0.0.1", self.launcher.port,
+                            timeout=pop3test.WAIT)
         c.user("jane")
         c.pass_("pw-jane")
         port = c.sock.getsockname()[1]
@@ -362,9 +375,18 @@ class TcpserverTests(unittest.TestCase):
         env = self.host.seen()[-1]["env"]
         self.assertEqual(env.get("PROTO"), "TCP")
         self.assertEqual(env.get("TCPREMOTEIP"), "127.0.0.1")
-        self.assertEqual(env.get("TCPLOCALIP"), "127.0.0.1")
-        self.assertEqual(env.get("TCPLOCALPORT"), str(self.launcher.port))
-        self.assertEqual(env.get("TCPREMOTEPORT"), str(port))
+        self.assertEqual(env.get("TCPREMOTEPORT"), str(port), env)
+        if self.KIND != "stunnel":      # stunnel tells only the client's
+            self.assertEqual(env.get("TCPLOCALIP"), "127.0.0.1")
+            self.assertEqual(env.get("TCPLOCALPORT"), str(self.launcher.port))
+
+
+class SystemdTests(TcpserverTests):
+    KIND = "systemd"
+
+
+class StunnelTests(TcpserverTests):
+    KIND = "stunnel"
 
 
 class ExecPipeTests(PipeHelpers, unittest.TestCase):
