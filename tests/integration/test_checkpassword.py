@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import poplib
+import socket
 import ssl
 import subprocess
 import sys
@@ -535,6 +536,28 @@ class ExecTlsTests(unittest.TestCase):
                          r"tls=\S+ checkpassword_exec")
         self.assertEqual(self.host.seen()[-1]["env"].get("TCPREMOTEIP"),
                          "127.0.0.1")
+
+    def test_stls_pipelined(self):
+        """Commands pipelined behind PASS inside TLS reach the chain's
+        session through the relay."""
+        self.host.add_cp_user("tess", "pw-tess")
+        self.host.deliver("tess", b"Subject: a\n\nfirst\n")
+        s = socket.create_connection(("127.0.0.1", self.launcher.port),
+                                     pop3test.WAIT)
+        f = s.makefile("rb")
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        s.sendall(b"STLS\r\n")
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        ctx = ssl.create_default_context(cafile=self.ca.ca)
+        ctx.check_hostname = False
+        t = ctx.wrap_socket(s)
+        g = t.makefile("rb")
+        t.sendall(b"USER tess\r\nPASS pw-tess\r\nSTAT\r\nQUIT\r\n")
+        lines = [g.readline() for _ in range(4)]
+        t.close()
+        self.assertEqual([ln[:20] for ln in lines],
+                         [b"+OK Send PASS\r\n", b"+OK Logged in, 1 mes",
+                          b"+OK 1 21\r\n", b"+OK Logging out, 0 m"])
 
 
 class DebianCheckpwTests(unittest.TestCase):
