@@ -3,7 +3,8 @@
  * source: passdb = checkpassword, checkpassword = /path/to/program.
  *
  * The monitor runs the program as root with user\0password\0timestamp\0
- * on descriptor 3 and the ucspi environment of the connection.  The
+ * on descriptor 3 and the ucspi environment of the connection, the client
+ * being the one pop3d logs (passdb_request.remote).  The
  * program checks the password, becomes the user, changes to the home
  * directory, sets USER and HOME, and executes its arguments:
  * "pop3d-session -I", which reports the ids, groups, HOME and working
@@ -89,29 +90,42 @@ is_ip(const char *s)
 }
 
 /*
- * The client's address as another launcher gives it (systemd:
- * REMOTE_ADDR; xinetd, stunnel: REMOTE_HOST; both REMOTE_PORT), if it
- * parses, in the order common/peer.c believes them.  Returns 1 if found.
+ * The client as pop3d names it in its logs (common/peer.c: the launcher's
+ * variables, else the socket's peer): "ip:port", "[ip6]:port" or "ip".
+ * "local" and "unknown" give nothing.
  */
-static int
-add_launcher_remote(struct cp_child *c)
+static void
+add_remote(struct cp_child *c, const char *remote)
 {
-	const char *v[] = { "REMOTE_ADDR", "REMOTE_HOST" };
-	int i;
+	char		 ip[INET6_ADDRSTRLEN + 2];
+	const char	*port = NULL, *colon;
+	size_t		 n;
 
-	for (i = 0; i < 2; i++)
-		if (is_ip(getenv(v[i]))) {
-			add_env(c, "TCPREMOTEIP", getenv(v[i]));
-			add_env(c, "TCPREMOTEPORT", getenv("REMOTE_PORT"));
-			return 1;
-		}
-	return 0;
+	if (remote[0] == '[') {
+		if ((colon = strstr(remote, "]:")) == NULL)
+			return;
+		n = colon - remote - 1;
+		port = colon + 2;
+		remote++;
+	} else if ((colon = strchr(remote, ':')) != NULL &&
+	    strchr(colon + 1, ':') == NULL) {
+		n = colon - remote;
+		port = colon + 1;
+	} else
+		n = strlen(remote);
+	if (n >= sizeof(ip))
+		return;
+	memcpy(ip, remote, n);
+	ip[n] = '\0';
+	if (!is_ip(ip))
+		return;
+	add_env(c, "TCPREMOTEIP", ip);
+	add_env(c, "TCPREMOTEPORT", port);
 }
 
-/* One end of the connection as tcpserver names it: IP and port. */
+/* The local end as tcpserver names it, else from the socket. */
 static void
-add_address(struct cp_child *c, int local, const char *ipvar,
-    const char *portvar)
+add_local(struct cp_child *c)
 {
 	struct sockaddr_storage	ss;
 	socklen_t		sl = sizeof(ss);
@@ -119,17 +133,12 @@ add_address(struct cp_child *c, int local, const char *ipvar,
 	const void		*a;
 	unsigned		p;
 
-	/* Under tcpserver the launcher's own values are passed on. */
-	if (getenv(ipvar) != NULL) {
-		add_env(c, ipvar, getenv(ipvar));
-		add_env(c, portvar, getenv(portvar));
+	if (getenv("TCPLOCALIP") != NULL) {
+		add_env(c, "TCPLOCALIP", getenv("TCPLOCALIP"));
+		add_env(c, "TCPLOCALPORT", getenv("TCPLOCALPORT"));
 		return;
 	}
-	/* Behind stunnel the socket is stunnel's own, not the client's. */
-	if (!local && add_launcher_remote(c))
-		return;
-	if ((local ? getsockname(0, (struct sockaddr *)&ss, &sl) :
-	    getpeername(0, (struct sockaddr *)&ss, &sl)) == -1)
+	if (getsockname(0, (struct sockaddr *)&ss, &sl) == -1)
 		return;
 	if (ss.ss_family == AF_INET) {
 		a = &((struct sockaddr_in *)&ss)->sin_addr;
@@ -142,13 +151,13 @@ add_address(struct cp_child *c, int local, const char *ipvar,
 	if (inet_ntop(ss.ss_family, a, addr, sizeof(addr)) == NULL)
 		return;
 	snprintf(port, sizeof(port), "%u", p);
-	add_env(c, ipvar, addr);
-	add_env(c, portvar, port);
+	add_env(c, "TCPLOCALIP", addr);
+	add_env(c, "TCPLOCALPORT", port);
 }
 
 /* The ucspi-tcp environment (PROTO, TCPREMOTEIP, ...) and a PATH. */
 static void
-child_env(struct cp_child *c)
+child_env(struct cp_child *c, const char *remote)
 {
 	int i;
 
@@ -156,8 +165,8 @@ child_env(struct cp_child *c)
 	c->envp[0] = NULL;
 	add_env(c, "PATH", "/usr/bin:/bin");
 	add_env(c, "PROTO", "TCP");
-	add_address(c, 0, "TCPREMOTEIP", "TCPREMOTEPORT");
-	add_address(c, 1, "TCPLOCALIP", "TCPLOCALPORT");
+	add_remote(c, remote);
+	add_local(c);
 	add_env(c, "TCPREMOTEHOST", getenv("TCPREMOTEHOST"));
 	add_env(c, "TCPREMOTEINFO", getenv("TCPREMOTEINFO"));
 	add_env(c, "TCPLOCALHOST", getenv("TCPLOCALHOST"));
@@ -504,7 +513,7 @@ cp_prepare(const struct config *cf, const struct passdb_request *rq,
 	cp.argv[2] = chain != NULL ? NULL : "-I";
 	cp.argv[3] = NULL;
 	cp.chain = chain;
-	child_env(&cp);
+	child_env(&cp, rq->remote);
 	return 0;
 }
 
