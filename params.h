@@ -70,6 +70,13 @@
 #define PROXY_V1_MAX		107
 #define PROXY_V2_BODY_MAX	1024
 
+/*
+ * checkpassword reads at most 512 octets of user\0password\0timestamp\0
+ * from descriptor 3 (cr.yp.to/checkpwd/interface.html); longer input is
+ * refused there, so pop3d never sends it.
+ */
+#define CHECKPW_INPUT_MAX	512
+
 /* Paths taken from the users file and the configuration. */
 #define POP3D_PATH_MAX		1024
 
@@ -210,6 +217,12 @@
 #define DEFAULT_MAX_AUTH_FAILURES 3	/* then the connection closes */
 #define DEFAULT_AUTH_FAIL_DELAY_MS 1000	/* slows down password guessing */
 #define DEFAULT_FIRST_VALID_UID	1000	/* Debian's first ordinary user */
+/*
+ * A checkpassword program answers in milliseconds, or a few seconds when
+ * it asks a database; one that takes longer is hung, and the monitor of
+ * the connection must not wait on it for ever.
+ */
+#define DEFAULT_CHECKPASSWORD_TIMEOUT 10
 
 /*
  * LOGIN-DELAY (RFC 2449 section 6.5).  A day at most: a client told to

@@ -90,8 +90,11 @@ usage(void)
  * by a later rename.  It is looked for beside this program (a build tree,
  * where the tests run it), then at ../libexec/pop3d/ from this program's
  * directory, where make install puts it.  O_PATH: fexecve(3) needs no read
- * permission, and make install leaves it unreadable (0711).
+ * permission, and make install leaves it unreadable (0711).  The path is
+ * kept as well: a checkpassword program executes it by name.
  */
+static char	session_path[POP3D_PATH_MAX];
+
 static int
 open_session_program(void)
 {
@@ -118,6 +121,7 @@ open_session_program(void)
 	}
 	if (fd == -1)
 		fatal(EX_OSERR, "%s", path);
+	strlcpy(session_path, path, sizeof(session_path));
 	return fd;
 }
 
@@ -266,6 +270,7 @@ connection_main(int config_fd, int log_stderr, int implicit_tls)
 		fatalx(EX_CONFIG, "%s", why);
 	/* Opened now: after the uid change /proc/self may be closed to us. */
 	ma.session_fd = open_session_program();
+	ma.session_path = session_path;
 	prepare_login(&ma, &lo, implicit_tls, sv, relay);
 	log_info("connect remote=%s%s", remote, implicit_tls ? " tls=implicit" : "");
 	if ((pid = fork()) == -1)

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "params.h"
+#include "auth/checkpassword.h"
 #include "auth/logindelay.h"
 #include "auth/monitor.h"
 #include "auth/passdb.h"
@@ -184,6 +185,7 @@ check(const struct monitor_args *ma, const char *user)
 	rq.secret = at.rq.pass;
 	rq.challenge = ma->challenge;
 	rq.remote = client;
+	rq.session = ma->session_path;
 	if (rq.mech == MECH_APOP && !(ma->passdb->can & PASSDB_APOP))
 		return VERDICT_FAIL;
 	switch (ma->passdb->verify(ma->cf, &rq, &at.id)) {
@@ -497,6 +499,97 @@ login_ok(const struct monitor_args *ma, const char *user)
 }
 
 /*
+ * checkpassword_exec: the session's environment, for the chain to pass on.
+ * Who the user is and where the Maildir lies, the chain says.
+ */
+static int
+chain_env(const struct monitor_args *ma, struct handover_env *he)
+{
+	int bad = 0;
+
+	handover_init(he);
+	bad |= handover_set(he, HO_SESSION, "checkpassword");
+	bad |= handover_set(he, HO_REMOTE, "%s", client);
+	bad |= handover_set(he, HO_METHOD, "%s", wire_mech_name(at.rq.mech));
+	bad |= handover_set(he, HO_CARRY_FD, "%d", CHAIN_CARRY_FD);
+	bad |= handover_set(he, HO_STARTED_FD, "%d", CHAIN_STARTED_FD);
+	if (ma->config_fd >= 0)
+		bad |= handover_set(he, HO_CONFIG_FD, "%d", CHAIN_CONFIG_FD);
+	if (at.rq.flags & WIRE_RELAY)
+		bad |= handover_set(he, HO_TLS, "%s", tls_word(at.rq.tls));
+	return bad ? -1 : 0;
+}
+
+/*
+ * checkpassword_exec: the checkpassword program checks the request and
+ * executes pop3d-session as the user; a good verdict means the session
+ * runs, as *pid's chain.
+ */
+static enum wire_verdict
+chain_check(const struct monitor_args *ma, pid_t *pid)
+{
+	static struct handover_env	he;
+	struct checkpw_chain		ch;
+	struct passdb_request		rq;
+	enum passdb_result		r;
+	int				carry;
+
+	if (!monitor_user_valid(at.rq.user))
+		return VERDICT_FAIL;
+	if (chain_env(ma, &he) == -1 || (carry = carry_pipe(&at.rq)) == -1) {
+		log_warnx("checkpassword: session environment or carry pipe");
+		return VERDICT_TEMPFAIL;
+	}
+	rq.mech = at.rq.mech;
+	rq.user = at.rq.user;
+	rq.secret = at.rq.pass;
+	rq.challenge = ma->challenge;
+	rq.remote = client;
+	rq.session = ma->session_path;
+	ch.in = (at.rq.flags & WIRE_RELAY) ? ma->relay_fd : 0;
+	ch.out = (at.rq.flags & WIRE_RELAY) ? ma->relay_fd : 1;
+	ch.carry = carry;
+	ch.config = ma->config_fd;
+	ch.env = he.envp;
+	r = checkpassword_chain(ma->cf, &rq, &ch, pid);
+	close(carry);
+	return r == PASSDB_OK ? VERDICT_OK : r == PASSDB_TEMPFAIL ?
+	    VERDICT_TEMPFAIL : VERDICT_FAIL;
+}
+
+/*
+ * The chain's session runs: tell the pre-login, which ends or relays
+ * TLS, and stay until both are done, the last process of the connection.
+ */
+static int
+chain_ok(const struct monitor_args *ma, const char *user, pid_t chain)
+{
+	int	null, status;
+
+	log_info("auth ok user=%s method=%s remote=%s%s%s checkpassword_exec",
+	    user, wire_mech_name(at.rq.mech), client,
+	    at.rq.tls[0] != '\0' ? " tls=" : "", tls_word(at.rq.tls));
+	wipe();
+	if (send_verdict(ma->sock, VERDICT_OK) == -1)
+		log_warnx("pre-login process gone at login remote=%s",
+		    client);
+	/* The client is the session's now, and the relay's. */
+	if (ma->relay_fd != -1)
+		close(ma->relay_fd);
+	if ((null = open("/dev/null", O_RDWR)) != -1) {
+		dup2(null, 0);
+		dup2(null, 1);
+		close(null);
+	}
+	while (waitpid(chain, &status, 0) == -1)
+		if (errno != EINTR)
+			return EX_OSERR;
+	/* A relay ends when the session's end of its socket closes. */
+	wait_child(ma->child);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : EX_SOFTWARE;
+}
+
+/*
  * Requests until a good login, the last allowed failure or the deadline.
  * Every limit is enforced here, not trusted to the pre-login process: after
  * the last failure no request is read any more.
@@ -508,6 +601,7 @@ monitor_run(const struct monitor_args *ma)
 	enum wire_verdict	v;
 	long long		arrived;
 	ssize_t			n;
+	pid_t			chain;
 	int			failures = 0, bad;
 
 	for (;;) {
@@ -528,10 +622,14 @@ monitor_run(const struct monitor_args *ma)
 			return EX_SOFTWARE;
 		}
 		log_sanitize(at.rq.user, user, sizeof(user));
-		v = check(ma, user);
+		if (ma->cf->checkpassword_exec)
+			v = chain_check(ma, &chain);
+		else
+			v = check(ma, user);
 		wipe_secrets();
 		if (v == VERDICT_OK && (v = check_delay(ma, user)) == VERDICT_OK)
-			return login_ok(ma, user);
+			return ma->cf->checkpassword_exec ?
+			    chain_ok(ma, user, chain) : login_ok(ma, user);
 		if (v == VERDICT_TEMPFAIL)
 			log_warnx("auth tempfail user=%s remote=%s: passdb %s "
 			    "unavailable", user, client, ma->passdb->name);

@@ -23,6 +23,7 @@ struct monitor_args {
 	pid_t			 child;		/* the pre-login process */
 	pid_t			 logger;	/* the log relay, or 0 */
 	int			 session_fd;	/* pop3d-session, for fexecve */
+	const char		*session_path;	/* and its path, for checkpassword */
 	int			 root;		/* started as root */
 	int			 proxy_trusted;	/* the peer is in proxy_from */
 	int			 log_stderr;	/* -d was given */

@@ -8,6 +8,7 @@ static const struct passdb *const sources[] = {
 	&passdb_file,
 	&passdb_pam,
 	&passdb_ldap,
+	&passdb_checkpassword,
 };
 
 const struct passdb *
@@ -21,6 +22,11 @@ passdb_configured(const struct config *cf, char *why, size_t len)
 			p = sources[i];
 	if (p == NULL) {
 		snprintf(why, len, "passdb '%s': no such user source", cf->passdb);
+		return NULL;
+	}
+	if (cf->checkpassword_exec && p != &passdb_checkpassword) {
+		snprintf(why, len, "checkpassword_exec = yes needs passdb = "
+		    "checkpassword");
 		return NULL;
 	}
 	if (cf->apop && !(p->can & PASSDB_APOP)) {

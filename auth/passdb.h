@@ -59,6 +59,7 @@ struct passdb_request {
 	const char	*secret;	/* the password, or the APOP digest */
 	const char	*challenge;	/* the APOP timestamp, or "" */
 	const char	*remote;	/* the client, for the source's logs */
+	const char	*session;	/* pop3d-session's path, for checkpassword */
 };
 
 struct passdb {
@@ -91,5 +92,7 @@ extern const struct passdb passdb_ldap;
  */
 enum passdb_result passdb_ldap_decode(const unsigned char *, size_t,
 	    struct passdb_identity *);
+/* A checkpassword program: auth/passdb_checkpassword.c. */
+extern const struct passdb passdb_checkpassword;
 
 #endif

@@ -47,6 +47,10 @@ static const struct key keys[] = {
 	{ "ldap_home_attr",	STR(ldap_home_attr, KEY_STR), 0, 0 },
 	{ "ldap_maildir_attr",	STR(ldap_maildir_attr, KEY_STR), 0, 0 },
 	{ "ldap_timeout",	NUM(ldap_timeout, 1, 60) },
+	{ "checkpassword",	STR(checkpassword, KEY_PATH), 0, 0 },
+	{ "checkpassword_apop",	STR(checkpassword_apop, KEY_PATH), 0, 0 },
+	{ "checkpassword_timeout", NUM(checkpassword_timeout, 1, 300) },
+	{ "checkpassword_exec",	KEY_BOOL, offsetof(struct config, checkpassword_exec), 0, 0, 0 },
 	{ "maildir",		STR(maildir, KEY_STR), 0, 0 },
 	{ "login_user",		STR(login_user, KEY_STR), 0, 0 },
 	{ "empty_dir",		STR(empty_dir, KEY_PATH), 0, 0 },
@@ -84,6 +88,7 @@ config_defaults(struct config *cf)
 	strlcpy(cf->passdb, "file", sizeof(cf->passdb));
 	cf->first_valid_uid = DEFAULT_FIRST_VALID_UID;
 	strlcpy(cf->pam_service, "pop3d", sizeof(cf->pam_service));
+	cf->checkpassword_timeout = DEFAULT_CHECKPASSWORD_TIMEOUT;
 	strlcpy(cf->users_file, SYSCONFDIR "/pop3d/users", sizeof(cf->users_file));
 	strlcpy(cf->ldap_uri, "ldapi:///", sizeof(cf->ldap_uri));
 	strlcpy(cf->ldap_filter, "(&(objectClass=posixAccount)(uid=%u))",

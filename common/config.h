@@ -38,6 +38,10 @@ struct config {
 	char	ldap_home_attr[CONFIG_STR_MAX];
 	char	ldap_maildir_attr[CONFIG_STR_MAX]; /* "" = the maildir template */
 	int	ldap_timeout;			/* seconds */
+	char	checkpassword[POP3D_PATH_MAX];	/* passdb = checkpassword */
+	char	checkpassword_apop[POP3D_PATH_MAX]; /* for APOP; "": the same */
+	int	checkpassword_timeout;		/* seconds, then it is killed */
+	int	checkpassword_exec;		/* it executes the session */
 	char	maildir[POP3D_PATH_MAX];	/* template: %u, %h, %% */
 	char	login_user[CONFIG_STR_MAX];	/* runs the pre-login process */
 	char	empty_dir[POP3D_PATH_MAX];	/* its chroot */

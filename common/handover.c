@@ -21,6 +21,7 @@ static const char *const handover_names[] = {
 	"HOME",
 	"USER",
 	"PATH",
+	"POP3D_STARTED_FD",
 };
 
 _Static_assert(sizeof(handover_names) / sizeof(handover_names[0]) ==

@@ -10,7 +10,8 @@
 #include "params.h"
 
 enum handover {
-	HO_SESSION,	/* "1": started by pop3d(8), not by hand */
+	HO_SESSION,	/* "1": started by pop3d(8), not by hand;
+			   "checkpassword": by a checkpassword program */
 	HO_USER,	/* the login name, as the users file spells it */
 	HO_MAILDIR,	/* the expanded maildir template */
 	HO_REMOTE,	/* the client, for log lines */
@@ -25,6 +26,7 @@ enum handover {
 	HO_HOME,	/* HOME, USER and PATH, for the owner's environment */
 	HO_LOGNAME,
 	HO_PATH,
+	HO_STARTED_FD,	/* checkpassword_exec: one octet here once running */
 	HO_COUNT
 };
 

@@ -8,7 +8,7 @@ python3 openssl curl fetchmail mpop ucspi-tcp systemd valgrind mandoc
 clang libclang-rt-14-dev xinetd stunnel4 haproxy
 dpkg-dev debhelper lintian fakeroot adduser git
 libpam0g-dev libpam-modules libpam-runtime passwd
-libldap-dev slapd ldap-utils"
+libldap-dev slapd ldap-utils checkpw"
 
 missing=""
 for p in $pkgs; do
