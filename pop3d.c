@@ -42,6 +42,8 @@
 #include "auth/passdb.h"
 #include "auth/sandbox.h"
 #include "auth/tls_context.h"
+#include "auth/scram.h"
+#include "common/capa.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -244,6 +246,14 @@ connection_main(int config_fd, int log_stderr, int implicit_tls)
 	}
 	if ((pdb = passdb_configured(&cf, why, sizeof(why))) == NULL)
 		fatalx(EX_CONFIG, "%s", why);
+	/* Mechanisms for CAPA and AUTH: what the source can check. */
+	if (pdb->can & PASSDB_PASSWORD)
+		ma.sasl |= SASL_CLEARTEXT;
+	if ((pdb->can & PASSDB_SCRAM) &&
+	    scram_secret_load(cf.scram_secret, ma.scram_key) == 0)
+		ma.sasl |= SASL_SCRAM_SHA1 | SASL_SCRAM_SHA256 |
+		    SASL_SCRAM_SHA256_PLUS;
+	lo.sasl = ma.sasl;
 	/* Opened now: after the uid change /proc/self may be closed to us. */
 	ma.session_fd = open_session_program();
 	prepare_login(&ma, &lo, implicit_tls, sv, relay);

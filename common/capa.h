@@ -6,9 +6,24 @@
 #include "common/io.h"
 
 #define CAPA_STLS	0x01	/* STLS can be used now */
-#define CAPA_LOGIN	0x02	/* USER and SASL PLAIN can be used now */
+#define CAPA_LOGIN	0x02	/* USER can be used now */
 
-/* Write the capability lines and the terminating "." line. */
-int	capa_write(struct io *, const struct config *, int flags);
+/* SASL mechanisms (RFC 5034), as a mask: what the user source can check. */
+#define SASL_PLAIN		0x01
+#define SASL_LOGIN		0x02
+#define SASL_SCRAM_SHA1		0x04
+#define SASL_SCRAM_SHA256	0x08
+#define SASL_SCRAM_SHA256_PLUS	0x10	/* over TLS only */
+#define SASL_CLEARTEXT		(SASL_PLAIN | SASL_LOGIN)
+
+/* The i-th mechanism's name and bit, strongest first; NULL past the last. */
+const char *capa_sasl_mech(size_t i, unsigned *bit);
+
+/*
+ * Write the capability lines and the terminating "." line.  sasl: the
+ * mechanisms usable now, for the SASL line (none: no line).
+ */
+int	capa_write(struct io *, const struct config *, int flags,
+	    unsigned sasl);
 
 #endif

@@ -31,6 +31,7 @@ static const struct key keys[] = {
 	{ "passdb",		STR(passdb, KEY_STR), 0, 0 },
 	{ "first_valid_uid",	NUM(first_valid_uid, 1, 2147483647) },
 	{ "users_file",		STR(users_file, KEY_PATH), 0, 0 },
+	{ "scram_secret",	STR(scram_secret, KEY_PATH), 0, 0 },
 	{ "maildir",		STR(maildir, KEY_STR), 0, 0 },
 	{ "login_user",		STR(login_user, KEY_STR), 0, 0 },
 	{ "empty_dir",		STR(empty_dir, KEY_PATH), 0, 0 },
@@ -64,6 +65,9 @@ config_defaults(struct config *cf)
 	cf->first_valid_uid = DEFAULT_FIRST_VALID_UID;
 	strlcpy(cf->users_file, SYSCONFDIR "/pop3d/users", sizeof(cf->users_file));
 	strlcpy(cf->maildir, "%h/Maildir", sizeof(cf->maildir));
+	/* On tmpfs: a new secret every boot, made by the first SCRAM login. */
+	strlcpy(cf->scram_secret, "/run/pop3d-scram-secret",
+	    sizeof(cf->scram_secret));
 	strlcpy(cf->login_user, "pop3d", sizeof(cf->login_user));
 	strlcpy(cf->empty_dir, "/var/empty", sizeof(cf->empty_dir));
 	strlcpy(cf->implementation, "pop3d", sizeof(cf->implementation));

@@ -24,6 +24,7 @@ struct config {
 	char	passdb[CONFIG_STR_MAX];		/* where users come from */
 	int	first_valid_uid;		/* system accounts below are refused */
 	char	users_file[POP3D_PATH_MAX];
+	char	scram_secret[POP3D_PATH_MAX];	/* key of SCRAM's fake salts */
 	char	maildir[POP3D_PATH_MAX];	/* template: %u, %h, %% */
 	char	login_user[CONFIG_STR_MAX];	/* runs the pre-login process */
 	char	empty_dir[POP3D_PATH_MAX];	/* its chroot */

@@ -19,6 +19,7 @@ static const char *const handover_names[] = {
 	"HOME",
 	"USER",
 	"PATH",
+	"POP3D_SASL",
 };
 
 _Static_assert(sizeof(handover_names) / sizeof(handover_names[0]) ==

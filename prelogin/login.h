@@ -21,6 +21,7 @@ struct login_opts {
 	int		 relay_fd;	/* to the session, after a login over TLS */
 	const char	*remote;	/* for log lines */
 	long long	 deadline;	/* clock_ms() by which to be logged in */
+	unsigned	 sasl;		/* mechanisms the monitor can check (capa.h) */
 };
 
 /* Greet the client on fds 0/1 and run the state.  Returns an exit status. */

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "params.h"
+#include "common/capa.h"
 #include "common/config.h"
 #include "common/handover.h"
 #include "common/log.h"
@@ -103,6 +104,8 @@ main(int argc, char *argv[])
 	if ((logger = handed_number(HO_LOGGER_PID, 2, INT32_MAX)) > 0)
 		atexit(end_logging);
 	si.carry_fd = handed_number(HO_CARRY_FD, 3, 1024);
+	si.sasl = handover_get(HO_SASL) != NULL ?
+	    (unsigned)handed_number(HO_SASL, 0, 255) : SASL_PLAIN;
 	if (si.user == NULL || si.maildir == NULL || si.remote == NULL ||
 	    si.method == NULL || si.carry_fd == -1)
 		fatalx(EX_USAGE, "session environment incomplete");

@@ -307,7 +307,9 @@ trans_noop(void *ctx, struct cmd_reply *r, int argc, char **argv)
 static int
 capa_body(struct io *io, void *ctx)
 {
-	return capa_write(io, ((struct session *)ctx)->cf, CAPA_LOGIN);
+	struct session *s = ctx;
+
+	return capa_write(io, s->cf, CAPA_LOGIN, s->si->sasl);
 }
 
 static enum cmd_status

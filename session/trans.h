@@ -17,6 +17,7 @@ struct session_info {
 	int		 carry_fd;	/* pipelined input from before login, or -1 */
 	const char	*tls;		/* "TLSv1.3 ..." for the log, or "" */
 	pid_t		 relay;		/* the TLS relay to wait for at the end, or 0 */
+	unsigned	 sasl;		/* CAPA's SASL mechanisms (common/capa.h) */
 };
 
 /* Open the maildrop, answer the login command, run the states. */
