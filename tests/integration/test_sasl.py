@@ -5,6 +5,7 @@ import base64
 import hashlib
 import hmac
 import os
+import subprocess
 import sys
 import time
 import unittest
@@ -215,6 +216,27 @@ class SaslTest(unittest.TestCase):
         self.assertIn(b"SASL PLAIN LOGIN", p.multi())
         rc, log = p.close()
         self.assertIn("scram_secret", log)
+
+    def test_doveadm_entry(self):
+        """An entry doveadm pw -s SCRAM-SHA-256 -p pencil made (Dovecot
+        2.3.19.1), and one made now if doveadm is installed."""
+        entries = ["{SCRAM-SHA-256}4096,y63W0vWar+3heHdFt5+8uw==,"
+                   "eFdWFfhZkJLQh8AFX6KH5rhPjdXM9HhNSd1I1189iAc=,"
+                   "coQTH6BvvCRLCJ0I42Y6vGagQMExSCQjsF/ocPYI3sU="]
+        if pop3test.have("doveadm"):
+            r = subprocess.run(["doveadm", "-O", "pw", "-s", "SCRAM-SHA-256",
+                                "-p", "pencil"], capture_output=True,
+                               timeout=pop3test.WAIT)
+            entries.append(r.stdout.decode().strip())
+        for stored in entries:
+            self.host.add_user("dove", "pencil")
+            uid, home = self.host.users["dove"][1:]
+            self.host.users["dove"] = (stored, uid, home)
+            self.host.write_users()
+            p = self.pipe()
+            self.assertTrue(self.scram(p, Scram("dove", "pencil"))
+                            .startswith(b"+OK"), stored)
+            p.close()
 
     def test_escaped_user_name(self):
         self.host.add_user("a,b=c", "pw", scheme="SCRAM-SHA-256")

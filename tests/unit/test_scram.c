@@ -103,6 +103,36 @@ test_parse(void)
 	    "junk after the iterations refused");
 }
 
+/* Made by Dovecot 2.3.19.1: doveadm pw -s SCRAM-SHA-256 (and -1) -p pencil. */
+#define DOVEADM_SHA256 "{SCRAM-SHA-256}4096,y63W0vWar+3heHdFt5+8uw==," \
+	"eFdWFfhZkJLQh8AFX6KH5rhPjdXM9HhNSd1I1189iAc=," \
+	"coQTH6BvvCRLCJ0I42Y6vGagQMExSCQjsF/ocPYI3sU="
+#define DOVEADM_SHA1 "{SCRAM-SHA-1}4096,1w3e7uC3h+sb4n2ezye6jA==," \
+	"wE+j8ViUpDxr8EPfPfTU3+FxRZg=,Q70Tc/MlWROa2YTnga7xNbZAGW8="
+
+static void
+test_doveadm(void)
+{
+	char	mine[512];
+
+	ok(password_verify(DOVEADM_SHA256, "pencil") == PASSWORD_MATCH &&
+	    password_verify(DOVEADM_SHA256, "pencil!") == PASSWORD_MISMATCH,
+	    "doveadm's SCRAM-SHA-256 entry checks");
+	ok(password_verify(DOVEADM_SHA1, "pencil") == PASSWORD_MATCH,
+	    "doveadm's SCRAM-SHA-1 entry checks");
+	/* pop3d-passwd writes the same shape: 4096, 16 octets of salt. */
+	ok(password_hash("SCRAM-SHA-256", 0, "pencil", mine, sizeof(mine)) == 0 &&
+	    strlen(mine) == strlen(DOVEADM_SHA256) &&
+	    strncmp(mine, "{SCRAM-SHA-256}4096,", 20) == 0 &&
+	    password_verify(mine, "pencil") == PASSWORD_MATCH,
+	    "password_hash SCRAM-SHA-256: doveadm's format");
+	ok(password_hash("SCRAM-SHA-1", 0, "pencil", mine, sizeof(mine)) == 0 &&
+	    strlen(mine) == strlen(DOVEADM_SHA1),
+	    "password_hash SCRAM-SHA-1: doveadm's format");
+	ok(password_hash("SCRAM-SHA-256", 4095, "pencil", mine,
+	    sizeof(mine)) == -1, "fewer than 4096 iterations refused");
+}
+
 static void
 test_fake_and_names(void)
 {
@@ -129,6 +159,7 @@ main(void)
 	for (i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++)
 		test_vector(&vectors[i]);
 	test_parse();
+	test_doveadm();
 	test_fake_and_names();
 	return tap_done();
 }
