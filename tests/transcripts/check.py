@@ -152,6 +152,8 @@ OPTIONS = {
 
 # Replies the manual pages quote that no transcript can show, and why.
 NOT_IN_TRANSCRIPTS = {
+    "-ERR [AUTH] Channel binding downgrade refused":
+        "needs a TLS client: tests/integration/test_sasl_clients.py",
     "-ERR TLS already active":
         "needs a TLS client: tests/integration/test_tls.py",
     "-ERR [SYS/TEMP] Deletions may not have reached the disk":
