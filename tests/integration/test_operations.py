@@ -183,9 +183,12 @@ class PlaintextWithoutTls(Case):
         capa = c.body()
         for word in (b"STLS", b"USER", b"SASL PLAIN"):
             self.assertNotIn(word, capa)
+        self.assertIn(b"SASL SCRAM-SHA-256 SCRAM-SHA-1", capa)
         self.ok(c, "AUTH")
-        self.assertEqual(c.body(), [])
-        for line in (f"USER {USER}", f"PASS {PASSWORD}", "AUTH PLAIN"):
+        # SCRAM sends no password: only it is left.
+        self.assertEqual(c.body(), [b"SCRAM-SHA-256", b"SCRAM-SHA-1"])
+        for line in (f"USER {USER}", f"PASS {PASSWORD}", "AUTH PLAIN",
+                     "AUTH LOGIN"):
             r = self.err(c, line)
             self.assertEqual(r, b"-ERR [AUTH] Plaintext authentication "
                              b"disallowed on non-secure connection: use TLS "
@@ -198,7 +201,8 @@ class PlaintextWithoutTls(Case):
         self.host.write_conf(plaintext_auth="yes")
         c = self.greeted(env=self.REMOTE)
         self.ok(c, "AUTH")
-        self.assertEqual(c.body(), [b"PLAIN"])
+        self.assertEqual(c.body(), [b"SCRAM-SHA-256", b"SCRAM-SHA-1",
+                                    b"PLAIN", b"LOGIN"])
         self.ok(c, f"USER {USER}")
         self.assertTrue(self.ok(c, f"PASS {PASSWORD}").startswith(
             b"+OK Logged in"))
@@ -944,8 +948,11 @@ class Demo(unittest.TestCase):
 class PasswdSchemes(Case):
     """Every scheme pop3d-passwd lists gives an entry that logs in."""
 
-    SCHEMES = ("SHA512-CRYPT", "SHA256-CRYPT", "BLF-CRYPT", "YESCRYPT", "PLAIN")
+    SCHEMES = ("SHA512-CRYPT", "SHA256-CRYPT", "BLF-CRYPT", "YESCRYPT",
+               "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN")
     PREFIX = {"SHA512-CRYPT": "{SHA512-CRYPT}$6$",
+              "SCRAM-SHA-256": "{SCRAM-SHA-256}4096,",
+              "SCRAM-SHA-1": "{SCRAM-SHA-1}4096,",
               "SHA256-CRYPT": "{SHA256-CRYPT}$5$",
               "BLF-CRYPT": "{BLF-CRYPT}$2b$10$",
               "YESCRYPT": "$y$",
