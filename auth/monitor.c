@@ -537,7 +537,8 @@ scram_authmsg(const struct scram_exchange *sc, char *out, size_t len)
 	static const char *const flag[] = { [CBIND_NONE] = "n",
 	    [CBIND_CLIENT] = "y", [CBIND_EXPORTER] = "p=tls-exporter",
 	    [CBIND_ENDPOINT] = "p=tls-server-end-point" };
-	unsigned char	cbin[POP3_LINE_MAX + SCRAM_CBIND_MAX];
+	/* gs2 header: the longest flag, "a=" and an escaped name; then cbind-data. */
+	unsigned char	cbin[32 + AUTH_USER_MAX * 3 + SCRAM_CBIND_MAX];
 	char		name[AUTH_USER_MAX * 3 + 1], b64[(sizeof(cbin) + 2) / 3 * 4 + 1];
 	char		num[16];
 	int		n;

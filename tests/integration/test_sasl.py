@@ -74,8 +74,12 @@ class SaslTest(unittest.TestCase):
         self.assertTrue(p.line().startswith(b"+OK"))
         return p
 
-    def scram(self, p, s, mech="SCRAM-SHA-256", **kw):
-        r = p.cmd(f"AUTH {mech} {s.first()}")
+    def scram(self, p, s, mech="SCRAM-SHA-256", initial=True, **kw):
+        if initial:
+            r = p.cmd(f"AUTH {mech} {s.first()}")
+        else:
+            self.assertEqual(p.cmd(f"AUTH {mech}"), b"+ ")
+            r = p.cmd(s.first())
         if not r.startswith(b"+ "):
             return r
         r = p.cmd(s.final(r[2:].decode(), **kw))
@@ -237,6 +241,18 @@ class SaslTest(unittest.TestCase):
             self.assertTrue(self.scram(p, Scram("dove", "pencil"))
                             .startswith(b"+OK"), stored)
             p.close()
+
+    def test_longest_escaped_names(self):
+        """110 commas, three octets each escaped, as user and authzid (a
+        gs2 header longer than a command line; both fit SASL_LINE_MAX): a
+        failure like any other, not a broken connection."""
+        p = self.pipe()
+        name = "," * 110
+        s = Scram(name, "x", gs2="n,a=" + "=2C" * 110 + ",")
+        self.assertEqual(self.scram(p, s, initial=False),
+                         b"-ERR [AUTH] Authentication failed")
+        self.assertTrue(self.scram(p, Scram(USER, PASSWORD), initial=False)
+                        .startswith(b"+OK"))
 
     def test_escaped_user_name(self):
         self.host.add_user("a,b=c", "pw", scheme="SCRAM-SHA-256")
