@@ -315,18 +315,20 @@ scram_refusal(struct cmd_reply *r, enum sasl_scram_status st)
 
 /*
  * client-first: parse, check the channel binding flag against what we
- * offer (RFC 5802 section 6), and get the salt and our nonce part from the
- * monitor.  CMD_OK with the answer in a, else the reply is made.
+ * offer (RFC 5802 section 6), take the binding data from our TLS session
+ * for -PLUS, and get the salt and our nonce part from the monitor.
+ * CMD_OK with the answer in a, else the reply is made.
  */
 static enum cmd_status
 scram_start(struct login *l, struct cmd_reply *r, enum wire_mech mech,
-    const char *initial, struct wire_scram_first *f, struct wire_answer *a)
+    const char *initial, struct wire_scram_first *f,
+    struct wire_scram_final *fin, struct wire_answer *a)
 {
 	unsigned char		msg[SASL_LINE_MAX];
 	size_t			n;
 	enum cmd_status		st;
 	enum sasl_scram_status	ss;
-	int			plus;
+	int			plus, cb;
 
 	if ((st = sasl_input(l, r, initial, "", msg, &n)) != CMD_OK)
 		return st;
@@ -341,6 +343,11 @@ scram_start(struct login *l, struct cmd_reply *r, enum wire_mech mech,
 	    (mechs_now(l) & SASL_SCRAM_SHA256_PLUS))
 		return cmd_say(r, CMD_ERR,
 		    "[AUTH] Channel binding downgrade refused");
+	if (plus) {
+		if ((cb = tls_channel_binding(&l->io, f->cbind, fin->cbind)) < 0)
+			return scram_refusal(r, SASL_SCRAM_CBTYPE);
+		fin->cbindlen = (size_t)cb;
+	}
 	if (exchange(l, wire_encode_scram_first(f, l->msg, sizeof(l->msg)),
 	    a) == -1)
 		return cmd_say(r, CMD_CLOSE, "[SYS/TEMP] Authentication unavailable");
@@ -365,19 +372,12 @@ mech_scram(struct login *l, struct cmd_reply *r, enum wire_mech mech,
 	unsigned char			msg[SASL_LINE_MAX];
 	char				text[SASL_LINE_MAX], b64[SASL_LINE_MAX];
 	size_t				n;
-	int				cb;
 	enum cmd_status			st;
 	enum sasl_scram_status		ss;
 
 	memset(&fin, 0, sizeof(fin));
-	if ((st = scram_start(l, r, mech, initial, &f, &a)) != CMD_OK)
+	if ((st = scram_start(l, r, mech, initial, &f, &fin, &a)) != CMD_OK)
 		return st;
-	if (mech == MECH_SCRAM_SHA256_PLUS) {
-		if ((cb = tls_channel_binding(&l->io, f.cbind, fin.cbind)) < 0)
-			return cmd_say(r, CMD_ERR,
-			    "[AUTH] Unsupported channel binding type");
-		fin.cbindlen = (size_t)cb;
-	}
 	/* server-first-message */
 	if (base64_encode(a.salt, a.saltlen, b64, sizeof(b64)) == -1 ||
 	    snprintf(text, sizeof(text), "r=%s%s,s=%s,i=%lu", f.cnonce,
