@@ -256,6 +256,18 @@ class SaslTest(unittest.TestCase):
         self.assertTrue(self.scram(p, Scram(USER, PASSWORD), initial=False)
                         .startswith(b"+OK"))
 
+    def test_users_file_unreadable(self):
+        """The source cannot answer: a temporary failure at the first
+        message, not a salt, and not counted."""
+        self.host.write_conf(users_file="/nonexistent/users")
+        p = self.pipe()
+        for _ in range(4):
+            self.assertEqual(
+                p.cmd(f"AUTH SCRAM-SHA-256 {Scram(USER, PASSWORD).first()}"),
+                b"-ERR [SYS/TEMP] Authentication temporarily unavailable")
+        rc, log = p.close()
+        self.assertIn(f"auth tempfail user={USER} remote=local", log)
+
     def test_escaped_user_name(self):
         self.host.add_user("a,b=c", "pw", scheme="SCRAM-SHA-256")
         p = self.pipe()

@@ -12,6 +12,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -122,7 +123,13 @@ class SaslClients(unittest.TestCase):
         return "".join(l.read_log() for l in self.launchers.values())
 
     def assert_method(self, method):
-        want = f"auth ok user={self.user} method={method} "
+        self.assert_logged(f"auth ok user={self.user} method={method} ")
+
+    def assert_logged(self, want):
+        """Log lines come through the log relay: wait for it."""
+        deadline = time.monotonic() + pop3test.WAIT
+        while want not in self.log() and time.monotonic() < deadline:
+            time.sleep(0.05)
         self.assertIn(want, self.log())
 
     # -- mpop ------------------------------------------------------------
@@ -186,8 +193,8 @@ class SaslClients(unittest.TestCase):
         self.password = "wrong"
         with self.assertRaises(AssertionError):
             self.mpop("scram-sha-256")
-        self.assertIn(f"auth failed user={self.user} method=SCRAM-SHA-256",
-                      self.log())
+        self.assert_logged(f"auth failed user={self.user} "
+                           "method=SCRAM-SHA-256 ")
 
     # -- curl -------------------------------------------------------------
 
