@@ -3,8 +3,8 @@
  * the monitor before the fork.  Every connection is its own process, so
  * the key must outlive one: it is a file (scram_secret in pop3d.conf, by
  * default on /run, a tmpfs, so a new key every boot), made by the first
- * connection that needs it with 32 octets from the kernel, readable by its
- * owner alone.  It is written beside its place and linked in, so a
+ * connection whose user source holds SCRAM verifiers, with 32 octets from
+ * the kernel, readable by its owner alone.  It is written beside its place and linked in, so a
  * concurrent connection reads a whole key or makes its own attempt.
  */
 #include <sys/stat.h>

@@ -65,7 +65,7 @@ config_defaults(struct config *cf)
 	cf->first_valid_uid = DEFAULT_FIRST_VALID_UID;
 	strlcpy(cf->users_file, SYSCONFDIR "/pop3d/users", sizeof(cf->users_file));
 	strlcpy(cf->maildir, "%h/Maildir", sizeof(cf->maildir));
-	/* On tmpfs: a new secret every boot, made by the first SCRAM login. */
+	/* On tmpfs: a new secret every boot, made by the first connection. */
 	strlcpy(cf->scram_secret, "/run/pop3d-scram-secret",
 	    sizeof(cf->scram_secret));
 	strlcpy(cf->login_user, "pop3d", sizeof(cf->login_user));
