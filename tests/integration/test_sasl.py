@@ -63,10 +63,12 @@ class SaslTest(unittest.TestCase):
         self.pipes = []
 
     def tearDown(self):
-        for p in self.pipes:
-            if not p.p.stdout.closed:
-                p.close()
-        self.host.cleanup()
+        try:
+            for p in self.pipes:
+                if not p.p.stdout.closed:
+                    p.close()
+        finally:
+            self.host.cleanup()
 
     def pipe(self):
         p = Pipe(self.host)
