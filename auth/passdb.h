@@ -65,6 +65,13 @@ struct passdb {
 	enum passdb_result (*scram)(const struct config *, const char *user,
 			    enum scram_hash, struct scram_verifier *,
 			    struct passdb_identity *);
+	/*
+	 * PASSDB_SCRAM: the hashes some user has a verifier for, as bits
+	 * 1 << enum scram_hash.  Only those mechanisms are offered, so that
+	 * a client choosing the strongest one offered does not pick SCRAM
+	 * where no user could pass it.
+	 */
+	unsigned	 (*scram_hashes)(const struct config *);
 	/* pop3d -t: can the source be used?  0, or -1 with a reason. */
 	int		 (*check)(const struct config *, char *why, size_t);
 };

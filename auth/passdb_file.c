@@ -106,6 +106,18 @@ file_scram(const struct config *cf, const char *user, enum scram_hash h,
 	return r;
 }
 
+static unsigned
+file_scram_hashes(const struct config *cf)
+{
+	unsigned f = passwd_file_scram(cf->users_file), h = 0;
+
+	if (f & PASSWD_SCRAM_SHA1)
+		h |= 1U << SCRAM_SHA1;
+	if (f & PASSWD_SCRAM_SHA256)
+		h |= 1U << SCRAM_SHA256;
+	return h;
+}
+
 static int
 file_check(const struct config *cf, char *why, size_t len)
 {
@@ -122,5 +134,6 @@ const struct passdb passdb_file = {
 	.can = PASSDB_PASSWORD | PASSDB_APOP | PASSDB_SCRAM,
 	.verify = file_verify,
 	.scram = file_scram,
+	.scram_hashes = file_scram_hashes,
 	.check = file_check,
 };

@@ -261,8 +261,9 @@ class SaslTest(unittest.TestCase):
     def test_users_file_unreadable(self):
         """The source cannot answer: a temporary failure at the first
         message, not a salt, and not counted."""
-        self.host.write_conf(users_file="/nonexistent/users")
-        p = self.pipe()
+        p = self.pipe()         # the mechanisms are known: SCRAM offered
+        users = self.host.conf["users_file"]
+        os.rename(users, users + ".away")
         for _ in range(4):
             self.assertEqual(
                 p.cmd(f"AUTH SCRAM-SHA-256 {Scram(USER, PASSWORD).first()}"),
@@ -291,6 +292,33 @@ class SaslTest(unittest.TestCase):
         self.assertEqual(p.cmd(b64(b"nope")),
                          b"-ERR [AUTH] Authentication failed")
         self.assertEqual(p.cmd("AUTH LOGIN ="), b"-ERR Malformed LOGIN message")
+
+    def test_scram_offered_only_for_stored_verifiers(self):
+        """A client picking the strongest mechanism offered must not pick
+        one no user could pass: SCRAM-SHA-1 goes with the last SHA-1
+        verifier, and all SCRAM with the last verifier."""
+        del self.host.users["bob"]
+        self.host.write_users()
+        p = self.pipe()
+        self.assertTrue(p.cmd("CAPA").startswith(b"+OK"))
+        self.assertIn(b"SASL SCRAM-SHA-256 PLAIN LOGIN", p.multi())
+        self.assertEqual(p.cmd("AUTH SCRAM-SHA-1"),
+                         b"-ERR Unsupported authentication mechanism")
+        p.close()
+        for name in list(self.host.users):
+            if self.host.users[name][0].startswith("{SCRAM"):
+                del self.host.users[name]
+        self.host.write_users()
+        p = self.pipe()
+        self.assertTrue(p.cmd("CAPA").startswith(b"+OK"))
+        self.assertIn(b"SASL PLAIN LOGIN", p.multi())
+        p.close()
+        # Nothing made or read for SCRAM then.
+        self.host.write_conf(scram_secret=os.path.join(self.host.dir, "none"))
+        p = self.pipe()
+        rc, log = p.close()
+        self.assertFalse(os.path.exists(os.path.join(self.host.dir, "none")))
+        self.assertNotIn("scram_secret", log)
 
     def test_plaintext_rules_for_login(self):
         self.host.write_conf(loopback_secure="no")
