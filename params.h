@@ -33,6 +33,21 @@
  */
 #define APOP_CHALLENGE_MAX	128
 
+/*
+ * SCRAM (RFC 5802, 7677).  Salts: Dovecot and pop3d-passwd write 16
+ * octets; 64 leaves room for other tools.  Nonces: the client's is
+ * printable and clients send 24 to 48 characters.  Iterations: RFC 7677
+ * asks for at least 4096; the ceiling keeps a forged users-file entry from
+ * stalling the monitor (PBKDF2 runs on every PASS check of a SCRAM entry).
+ * The channel binding data is a TLS exporter value (32) or a certificate
+ * hash (at most SHA-512's 64).
+ */
+#define SCRAM_SALT_MAX		64
+#define SCRAM_NONCE_MAX		128
+#define SCRAM_ITER_MIN		4096
+#define SCRAM_ITER_MAX		10000000
+#define SCRAM_CBIND_MAX		64
+
 /* The TLS protocol and cipher a login reports for the log. */
 #define WIRE_TLS_MAX		96
 

@@ -44,6 +44,8 @@
 #include "auth/sandbox.h"
 #include "auth/tls_context.h"
 #include "common/cidr.h"
+#include "auth/scram.h"
+#include "common/capa.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -159,6 +161,29 @@ check_config(const char *path)
 }
 
 /*
+ * The SASL mechanisms for CAPA and AUTH: what the source can check, and
+ * SCRAM only in the hashes some user has a verifier for, with the key of
+ * the fake salts at hand.
+ */
+static unsigned
+login_mechanisms(const struct passdb *pdb, unsigned char *key)
+{
+	unsigned	sasl = 0, h = 0;
+
+	if (pdb->can & PASSDB_PASSWORD)
+		sasl |= SASL_CLEARTEXT;
+	if (pdb->can & PASSDB_SCRAM)
+		h = pdb->scram_hashes(&cf);
+	if (h == 0 || scram_secret_load(cf.scram_secret, key) == -1)
+		return sasl;
+	if (h & (1U << SCRAM_SHA1))
+		sasl |= SASL_SCRAM_SHA1;
+	if (h & (1U << SCRAM_SHA256))
+		sasl |= SASL_SCRAM_SHA256 | SASL_SCRAM_SHA256_PLUS;
+	return sasl;
+}
+
+/*
  * Everything the pre-login process needs is made here, while we may still
  * be root: the TLS context (the key file may be root's alone), the APOP
  * challenge, the sockets to the monitor and to a later session.
@@ -268,6 +293,7 @@ connection_main(int config_fd, int log_stderr, int implicit_tls)
 	}
 	if ((pdb = passdb_configured(&cf, why, sizeof(why))) == NULL)
 		fatalx(EX_CONFIG, "%s", why);
+	lo.sasl = ma.sasl = login_mechanisms(pdb, ma.scram_key);
 	/* Opened now: after the uid change /proc/self may be closed to us. */
 	ma.session_fd = open_session_program();
 	ma.session_path = session_path;

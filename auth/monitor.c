@@ -27,14 +27,35 @@
 #include "auth/passdb.h"
 #include "auth/password.h"
 #include "auth/sandbox.h"
+#include "auth/scram.h"
+#include "common/base64.h"
+#include "common/capa.h"
 #include "common/wire.h"
 #include "common/clock.h"
 #include "common/handover.h"
 #include "common/log.h"
 #include "common/peer.h"
 
+enum scram_stage {
+	SCRAM_IDLE,
+	SCRAM_CHALLENGED,	/* server-first sent: the proof comes next */
+	SCRAM_PROVEN		/* server-final sent: the client's go comes next */
+};
+
+/* One SCRAM exchange: what the monitor was told and answered. */
+struct scram_exchange {
+	enum scram_stage	 stage;
+	int			 known;		/* the user has a verifier */
+	struct wire_scram_first	 first;
+	struct wire_scram_final	 final;
+	char			 snonce[SCRAM_NONCE_MAX + 1];
+	struct scram_verifier	 v;
+	struct wire_answer	 ans;
+};
+
 struct attempt {
 	struct wire_request	rq;
+	struct scram_exchange	sc;
 	struct passdb_identity	id;
 	unsigned char		msg[WIRE_REQUEST_MAX + 1];
 	char			maildir[POP3D_PATH_MAX];
@@ -438,6 +459,8 @@ handover(const struct monitor_args *ma, struct handover_env *he, int carry)
 	bad |= handover_set(he, HO_HOME, "%s", home);
 	bad |= handover_set(he, HO_LOGNAME, "%s", at.rq.user);
 	bad |= handover_set(he, HO_PATH, "/usr/bin:/bin");
+	bad |= handover_set(he, HO_SASL, "%u", (at.rq.flags & WIRE_RELAY) ?
+	    ma->sasl : ma->sasl & ~SASL_SCRAM_SHA256_PLUS);
 	return bad ? -1 : 0;
 }
 
@@ -496,6 +519,194 @@ login_ok(const struct monitor_args *ma, const char *user)
 		return status;
 	}
 	return start_session(ma);
+}
+
+static enum scram_hash
+scram_hash_of(enum wire_mech m)
+{
+	return m == MECH_SCRAM_SHA1 ? SCRAM_SHA1 : SCRAM_SHA256;
+}
+
+static unsigned
+scram_bit(enum wire_mech m)
+{
+	return m == MECH_SCRAM_SHA1 ? SASL_SCRAM_SHA1 :
+	    m == MECH_SCRAM_SHA256 ? SASL_SCRAM_SHA256 : SASL_SCRAM_SHA256_PLUS;
+}
+
+static int
+send_answer(int sock, const struct wire_answer *a)
+{
+	unsigned char	buf[WIRE_ANSWER_MAX];
+	long		n;
+
+	if ((n = wire_encode_answer(a, buf, sizeof(buf))) == -1)
+		return -1;
+	return send(sock, buf, n, MSG_DONTWAIT) == n ? 0 : -1;
+}
+
+/*
+ * client-first: look the verifier up, or make the fake one, and answer
+ * with the salt, the iterations and our half of the nonce.  The answer
+ * comes at once either way: the failure, if any, waits for the proof.
+ * *v: VERDICT_OK when answered, VERDICT_TEMPFAIL when the source could
+ * not.  -1: a request the pre-login process should not have sent.
+ */
+static int
+scram_first(const struct monitor_args *ma, size_t n, char *user,
+    enum wire_verdict *v)
+{
+	struct scram_exchange	*sc = &at.sc;
+	unsigned char		 rnd[18];
+	enum passdb_result	 r = PASSDB_FAIL;
+
+	memset(sc, 0, sizeof(*sc));
+	if (wire_decode_scram_first(at.msg, n, &sc->first) == -1 ||
+	    !(ma->sasl & scram_bit(sc->first.mech)))
+		return -1;
+	log_sanitize(sc->first.user, user, AUTH_USER_MAX + 1);
+	strlcpy(at.rq.user, sc->first.user, sizeof(at.rq.user));
+	at.rq.mech = sc->first.mech;
+	if (monitor_user_valid(sc->first.user))
+		r = ma->passdb->scram(ma->cf, sc->first.user,
+		    scram_hash_of(sc->first.mech), &sc->v, &at.id);
+	if (r == PASSDB_TEMPFAIL) {
+		*v = VERDICT_TEMPFAIL;
+		return 0;
+	}
+	if ((sc->known = r == PASSDB_OK) == 0)
+		scram_fake(scram_hash_of(sc->first.mech), ma->scram_key,
+		    sizeof(ma->scram_key), sc->first.user, &sc->v);
+	arc4random_buf(rnd, sizeof(rnd));
+	base64_encode(rnd, sizeof(rnd), sc->snonce, sizeof(sc->snonce));
+	sc->ans.type = WIRE_SCRAM_CHALLENGE;
+	sc->ans.iter = sc->v.iter;
+	memcpy(sc->ans.salt, sc->v.salt, sc->v.saltlen);
+	sc->ans.saltlen = sc->v.saltlen;
+	strlcpy(sc->ans.snonce, sc->snonce, sizeof(sc->ans.snonce));
+	sc->stage = SCRAM_CHALLENGED;
+	*v = VERDICT_OK;
+	return send_answer(ma->sock, &sc->ans);
+}
+
+static int
+cat(char *buf, size_t len, const char *s)
+{
+	return strlcat(buf, s, len) >= len ? -1 : 0;
+}
+
+/*
+ * RFC 5802 section 3: client-first-message-bare "," server-first-message
+ * "," client-final-message-without-proof, built from what this process was
+ * told and answered, never from the client's text: a nonce or channel
+ * binding the client got wrong just fails the proof.
+ */
+static int
+scram_authmsg(const struct scram_exchange *sc, char *out, size_t len)
+{
+	static const char *const flag[] = { [CBIND_NONE] = "n",
+	    [CBIND_CLIENT] = "y", [CBIND_EXPORTER] = "p=tls-exporter",
+	    [CBIND_ENDPOINT] = "p=tls-server-end-point" };
+	/* gs2 header: the longest flag, "a=" and an escaped name; then cbind-data. */
+	unsigned char	cbin[32 + AUTH_USER_MAX * 3 + SCRAM_CBIND_MAX];
+	char		name[AUTH_USER_MAX * 3 + 1], b64[(sizeof(cbin) + 2) / 3 * 4 + 1];
+	char		num[16];
+	int		n;
+
+	if (scram_saslname(sc->first.user, name, sizeof(name)) == -1)
+		return -1;
+	n = snprintf((char *)cbin, sizeof(cbin), "%s,%s%s,",
+	    flag[sc->first.cbind], sc->first.authzid ? "a=" : "",
+	    sc->first.authzid ? name : "");
+	if (n < 0 || (size_t)n + sc->final.cbindlen > sizeof(cbin))
+		return -1;
+	memcpy(cbin + n, sc->final.cbind, sc->final.cbindlen);
+	if (base64_encode(cbin, n + sc->final.cbindlen, b64, sizeof(b64)) == -1 ||
+	    base64_encode(sc->v.salt, sc->v.saltlen, (char *)cbin,
+	    sizeof(cbin)) == -1)
+		return -1;
+	snprintf(num, sizeof(num), "%lu", sc->v.iter);
+	out[0] = '\0';
+	if (cat(out, len, "n=") || cat(out, len, name) ||
+	    cat(out, len, ",r=") || cat(out, len, sc->first.cnonce) ||
+	    cat(out, len, ",r=") || cat(out, len, sc->first.cnonce) ||
+	    cat(out, len, sc->snonce) || cat(out, len, ",s=") ||
+	    cat(out, len, (char *)cbin) || cat(out, len, ",i=") ||
+	    cat(out, len, num) || cat(out, len, ",c=") || cat(out, len, b64) ||
+	    cat(out, len, ",r=") || cat(out, len, sc->first.cnonce) ||
+	    cat(out, len, sc->snonce))
+		return -1;
+	return 0;
+}
+
+/*
+ * client-final: check the proof.  A good one gets the ServerSignature and
+ * waits for the client's go; otherwise VERDICT_FAIL, answered at the fixed
+ * time like any failure.  -1: a request out of place or malformed.
+ */
+static int
+scram_final(const struct monitor_args *ma, size_t n, const char *user,
+    enum wire_verdict *v)
+{
+	struct scram_exchange	*sc = &at.sc;
+	char			 authmsg[4096];
+	int			 good;
+
+	if (sc->stage != SCRAM_CHALLENGED ||
+	    wire_decode_scram_final(at.msg, n, &sc->final) == -1 ||
+	    (sc->final.cbindlen != 0) != (sc->first.mech ==
+	    MECH_SCRAM_SHA256_PLUS) ||
+	    scram_authmsg(sc, authmsg, sizeof(authmsg)) == -1)
+		return -1;
+	memset(&sc->ans, 0, sizeof(sc->ans));
+	/* The fake verifier's keys are random: the same work, no match. */
+	good = scram_check_proof(&sc->v, authmsg, sc->final.proof,
+	    sc->final.prooflen, sc->ans.sig) && sc->known &&
+	    identity_ok(ma, &at.id, user);
+	explicit_bzero(authmsg, sizeof(authmsg));
+	if (!good) {
+		*v = VERDICT_FAIL;
+		return 0;
+	}
+	sc->ans.type = WIRE_SCRAM_SIGNATURE;
+	sc->ans.siglen = scram_keylen(sc->v.hash);
+	sc->stage = SCRAM_PROVEN;
+	*v = VERDICT_OK;
+	return send_answer(ma->sock, &sc->ans);
+}
+
+static enum wire_verdict chain_check(const struct monitor_args *, pid_t *);
+
+/* A credentials request: the check, or SCRAM's go after the signature. */
+static int
+credentials(const struct monitor_args *ma, size_t n, char *user,
+    enum wire_verdict *v, pid_t *chain)
+{
+	int scram = at.sc.stage == SCRAM_PROVEN;
+
+	if (wire_decode_request(at.msg, n, &at.rq) == -1 ||
+	    ((at.rq.flags & WIRE_RELAY) && ma->relay_fd == -1) ||
+	    client_of(ma) == -1)
+		return -1;
+	log_sanitize(at.rq.user, user, AUTH_USER_MAX + 1);
+	if (MECH_IS_SCRAM(at.rq.mech)) {
+		if (!scram || at.rq.mech != at.sc.first.mech ||
+		    strcmp(at.rq.user, at.sc.first.user) != 0 ||
+		    at.rq.pass[0] != '\0')
+			return -1;
+		*v = VERDICT_OK;
+		return 0;
+	}
+	memset(&at.sc, 0, sizeof(at.sc));
+	if (at.rq.mech == MECH_LOGIN || at.rq.mech == MECH_PLAIN) {
+		if (!(ma->sasl & (at.rq.mech == MECH_LOGIN ? SASL_LOGIN :
+		    SASL_PLAIN)))
+			return -1;
+	}
+	*v = ma->cf->checkpassword_exec ? chain_check(ma, chain) :
+	    check(ma, user);
+	wipe_secrets();
+	return 0;
 }
 
 /*
@@ -592,18 +803,21 @@ chain_ok(const struct monitor_args *ma, const char *user, pid_t chain)
 /*
  * Requests until a good login, the last allowed failure or the deadline.
  * Every limit is enforced here, not trusted to the pre-login process: after
- * the last failure no request is read any more.
+ * the last failure no request is read any more.  A SCRAM exchange is one
+ * try: its failure comes with the proof.
  */
 int
 monitor_run(const struct monitor_args *ma)
 {
 	char			user[AUTH_USER_MAX + 1];
-	enum wire_verdict	v;
+	enum wire_verdict	v = VERDICT_FAIL;
 	long long		arrived;
 	ssize_t			n;
-	pid_t			chain;
-	int			failures = 0, bad;
+	pid_t			chain = -1;
+	int			failures = 0, r, type;
 
+	/* SCRAM's first messages name no PROXY client: the peer until one does. */
+	strlcpy(client, ma->remote, sizeof(client));
 	for (;;) {
 		if ((n = next_request(ma)) <= 0) {
 			wipe();
@@ -611,22 +825,29 @@ monitor_run(const struct monitor_args *ma)
 			    stop_child(ma->child);
 		}
 		arrived = clock_ms();
-		bad = wire_decode_request(at.msg, n, &at.rq) == -1 ||
-		    ((at.rq.flags & WIRE_RELAY) && ma->relay_fd == -1) ||
-		    client_of(ma) == -1;
+		type = wire_request_type(at.msg, n);
+		if (type == WIRE_SCRAM_FIRST) {
+			r = scram_first(ma, n, user, &v);
+			if (r == 0 && v == VERDICT_OK) {
+				explicit_bzero(at.msg, sizeof(at.msg));
+				continue;
+			}
+		} else if (type == WIRE_SCRAM_FINAL) {
+			log_sanitize(at.sc.first.user, user, sizeof(user));
+			r = scram_final(ma, n, user, &v);
+			if (r == 0 && v == VERDICT_OK) {
+				explicit_bzero(at.msg, sizeof(at.msg));
+				continue;
+			}
+		} else
+			r = credentials(ma, n, user, &v, &chain);
 		explicit_bzero(at.msg, sizeof(at.msg));
-		if (bad) {
+		if (r == -1) {
 			log_warnx("malformed request from pre-login process");
 			stop_child(ma->child);
 			wipe();
 			return EX_SOFTWARE;
 		}
-		log_sanitize(at.rq.user, user, sizeof(user));
-		if (ma->cf->checkpassword_exec)
-			v = chain_check(ma, &chain);
-		else
-			v = check(ma, user);
-		wipe_secrets();
 		if (v == VERDICT_OK && (v = check_delay(ma, user)) == VERDICT_OK)
 			return ma->cf->checkpassword_exec ?
 			    chain_ok(ma, user, chain) : login_ok(ma, user);

@@ -11,6 +11,7 @@
 
 #include "auth/apop.h"
 #include "auth/passdb.h"
+#include "auth/scram.h"
 #include "common/config.h"
 
 struct monitor_args {
@@ -29,6 +30,8 @@ struct monitor_args {
 	int			 log_stderr;	/* -d was given */
 	long long		 deadline;	/* clock_ms() by which the pre-login is done */
 	char			 challenge[APOP_CHALLENGE_MAX];	/* APOP greeting; "" when off */
+	unsigned		 sasl;		/* mechanisms offered (common/capa.h) */
+	unsigned char		 scram_key[SCRAM_SECRET_LEN]; /* fake salts */
 };
 
 /* Returns an exit status, or does not return (the session runs). */

@@ -19,6 +19,7 @@
 #include "params.h"
 #include "common/config.h"
 #include "common/wire.h"
+#include "auth/scram.h"
 
 enum passdb_result {
 	PASSDB_OK,
@@ -36,6 +37,7 @@ enum passdb_result {
 /* What a source can check. */
 #define PASSDB_PASSWORD	0x01	/* USER/PASS, AUTH PLAIN, AUTH LOGIN */
 #define PASSDB_APOP	0x02	/* APOP: the source holds clear secrets */
+#define PASSDB_SCRAM	0x04	/* SCRAM: the source holds SCRAM verifiers */
 
 struct passdb_identity {
 	int	has_uid;		/* the source named a uid */
@@ -68,6 +70,21 @@ struct passdb {
 	enum passdb_result (*verify)(const struct config *,
 			    const struct passdb_request *,
 			    struct passdb_identity *);
+	/*
+	 * PASSDB_SCRAM: the user's verifier for hash, and who the user is.
+	 * PASSDB_FAIL for an unknown user or one without such a verifier;
+	 * the monitor then answers with a fake salt, never telling which.
+	 */
+	enum passdb_result (*scram)(const struct config *, const char *user,
+			    enum scram_hash, struct scram_verifier *,
+			    struct passdb_identity *);
+	/*
+	 * PASSDB_SCRAM: the hashes some user has a verifier for, as bits
+	 * 1 << enum scram_hash.  Only those mechanisms are offered, so that
+	 * a client choosing the strongest one offered does not pick SCRAM
+	 * where no user could pass it.
+	 */
+	unsigned	 (*scram_hashes)(const struct config *);
 	/* pop3d -t: can the source be used?  0, or -1 with a reason. */
 	int		 (*check)(const struct config *, char *why, size_t);
 };

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "auth/passwd_file.h"
 #include "common/config.h"
@@ -343,4 +344,49 @@ passwd_file_lookup(const char *path, const char *user, struct passwd_entry *pe)
 	if (status != PASSWD_FOUND)
 		explicit_bzero(pe, sizeof(*pe));
 	return status;
+}
+
+/* The scheme of the line's password field, as PASSWD_SCRAM_* bits. */
+static unsigned
+pf_scram_scheme(const char *line)
+{
+	static const struct {
+		const char	*tag;
+		unsigned	 bit;
+	} tags[] = {
+		{ "{SCRAM-SHA-1}", PASSWD_SCRAM_SHA1 },
+		{ "{SCRAM-SHA-256}", PASSWD_SCRAM_SHA256 },
+	};
+	const char	*pw;
+	size_t		 i;
+
+	if (pf_blank(line) || (pw = strchr(line, ':')) == NULL)
+		return 0;
+	for (i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
+		if (strncasecmp(pw + 1, tags[i].tag, strlen(tags[i].tag)) == 0)
+			return tags[i].bit;
+	return 0;
+}
+
+unsigned
+passwd_file_scram(const char *path)
+{
+	char		 line[PASSWD_LINE_MAX];
+	char		 iobuf[BUFSIZ];
+	enum pf_read	 rd;
+	unsigned	 found = 0;
+	FILE		*fp;
+
+	if ((fp = fopen(path, "re")) == NULL)
+		return 0;
+	setvbuf(fp, iobuf, _IOFBF, sizeof(iobuf));
+	while (found != (PASSWD_SCRAM_SHA1 | PASSWD_SCRAM_SHA256) &&
+	    (rd = pf_getline(fp, line, sizeof(line))) != PF_EOF &&
+	    rd != PF_ERROR)
+		if (rd == PF_LINE)
+			found |= pf_scram_scheme(line);
+	fclose(fp);
+	explicit_bzero(line, sizeof(line));
+	explicit_bzero(iobuf, sizeof(iobuf));
+	return found;
 }

@@ -45,6 +45,16 @@ enum passwd_status {
 enum passwd_status passwd_file_lookup(const char *path, const char *user,
 	    struct passwd_entry *);
 
+/*
+ * Which SCRAM verifiers the file holds, for the mechanisms to offer:
+ * PASSWD_SCRAM_SHA1 and PASSWD_SCRAM_SHA256 for some entry's password
+ * field in that scheme; 0 for none or an unreadable file.  Logs nothing:
+ * the lookup at login reports what is wrong with a line.
+ */
+#define PASSWD_SCRAM_SHA1	0x01
+#define PASSWD_SCRAM_SHA256	0x02
+unsigned passwd_file_scram(const char *path);
+
 /* Parse one line (without its newline) into pe; 0 on success, -1 if malformed. */
 int	passwd_file_parse_line(const char *line, struct passwd_entry *pe);
 

@@ -10,6 +10,7 @@
  */
 #include <crypt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -17,12 +18,15 @@
 #include <openssl/evp.h>
 
 #include "auth/password.h"
+#include "auth/scram.h"
 #include "common/log.h"
 #include "params.h"
 
 enum pw_kind {
 	PW_CRYPT,
-	PW_PLAIN
+	PW_PLAIN,
+	PW_SCRAM_SHA1,
+	PW_SCRAM_SHA256
 };
 
 struct pw_scheme {
@@ -48,6 +52,14 @@ static const struct pw_scheme pw_schemes[] = {
 	    4, 31, 10 },
 	/* Written bare, as crypt(5) and other tools know it. */
 	{ "YESCRYPT", PW_CRYPT, { "$y$" }, "$y$", 0, 1, 11, 5 },
+	/*
+	 * SCRAM verifiers (auth/scram.h) also check USER/PASS and PLAIN.
+	 * 4096 iterations: RFC 7677's minimum and Dovecot's default.
+	 */
+	{ "SCRAM-SHA-256", PW_SCRAM_SHA256, { NULL }, NULL, 1,
+	    SCRAM_ITER_MIN, SCRAM_ITER_MAX, SCRAM_ITER_MIN },
+	{ "SCRAM-SHA-1", PW_SCRAM_SHA1, { NULL }, NULL, 1,
+	    SCRAM_ITER_MIN, SCRAM_ITER_MAX, SCRAM_ITER_MIN },
 	{ "PLAIN", PW_PLAIN, { NULL }, NULL, 1, 0, 0, 0 },
 	/* Last: PW_CRYPT_ANY, for hashes stored without a scheme. */
 	{ "CRYPT", PW_CRYPT, { NULL }, NULL, 1, 0, 0, 0 },
@@ -165,6 +177,46 @@ pw_plain_verify(const char *stored, const char *password)
 	return r;
 }
 
+static enum scram_hash
+pw_scram_hash(const struct pw_scheme *s)
+{
+	return s->kind == PW_SCRAM_SHA1 ? SCRAM_SHA1 : SCRAM_SHA256;
+}
+
+static enum password_result
+pw_scram_verify(const struct pw_scheme *s, const char *data,
+    const char *password)
+{
+	struct scram_verifier	v;
+	enum password_result	r;
+
+	if (scram_parse(data, pw_scram_hash(s), &v) == -1)
+		return PASSWORD_BADHASH;
+	r = scram_password_matches(&v, password) ? PASSWORD_MATCH :
+	    PASSWORD_MISMATCH;
+	explicit_bzero(&v, sizeof(v));
+	return r;
+}
+
+/* 16 random octets of salt, as Dovecot writes. */
+static int
+pw_scram_hash_new(const struct pw_scheme *s, unsigned long rounds,
+    const char *password, char *out, size_t outlen)
+{
+	struct scram_verifier	v;
+	unsigned char		salt[16];
+	int			n, r = -1;
+
+	arc4random_buf(salt, sizeof(salt));
+	n = snprintf(out, outlen, "{%s}", s->name);
+	if (n > 0 && (size_t)n < outlen &&
+	    scram_make(pw_scram_hash(s), password, salt, sizeof(salt), rounds,
+	    &v) == 0)
+		r = scram_format(&v, out + n, outlen - n);
+	explicit_bzero(&v, sizeof(v));
+	return r;
+}
+
 /* An empty password never matches, whatever is stored. */
 enum password_result
 password_verify(const char *stored, const char *password)
@@ -181,6 +233,8 @@ password_verify(const char *stored, const char *password)
 		return PASSWORD_MISMATCH;
 	if (s->kind == PW_PLAIN)
 		r = pw_plain_verify(data, password);
+	else if (s->kind == PW_SCRAM_SHA1 || s->kind == PW_SCRAM_SHA256)
+		r = pw_scram_verify(s, data, password);
 	else if (!pw_prefix_ok(s, data))
 		r = PASSWORD_BADHASH;
 	else
@@ -210,7 +264,7 @@ pw_scheme_hashable(const char *scheme)
 	const struct pw_scheme	*s;
 
 	s = pw_scheme_byname(scheme, strlen(scheme));
-	if (s == NULL || (s->gensalt == NULL && s->kind != PW_PLAIN))
+	if (s == NULL || (s->gensalt == NULL && s->kind == PW_CRYPT))
 		return NULL;
 	return s;
 }
@@ -302,7 +356,9 @@ password_hash(const char *scheme, unsigned long rounds, const char *password,
 	if (s->kind == PW_PLAIN) {
 		n = snprintf(out, outlen, "{%s}%s", s->name, password);
 		r = (n < 0 || (size_t)n >= outlen) ? -1 : 0;
-	} else
+	} else if (s->kind != PW_CRYPT)
+		r = pw_scram_hash_new(s, rounds, password, out, outlen);
+	else
 		r = pw_crypt_hash(s, rounds, password, out, outlen);
 	if (r == -1 && outlen > 0)
 		explicit_bzero(out, outlen);

@@ -1,7 +1,8 @@
 /*
  * Password schemes.  A stored password is "{SCHEME}data" as in Dovecot:
  * {SHA512-CRYPT}, {SHA256-CRYPT}, {BLF-CRYPT}, {CRYPT}, {PLAIN}, and a bare
- * "$y$..." (yescrypt) or any other bare crypt(3) string.  All hashing goes
+ * "$y$..." (yescrypt) or any other bare crypt(3) string, and the SCRAM
+ * verifiers {SCRAM-SHA-256} and {SCRAM-SHA-1} (auth/scram.h).  All hashing goes
  * through crypt_rn(3) from libxcrypt; all comparisons are constant-time.
  */
 #ifndef POP3D_PASSWORD_H
@@ -25,7 +26,7 @@ void	password_dummy_verify(const char *password);
 
 /*
  * Hash password with scheme ("SHA512-CRYPT", "SHA256-CRYPT", "BLF-CRYPT",
- * "YESCRYPT", "PLAIN") into out as "{SCHEME}..." (yescrypt: bare "$y$...").
+ * "YESCRYPT", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN") into out as "{SCHEME}..." (yescrypt: bare "$y$...").
  * rounds is the scheme's cost, 0 for its default (see
  * password_scheme_rounds()); PLAIN takes 0 only.  Returns 0, or -1 for an
  * unknown scheme, rounds out of range or a failure of crypt.

@@ -51,6 +51,7 @@ static const struct key keys[] = {
 	{ "checkpassword_apop",	STR(checkpassword_apop, KEY_PATH), 0, 0 },
 	{ "checkpassword_timeout", NUM(checkpassword_timeout, 1, 300) },
 	{ "checkpassword_exec",	KEY_BOOL, offsetof(struct config, checkpassword_exec), 0, 0, 0 },
+	{ "scram_secret",	STR(scram_secret, KEY_PATH), 0, 0 },
 	{ "maildir",		STR(maildir, KEY_STR), 0, 0 },
 	{ "login_user",		STR(login_user, KEY_STR), 0, 0 },
 	{ "empty_dir",		STR(empty_dir, KEY_PATH), 0, 0 },
@@ -99,6 +100,9 @@ config_defaults(struct config *cf)
 	strlcpy(cf->ldap_home_attr, "homeDirectory", sizeof(cf->ldap_home_attr));
 	cf->ldap_timeout = DEFAULT_LDAP_TIMEOUT;
 	strlcpy(cf->maildir, "%h/Maildir", sizeof(cf->maildir));
+	/* On tmpfs: a new secret every boot, made by the first connection. */
+	strlcpy(cf->scram_secret, "/run/pop3d-scram-secret",
+	    sizeof(cf->scram_secret));
 	strlcpy(cf->login_user, "pop3d", sizeof(cf->login_user));
 	strlcpy(cf->empty_dir, "/var/empty", sizeof(cf->empty_dir));
 	strlcpy(cf->implementation, "pop3d", sizeof(cf->implementation));

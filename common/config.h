@@ -42,6 +42,7 @@ struct config {
 	char	checkpassword_apop[POP3D_PATH_MAX]; /* for APOP; "": the same */
 	int	checkpassword_timeout;		/* seconds, then it is killed */
 	int	checkpassword_exec;		/* it executes the session */
+	char	scram_secret[POP3D_PATH_MAX];	/* key of SCRAM's fake salts */
 	char	maildir[POP3D_PATH_MAX];	/* template: %u, %h, %% */
 	char	login_user[CONFIG_STR_MAX];	/* runs the pre-login process */
 	char	empty_dir[POP3D_PATH_MAX];	/* its chroot */

@@ -22,6 +22,7 @@ static const char *const handover_names[] = {
 	"USER",
 	"PATH",
 	"POP3D_STARTED_FD",
+	"POP3D_SASL",
 };
 
 _Static_assert(sizeof(handover_names) / sizeof(handover_names[0]) ==

@@ -15,7 +15,7 @@ enum handover {
 	HO_USER,	/* the login name, as the users file spells it */
 	HO_MAILDIR,	/* the expanded maildir template */
 	HO_REMOTE,	/* the client, for log lines */
-	HO_METHOD,	/* USER, PLAIN or APOP */
+	HO_METHOD,	/* USER, PLAIN, APOP, LOGIN or a SCRAM mechanism */
 	HO_CARRY_FD,	/* a pipe with the octets pipelined behind the login */
 	HO_CONFIG_FD,	/* the configuration the monitor read; unset: defaults */
 	HO_TLS,		/* protocol/cipher when a TLS relay serves the client */
@@ -27,6 +27,7 @@ enum handover {
 	HO_LOGNAME,
 	HO_PATH,
 	HO_STARTED_FD,	/* checkpassword_exec: one octet here once running */
+	HO_SASL,	/* the SASL mechanisms for CAPA, as common/capa.h's mask */
 	HO_COUNT
 };
 

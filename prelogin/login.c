@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -89,41 +90,11 @@ read_proxy(struct login *l)
 	return 0;
 }
 
-/*
- * Hand the credentials to the monitor and wait for its verdict.  The
- * octets pipelined behind the command travel along, so that a client that
- * sends PASS and STAT in one packet gets both answered.
- */
+/* The reply for a verdict that ends the login command. */
 static enum cmd_status
-ask_monitor(struct login *l, struct cmd_reply *r, enum wire_mech mech)
+verdict_reply(struct cmd_reply *r, int verdict)
 {
-	const unsigned char	*p;
-	unsigned char		 v[2];
-	long			 len;
-	ssize_t			 n;
-
-	l->rq.mech = mech;
-	proxy_client(l);
-	if (l->tls_on) {
-		/* The relay forwards the pipelined octets itself. */
-		l->rq.flags = WIRE_RELAY;
-		l->rq.carrylen = 0;
-		tls_describe(&l->io, l->rq.tls, sizeof(l->rq.tls));
-	} else {
-		p = io_pending(&l->io, &l->rq.carrylen);
-		memcpy(l->rq.carry, p, l->rq.carrylen);
-	}
-	len = wire_encode_request(&l->rq, l->msg, sizeof(l->msg));
-	if (len == -1 || io_flush(&l->io) == -1) {
-		forget(l);
-		return cmd_say(r, CMD_CLOSE, "[SYS/TEMP] Internal error");
-	}
-	n = send(l->opt->monitor_fd, l->msg, len, 0);
-	forget(l);
-	if (n != len || (n = recv(l->opt->monitor_fd, v, sizeof(v), 0)) != 2 ||
-	    v[0] != WIRE_VERSION)
-		return cmd_say(r, CMD_CLOSE, "[SYS/TEMP] Authentication unavailable");
-	switch (v[1]) {
+	switch (verdict) {
 	case VERDICT_OK:
 		return CMD_LEAVE;
 	case VERDICT_FAIL:
@@ -143,6 +114,58 @@ ask_monitor(struct login *l, struct cmd_reply *r, enum wire_mech mech)
 	default:
 		return cmd_say(r, CMD_CLOSE, "[SYS/TEMP] Authentication unavailable");
 	}
+}
+
+/* Send one request of len octets in l->msg and take the answer; 0 or -1. */
+static int
+exchange(struct login *l, long len, struct wire_answer *a)
+{
+	unsigned char	buf[WIRE_ANSWER_MAX];
+	ssize_t		n;
+
+	if (len == -1)
+		return -1;
+	n = send(l->opt->monitor_fd, l->msg, len, 0);
+	explicit_bzero(l->msg, sizeof(l->msg));
+	if (n != len || (n = recv(l->opt->monitor_fd, buf, sizeof(buf), 0)) <= 0)
+		return -1;
+	return wire_decode_answer(buf, n, a);
+}
+
+/*
+ * Hand the credentials to the monitor and wait for its verdict.  The
+ * octets pipelined behind the command travel along, so that a client that
+ * sends PASS and STAT in one packet gets both answered.
+ */
+static enum cmd_status
+ask_monitor(struct login *l, struct cmd_reply *r, enum wire_mech mech)
+{
+	struct wire_answer	 a;
+	const unsigned char	*p;
+	long			 len;
+
+	l->rq.mech = mech;
+	proxy_client(l);
+	if (l->tls_on) {
+		/* The relay forwards the pipelined octets itself. */
+		l->rq.flags = WIRE_RELAY;
+		l->rq.carrylen = 0;
+		tls_describe(&l->io, l->rq.tls, sizeof(l->rq.tls));
+	} else {
+		p = io_pending(&l->io, &l->rq.carrylen);
+		memcpy(l->rq.carry, p, l->rq.carrylen);
+	}
+	len = wire_encode_request(&l->rq, l->msg, sizeof(l->msg));
+	if (len == -1 || io_flush(&l->io) == -1) {
+		forget(l);
+		return cmd_say(r, CMD_CLOSE, "[SYS/TEMP] Internal error");
+	}
+	if (exchange(l, len, &a) == -1) {
+		forget(l);
+		return cmd_say(r, CMD_CLOSE, "[SYS/TEMP] Authentication unavailable");
+	}
+	forget(l);
+	return verdict_reply(r, a.type);
 }
 
 /*
@@ -199,20 +222,38 @@ auth_pass(void *ctx, struct cmd_reply *r, int argc, char **argv)
 	return ask_monitor(l, r, MECH_USER);
 }
 
+/* The mechanisms that work now: CAPA's SASL line and AUTH's list. */
+static unsigned
+mechs_now(const struct login *l)
+{
+	unsigned m = l->opt->sasl;
+
+	if (!plaintext_ok(l))
+		m &= ~SASL_CLEARTEXT;
+	if (!l->tls_on)
+		m &= ~SASL_SCRAM_SHA256_PLUS;
+	return m;
+}
+
 static int
 mechs_body(struct io *io, void *ctx)
 {
-	/* Same list as CAPA's SASL line: only what would be accepted here. */
-	if (plaintext_ok(ctx))
-		io_reply(io, "PLAIN");
+	const char	*name;
+	unsigned	 bit, m = mechs_now(ctx);
+	size_t		 i;
+
+	for (i = 0; (name = capa_sasl_mech(i, &bit)) != NULL; i++)
+		if (m & bit)
+			io_reply(io, "%s", name);
 	return io_reply(io, ".");
 }
 
-/* Read the client's SASL response line after "+ ". */
+/* Send "+ challenge" (base64) and read the client's SASL response line. */
 static enum cmd_status
-read_response(struct login *l, struct cmd_reply *r, char *line, size_t *len)
+read_response(struct login *l, struct cmd_reply *r, const char *challenge,
+    char *line, size_t *len)
 {
-	if (io_reply(&l->io, "+ ") == -1)
+	if (io_reply(&l->io, "+ %s", challenge) == -1)
 		return CMD_CLOSE;
 	switch (io_readline(&l->io, line, SASL_LINE_MAX, len)) {
 	case IO_LINE:
@@ -230,37 +271,42 @@ read_response(struct login *l, struct cmd_reply *r, char *line, size_t *len)
 	}
 }
 
+/* The initial response, or the response to an empty challenge, decoded. */
 static enum cmd_status
-auth_auth(void *ctx, struct cmd_reply *r, int argc, char **argv)
+sasl_input(struct login *l, struct cmd_reply *r, const char *initial,
+    const char *challenge, unsigned char *msg, size_t *msglen)
 {
-	struct login	*l = ctx;
-	char		 line[SASL_LINE_MAX + 1];
-	unsigned char	 msg[SASL_LINE_MAX];
+	char		line[SASL_LINE_MAX + 1];
 	const char	*resp;
-	size_t		 len;
-	long		 n;
-	enum cmd_status	 st;
-	enum sasl_plain_status ps;
+	size_t		len;
+	long		n;
+	enum cmd_status	st;
 
-	if (argc == 0) {
-		r->body = mechs_body;
-		return cmd_say(r, CMD_OK, "List of SASL mechanisms follows");
-	}
-	if (strcasecmp(argv[0], "PLAIN") != 0)
-		return cmd_say(r, CMD_ERR, "Unsupported authentication mechanism");
-	if (!plaintext_ok(l))
-		return refuse_plaintext(l, r);
-	if (argc == 2)
-		resp = strcmp(argv[1], "=") == 0 ? "" : argv[1];
+	if (initial != NULL)
+		resp = strcmp(initial, "=") == 0 ? "" : initial;
 	else {
-		if ((st = read_response(l, r, line, &len)) != CMD_OK)
+		if ((st = read_response(l, r, challenge, line, &len)) != CMD_OK)
 			return st;
 		resp = line;
 	}
-	n = base64_decode(resp, strlen(resp), msg, sizeof(msg));
+	n = base64_decode(resp, strlen(resp), msg, SASL_LINE_MAX);
 	explicit_bzero(line, sizeof(line));
 	if (n < 0)
 		return cmd_say(r, CMD_BAD, "Invalid base64 data");
+	*msglen = (size_t)n;
+	return CMD_OK;
+}
+
+static enum cmd_status
+mech_plain(struct login *l, struct cmd_reply *r, const char *initial)
+{
+	unsigned char	msg[SASL_LINE_MAX];
+	size_t		n;
+	enum cmd_status	st;
+	enum sasl_plain_status ps;
+
+	if ((st = sasl_input(l, r, initial, "", msg, &n)) != CMD_OK)
+		return st;
 	ps = sasl_plain_parse(msg, n, l->rq.user, l->rq.pass);
 	explicit_bzero(msg, sizeof(msg));
 	if (ps == SASL_PLAIN_OK)
@@ -269,6 +315,196 @@ auth_auth(void *ctx, struct cmd_reply *r, int argc, char **argv)
 	if (ps == SASL_PLAIN_AUTHZID)
 		return cmd_say(r, CMD_ERR, "[AUTH] Authorization identity refused");
 	return cmd_say(r, CMD_BAD, "Malformed PLAIN message");
+}
+
+/* One LOGIN answer: text without NUL, 1 to max octets. */
+static int
+login_field(const unsigned char *msg, size_t n, char *out, size_t max)
+{
+	if (n == 0 || n > max || memchr(msg, '\0', n) != NULL)
+		return -1;
+	memcpy(out, msg, n);
+	out[n] = '\0';
+	return 0;
+}
+
+/*
+ * LOGIN (draft-murchison-sasl-login): "Username:" and "Password:" as
+ * challenges; some clients send the user name as the initial response.
+ */
+static enum cmd_status
+mech_login(struct login *l, struct cmd_reply *r, const char *initial)
+{
+	unsigned char	msg[SASL_LINE_MAX];
+	size_t		n;
+	enum cmd_status	st;
+	int		bad;
+
+	if ((st = sasl_input(l, r, initial, "VXNlcm5hbWU6", msg, &n)) != CMD_OK)
+		return st;
+	if (login_field(msg, n, l->rq.user, AUTH_USER_MAX) == -1) {
+		forget(l);
+		return cmd_say(r, CMD_BAD, "Malformed LOGIN message");
+	}
+	if ((st = sasl_input(l, r, NULL, "UGFzc3dvcmQ6", msg, &n)) != CMD_OK) {
+		forget(l);
+		return st;
+	}
+	bad = login_field(msg, n, l->rq.pass, AUTH_PASS_MAX) == -1;
+	explicit_bzero(msg, sizeof(msg));
+	if (bad) {
+		forget(l);
+		return cmd_say(r, CMD_BAD, "Malformed LOGIN message");
+	}
+	return ask_monitor(l, r, MECH_LOGIN);
+}
+
+/* Why a client-first message is refused. */
+static enum cmd_status
+scram_refusal(struct cmd_reply *r, enum sasl_scram_status st)
+{
+	if (st == SASL_SCRAM_AUTHZID)
+		return cmd_say(r, CMD_ERR, "[AUTH] Authorization identity refused");
+	if (st == SASL_SCRAM_CBTYPE)
+		return cmd_say(r, CMD_ERR,
+		    "[AUTH] Unsupported channel binding type");
+	return cmd_say(r, CMD_BAD, "Malformed SCRAM message");
+}
+
+/*
+ * client-first: parse, check the channel binding flag against what we
+ * offer (RFC 5802 section 6), take the binding data from our TLS session
+ * for -PLUS, and get the salt and our nonce part from the monitor.
+ * CMD_OK with the answer in a, else the reply is made.
+ */
+static enum cmd_status
+scram_start(struct login *l, struct cmd_reply *r, enum wire_mech mech,
+    const char *initial, struct wire_scram_first *f,
+    struct wire_scram_final *fin, struct wire_answer *a)
+{
+	unsigned char		msg[SASL_LINE_MAX];
+	size_t			n;
+	enum cmd_status		st;
+	enum sasl_scram_status	ss;
+	int			plus, cb;
+
+	if ((st = sasl_input(l, r, initial, "", msg, &n)) != CMD_OK)
+		return st;
+	if ((ss = sasl_scram_first(msg, n, f)) != SASL_SCRAM_OK)
+		return scram_refusal(r, ss);
+	f->mech = mech;
+	plus = f->cbind == CBIND_EXPORTER || f->cbind == CBIND_ENDPOINT;
+	if (plus != (mech == MECH_SCRAM_SHA256_PLUS))
+		return scram_refusal(r, SASL_SCRAM_MALFORMED);
+	/* 'y': the client could bind, but thinks we cannot: someone lied. */
+	if (f->cbind == CBIND_CLIENT &&
+	    (mechs_now(l) & SASL_SCRAM_SHA256_PLUS))
+		return cmd_say(r, CMD_ERR,
+		    "[AUTH] Channel binding downgrade refused");
+	if (plus) {
+		if ((cb = tls_channel_binding(&l->io, f->cbind, fin->cbind)) < 0)
+			return scram_refusal(r, SASL_SCRAM_CBTYPE);
+		fin->cbindlen = (size_t)cb;
+	}
+	if (exchange(l, wire_encode_scram_first(f, l->msg, sizeof(l->msg)),
+	    a) == -1)
+		return cmd_say(r, CMD_CLOSE, "[SYS/TEMP] Authentication unavailable");
+	if (a->type != WIRE_SCRAM_CHALLENGE)
+		return verdict_reply(r, a->type == VERDICT_OK ? -1 : a->type);
+	return CMD_OK;
+}
+
+/*
+ * SCRAM (RFC 5802; RFC 5034 for the framing): client-first, server-first,
+ * client-final, then the server-final as one more challenge, to which the
+ * client answers with an empty line before the +OK.  The monitor checks
+ * the proof; this process holds no key.
+ */
+static enum cmd_status
+mech_scram(struct login *l, struct cmd_reply *r, enum wire_mech mech,
+    const char *initial)
+{
+	static struct wire_scram_first	f;
+	struct wire_scram_final		fin;
+	struct wire_answer		a;
+	unsigned char			msg[SASL_LINE_MAX];
+	char				text[SASL_LINE_MAX], b64[SASL_LINE_MAX];
+	size_t				n;
+	enum cmd_status			st;
+	enum sasl_scram_status		ss;
+
+	memset(&fin, 0, sizeof(fin));
+	if ((st = scram_start(l, r, mech, initial, &f, &fin, &a)) != CMD_OK)
+		return st;
+	/* server-first-message */
+	if (base64_encode(a.salt, a.saltlen, b64, sizeof(b64)) == -1 ||
+	    snprintf(text, sizeof(text), "r=%s%s,s=%s,i=%lu", f.cnonce,
+	    a.snonce, b64, a.iter) >= (int)sizeof(text) ||
+	    base64_encode((unsigned char *)text, strlen(text), b64,
+	    sizeof(b64)) == -1)
+		return cmd_say(r, CMD_CLOSE, "[SYS/TEMP] Internal error");
+	if ((st = sasl_input(l, r, NULL, b64, msg, &n)) != CMD_OK)
+		return st;
+	if ((ss = sasl_scram_final(msg, n, &fin)) != SASL_SCRAM_OK)
+		return scram_refusal(r, ss);
+	if (exchange(l, wire_encode_scram_final(&fin, l->msg, sizeof(l->msg)),
+	    &a) == -1)
+		return cmd_say(r, CMD_CLOSE, "[SYS/TEMP] Authentication unavailable");
+	if (a.type != WIRE_SCRAM_SIGNATURE)
+		return verdict_reply(r, a.type == VERDICT_OK ? -1 : a.type);
+	/* server-final-message: "v=" ServerSignature */
+	memcpy(text, "v=", 2);
+	if (base64_encode(a.sig, a.siglen, text + 2, sizeof(text) - 2) == -1 ||
+	    base64_encode((unsigned char *)text, strlen(text), b64,
+	    sizeof(b64)) == -1)
+		return cmd_say(r, CMD_CLOSE, "[SYS/TEMP] Internal error");
+	if ((st = sasl_input(l, r, NULL, b64, msg, &n)) != CMD_OK)
+		return st;
+	if (n != 0)
+		return cmd_say(r, CMD_BAD, "Malformed SCRAM message");
+	strlcpy(l->rq.user, f.user, sizeof(l->rq.user));
+	l->rq.pass[0] = '\0';
+	return ask_monitor(l, r, mech);
+}
+
+static enum cmd_status
+auth_auth(void *ctx, struct cmd_reply *r, int argc, char **argv)
+{
+	static const struct {
+		unsigned	 bit;
+		enum wire_mech	 mech;
+	} mechs[] = {
+		{ SASL_PLAIN, MECH_PLAIN },
+		{ SASL_LOGIN, MECH_LOGIN },
+		{ SASL_SCRAM_SHA1, MECH_SCRAM_SHA1 },
+		{ SASL_SCRAM_SHA256, MECH_SCRAM_SHA256 },
+		{ SASL_SCRAM_SHA256_PLUS, MECH_SCRAM_SHA256_PLUS },
+	};
+	struct login	*l = ctx;
+	const char	*name, *initial = argc == 2 ? argv[1] : NULL;
+	unsigned	 bit = 0;
+	size_t		 i;
+
+	if (argc == 0) {
+		r->body = mechs_body;
+		return cmd_say(r, CMD_OK, "List of SASL mechanisms follows");
+	}
+	for (i = 0; (name = capa_sasl_mech(i, &bit)) != NULL; i++)
+		if (strcasecmp(argv[0], name) == 0)
+			break;
+	if (name == NULL || !(l->opt->sasl & bit))
+		return cmd_say(r, CMD_ERR, "Unsupported authentication mechanism");
+	if ((bit & SASL_CLEARTEXT) && !plaintext_ok(l))
+		return refuse_plaintext(l, r);
+	if (!(mechs_now(l) & bit))
+		return cmd_say(r, CMD_ERR, "Unsupported authentication mechanism");
+	for (i = 0; mechs[i].bit != bit; i++)
+		;
+	if (bit == SASL_PLAIN)
+		return mech_plain(l, r, initial);
+	if (bit == SASL_LOGIN)
+		return mech_login(l, r, initial);
+	return mech_scram(l, r, mechs[i].mech, initial);
 }
 
 static enum cmd_status
@@ -296,7 +532,7 @@ capa_body(struct io *io, void *ctx)
 		flags |= CAPA_LOGIN;
 	if (l->opt->tls != NULL && !l->tls_on)
 		flags |= CAPA_STLS;
-	return capa_write(io, l->cf, flags, &pol);
+	return capa_write(io, l->cf, flags, mechs_now(l), &pol);
 }
 
 /* The handshake, with one log line if it fails; -1: the link is unusable. */

@@ -22,6 +22,7 @@ struct login_opts {
 	const char	*remote;	/* for log lines */
 	long long	 deadline;	/* clock_ms() by which to be logged in */
 	int		 expect_proxy;	/* the peer is in proxy_from */
+	unsigned	 sasl;		/* mechanisms the monitor can check (capa.h) */
 };
 
 /* Greet the client on fds 0/1 and run the state.  Returns an exit status. */

@@ -11,7 +11,12 @@
 
 #include <openssl/err.h>
 
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+
 #include "common/clock.h"
+#include "common/wire.h"
 #include "prelogin/tls.h"
 
 /* "what: OpenSSL's first reason". */
@@ -172,4 +177,36 @@ tls_close(struct io *io)
 		SSL_shutdown(io->tr.ctx);
 		ERR_clear_error();
 	}
+}
+
+int
+tls_channel_binding(struct io *io, int type, unsigned char *out)
+{
+	static const char	 label[] = "EXPORTER-Channel-Binding";
+	SSL			*ssl = io->tr.ctx;
+	X509			*cert;
+	const EVP_MD		*md;
+	unsigned int		 n;
+	int			 mdnid;
+
+	if (ssl == NULL)
+		return -1;
+	if (type == CBIND_EXPORTER) {
+		if (SSL_version(ssl) < TLS1_3_VERSION &&
+		    SSL_get_extms_support(ssl) != 1)
+			return -1;
+		return SSL_export_keying_material(ssl, out, 32, label,
+		    sizeof(label) - 1, NULL, 0, 0) == 1 ? 32 : -1;
+	}
+	if (type != CBIND_ENDPOINT || (cert = SSL_get_certificate(ssl)) == NULL)
+		return -1;
+	/* RFC 5929 section 4.1: the signature's hash, but SHA-256 for MD5 and SHA-1. */
+	if (!OBJ_find_sigid_algs(X509_get_signature_nid(cert), &mdnid, NULL) ||
+	    mdnid == NID_undef || mdnid == NID_md5 || mdnid == NID_sha1)
+		mdnid = NID_sha256;
+	if ((md = EVP_get_digestbynid(mdnid)) == NULL ||
+	    EVP_MD_get_size(md) > SCRAM_CBIND_MAX ||
+	    X509_digest(cert, md, out, &n) != 1)
+		return -1;
+	return (int)n;
 }

@@ -27,6 +27,15 @@ int	tls_start(struct io *, SSL_CTX *, int timeout_ms, char *err,
 /* Protocol and cipher of the io's TLS session, or "" for plaintext. */
 const char *tls_describe(struct io *, char *buf, size_t len);
 
+/*
+ * Channel binding data of the io's TLS session for SCRAM-PLUS: type is
+ * CBIND_EXPORTER (RFC 9266: 32 octets of keying material, TLS 1.3 or a
+ * TLS 1.2 session with the extended master secret) or CBIND_ENDPOINT
+ * (RFC 5929: a hash of our certificate).  Returns the length written to
+ * out (room for SCRAM_CBIND_MAX), or -1 when the session has none.
+ */
+int	tls_channel_binding(struct io *, int type, unsigned char *out);
+
 /* Send close_notify, without waiting for the peer's. */
 void	tls_close(struct io *);
 

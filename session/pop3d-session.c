@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "params.h"
+#include "common/capa.h"
 #include "common/config.h"
 #include "common/handover.h"
 #include "common/log.h"
@@ -221,5 +222,7 @@ main(int argc, char *argv[])
 		si.login_delay = 0;
 	si.expire = handover_get(HO_EXPIRE) == NULL ? cf.expire :
 	    handed_number(HO_EXPIRE, EXPIRE_NEVER, EXPIRE_DAYS_MAX);
+	si.sasl = handover_get(HO_SASL) != NULL ?
+	    (unsigned)handed_number(HO_SASL, 0, 255) : SASL_PLAIN;
 	return trans_run(&cf, &si);
 }

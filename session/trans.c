@@ -313,7 +313,8 @@ capa_body(struct io *io, void *ctx)
 	struct session		*s = ctx;
 	struct capa_policy	 pol = { s->si->login_delay, s->si->expire };
 
-	return capa_write(io, s->cf, CAPA_LOGIN | CAPA_USERVAL, &pol);
+	return capa_write(io, s->cf, CAPA_LOGIN | CAPA_USERVAL, s->si->sasl,
+	    &pol);
 }
 
 static enum cmd_status

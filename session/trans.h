@@ -20,6 +20,7 @@ struct session_info {
 	int		 login_delay;	/* the user's LOGIN-DELAY, or 0 */
 	int		 expire;	/* the user's EXPIRE: days, EXPIRE_NEVER,
 					   EXPIRE_UNSET */
+	unsigned	 sasl;		/* CAPA's SASL mechanisms (common/capa.h) */
 };
 
 /* Open the maildrop, answer the login command, run the states. */

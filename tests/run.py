@@ -116,6 +116,7 @@ def run_valgrind(build, names):
 # Suites that need no root, install nothing and start no network client or
 # launcher: what make test runs.
 HERMETIC = ("unit/", "layout", "transcripts", "integration/test_protocol.py",
+            "integration/test_sasl.py",
             "integration/test_negative.py")
 
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/capa.h"
 #include "common/wire.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -26,6 +27,9 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	unsigned char	verdict[2] = { WIRE_VERSION, VERDICT_FAIL };
+	/* A SCRAM challenge: 4096 iterations, salt "s", server nonce "n". */
+	unsigned char	challenge[] = { WIRE_VERSION, WIRE_SCRAM_CHALLENGE,
+	    0, 0, 0x10, 0, 0, 1, 's', 0, 1, 'n' };
 	struct timeval	tv = { 0, 1000 };
 	struct login_opts lo;
 	int		in[2], sv[2], i, saved0, saved1;
@@ -51,8 +55,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		goto out;
 	close(in[1]);
 	in[1] = -1;
+	/* Verdicts, or SCRAM challenges to reach the client-final parser. */
 	for (i = 0; i < 8; i++)
-		send(sv[1], verdict, sizeof(verdict), 0);
+		if (data[0] & 2)
+			send(sv[1], challenge, sizeof(challenge), 0);
+		else
+			send(sv[1], verdict, sizeof(verdict), 0);
 	setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	saved0 = dup(0);
 	saved1 = dup(1);
@@ -64,6 +72,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	lo.relay_fd = -1;
 	lo.remote = "fuzz";
 	lo.link_secure = data[0] & 1;	/* both plaintext policies */
+	lo.sasl = SASL_CLEARTEXT | SASL_SCRAM_SHA1 | SASL_SCRAM_SHA256 |
+	    SASL_SCRAM_SHA256_PLUS;
 	login_run(&cf, &lo);
 	dup2(saved0, 0);
 	dup2(saved1, 1);

@@ -184,8 +184,10 @@ class PlaintextWithoutTls(Case):
         for word in (b"STLS", b"USER", b"SASL PLAIN"):
             self.assertNotIn(word, capa)
         self.ok(c, "AUTH")
+        # No user has a SCRAM verifier: nothing is left.
         self.assertEqual(c.body(), [])
-        for line in (f"USER {USER}", f"PASS {PASSWORD}", "AUTH PLAIN"):
+        for line in (f"USER {USER}", f"PASS {PASSWORD}", "AUTH PLAIN",
+                     "AUTH LOGIN"):
             r = self.err(c, line)
             self.assertEqual(r, b"-ERR [AUTH] Plaintext authentication "
                              b"disallowed on non-secure connection: use TLS "
@@ -198,7 +200,7 @@ class PlaintextWithoutTls(Case):
         self.host.write_conf(plaintext_auth="yes")
         c = self.greeted(env=self.REMOTE)
         self.ok(c, "AUTH")
-        self.assertEqual(c.body(), [b"PLAIN"])
+        self.assertEqual(c.body(), [b"PLAIN", b"LOGIN"])
         self.ok(c, f"USER {USER}")
         self.assertTrue(self.ok(c, f"PASS {PASSWORD}").startswith(
             b"+OK Logged in"))
@@ -945,8 +947,11 @@ class Demo(unittest.TestCase):
 class PasswdSchemes(Case):
     """Every scheme pop3d-passwd lists gives an entry that logs in."""
 
-    SCHEMES = ("SHA512-CRYPT", "SHA256-CRYPT", "BLF-CRYPT", "YESCRYPT", "PLAIN")
+    SCHEMES = ("SHA512-CRYPT", "SHA256-CRYPT", "BLF-CRYPT", "YESCRYPT",
+               "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN")
     PREFIX = {"SHA512-CRYPT": "{SHA512-CRYPT}$6$",
+              "SCRAM-SHA-256": "{SCRAM-SHA-256}4096,",
+              "SCRAM-SHA-1": "{SCRAM-SHA-1}4096,",
               "SHA256-CRYPT": "{SHA256-CRYPT}$5$",
               "BLF-CRYPT": "{BLF-CRYPT}$2b$10$",
               "YESCRYPT": "$y$",

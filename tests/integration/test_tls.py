@@ -334,13 +334,13 @@ class Stls(TLSCase):
         c = Conn(self.port)
         self.assertTrue(c.line().startswith(b"+OK"))
         before = c.capa()
-        for want in ("STLS", "USER", "SASL PLAIN", "PIPELINING"):
+        for want in ("STLS", "USER", "SASL PLAIN LOGIN", "PIPELINING"):
             self.assertIn(want, before)
         c.starttls()
         after = c.capa()
         self.assertNotIn("STLS", after)
         self.assertIn("USER", after)
-        self.assertIn("SASL PLAIN", after)
+        self.assertIn("SASL PLAIN LOGIN", after)
         self.assertEqual(c.cmd("STLS"), b"-ERR TLS already active")
         self.assertEqual(c.cmd("QUIT"), b"+OK Bye")
         self.assertIsNone(c.line())
@@ -666,7 +666,7 @@ class Implicit(TLSCase):
         capa = c.capa()
         self.assertNotIn("STLS", capa)
         self.assertIn("USER", capa)
-        self.assertEqual(capa.get("SASL"), ["PLAIN"])
+        self.assertEqual(capa.get("SASL"), ["PLAIN", "LOGIN"])
         c.user(user)
         c.pass_(pw)
         for i, m in enumerate(MESSAGES):
@@ -812,7 +812,7 @@ class PlaintextPolicy(TLSCase):
         capa = c.capa()
         self.assertNotIn("STLS", capa)
         self.assertIn("USER", capa)
-        self.assertIn("SASL PLAIN", capa)
+        self.assertIn("SASL PLAIN LOGIN", capa)
         c.cmd("QUIT")
         c.close()
 
@@ -822,7 +822,7 @@ class PlaintextPolicy(TLSCase):
         c = Conn(self.port)
         c.line()
         for line in (f"USER {user}", f"PASS {pw}", f"AUTH PLAIN {token}",
-                     "AUTH PLAIN"):
+                     "AUTH PLAIN", "AUTH LOGIN"):
             r = c.cmd(line)
             self.assertRegex(r, REFUSED, line)
         self.assertEqual(c.quiet(), b"")        # AUTH PLAIN: no "+ " asked
@@ -855,10 +855,11 @@ class PlaintextPolicy(TLSCase):
             c.line()
             capa = c.capa()
             self.assertIn("USER", capa)
-            self.assertIn("SASL PLAIN", capa)
+            self.assertIn("SASL PLAIN LOGIN", capa)
             self.assertIn("STLS", capa)
             self.assertTrue(c.cmd("AUTH").startswith(b"+OK"))
-            self.assertEqual((c.line(), c.line()), (b"PLAIN", b"."))
+            self.assertEqual([c.line() for _ in range(3)],
+                             [b"PLAIN", b"LOGIN", b"."])
             self.assertEqual(c.cmd(f"USER {user}"), b"+OK Send PASS")
             self.assertTrue(c.cmd(f"PASS {pw}").startswith(b"+OK Logged in"))
             self.assertTrue(c.cmd("QUIT").startswith(b"+OK"))

@@ -162,6 +162,8 @@ OPTIONS = {
 
 # Replies the manual pages quote that no transcript can show, and why.
 NOT_IN_TRANSCRIPTS = {
+    "-ERR [AUTH] Channel binding downgrade refused":
+        "needs a TLS client: tests/integration/test_sasl_clients.py",
     "-ERR TLS already active":
         "needs a TLS client: tests/integration/test_tls.py",
     "-ERR [SYS/TEMP] Deletions may not have reached the disk":
@@ -184,6 +186,10 @@ class Host(pop3test.Mailhost):
         super().__init__()
         for user, password in USERS.items():
             self.add_user(user, password, maildir=user != "dave")
+        # A SCRAM verifier, so that SCRAM-SHA-256 is offered (and, with no
+        # SCRAM-SHA-1 verifier, SCRAM-SHA-1 is not).
+        self.add_user("frank", "frank", scheme="SCRAM-SHA-256",
+                      maildir=False)
         for user, msgs in MESSAGES.items():
             for sub, name, data in msgs:
                 self.deliver(user, data, sub=sub, name=name)

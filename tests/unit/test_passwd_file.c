@@ -253,6 +253,20 @@ test_tempfail(void)
 	ok(lookup("alice", &pe) == PASSWD_NOUSER, "empty file");
 }
 
+static void
+test_scram_schemes(void)
+{
+	write_str("alice:{SHA512-CRYPT}$6$x$y:1000:1000::/home/alice::\n"
+	    "# bob:{SCRAM-SHA-1}4096,a,b,c\n");
+	ok(passwd_file_scram(path) == 0, "no SCRAM verifier (a comment is none)");
+	write_str("alice:{scram-sha-256}4096,a,b,c:1000:1000::/h::\r\n");
+	ok(passwd_file_scram(path) == PASSWD_SCRAM_SHA256, "SCRAM-SHA-256, any case");
+	write_str("a:{PLAIN}x\nb:{SCRAM-SHA-1}1,a,b,c\nc:{SCRAM-SHA-256}1,a,b,c\n");
+	ok(passwd_file_scram(path) == (PASSWD_SCRAM_SHA1 | PASSWD_SCRAM_SHA256),
+	    "both");
+	ok(passwd_file_scram("/nonexistent/users") == 0, "unreadable: none");
+}
+
 int
 main(void)
 {
@@ -262,6 +276,7 @@ main(void)
 	test_lookup();
 	test_long_lines();
 	test_tempfail();
+	test_scram_schemes();
 	if (path[0] != '\0')
 		unlink(path);
 	return tap_done();

@@ -1,4 +1,4 @@
-/* The pre-login -> monitor request: round trip and strict decoding. */
+/* The pre-login <-> monitor messages: round trip and strict decoding; SASL parsing. */
 #include <string.h>
 
 #include "common/wire.h"
@@ -34,6 +34,8 @@ test_roundtrip(void)
 	buf[0] = WIRE_VERSION;
 	buf[1] = 9;
 	ok(wire_decode_request(buf, n, &b) == -1, "unknown mechanism: rejected");
+	buf[1] = WIRE_SCRAM_FIRST;
+	ok(wire_decode_request(buf, n, &b) == -1, "SCRAM type as credentials: rejected");
 }
 
 static void
@@ -98,6 +100,127 @@ test_client(void)
 }
 
 static void
+test_scram_wire(void)
+{
+	struct wire_scram_first	f, g;
+	struct wire_scram_final	x, y;
+	struct wire_answer	q, r;
+	unsigned char		m[WIRE_ANSWER_MAX + 8];
+	long			n;
+
+	memset(&f, 0, sizeof(f));
+	f.mech = MECH_SCRAM_SHA256;
+	f.cbind = CBIND_CLIENT;
+	f.authzid = 1;
+	strlcpy(f.user, "a,b", sizeof(f.user));
+	strlcpy(f.cnonce, "rOprNGfwEbeRWgbNEkqO", sizeof(f.cnonce));
+	n = wire_encode_scram_first(&f, buf, sizeof(buf));
+	ok(n > 0 && wire_decode_scram_first(buf, n, &g) == 0 &&
+	    g.mech == f.mech && g.cbind == f.cbind && g.authzid == 1 &&
+	    strcmp(g.user, f.user) == 0 && strcmp(g.cnonce, f.cnonce) == 0,
+	    "client-first round trip");
+	ok(wire_decode_scram_first(buf, n - 1, &g) == -1 &&
+	    wire_decode_scram_first(buf, n + 1, &g) == -1,
+	    "client-first: truncated or trailing: rejected");
+	ok(wire_request_type(buf, n) == WIRE_SCRAM_FIRST, "request type");
+	buf[3] = CBIND_EXPORTER;
+	ok(wire_decode_scram_first(buf, n, &g) == -1,
+	    "channel binding without -PLUS: rejected");
+	buf[2] = MECH_SCRAM_SHA256_PLUS;
+	ok(wire_decode_scram_first(buf, n, &g) == 0,
+	    "channel binding with -PLUS: accepted");
+	buf[3] = CBIND_NONE;
+	ok(wire_decode_scram_first(buf, n, &g) == -1,
+	    "-PLUS without channel binding: rejected");
+	buf[2] = MECH_PLAIN;
+	ok(wire_decode_scram_first(buf, n, &g) == -1, "not SCRAM: rejected");
+	strlcpy(f.cnonce, "a,b", sizeof(f.cnonce));
+	n = wire_encode_scram_first(&f, buf, sizeof(buf));
+	ok(wire_decode_scram_first(buf, n, &g) == -1, "',' in a nonce: rejected");
+
+	memset(&x, 0, sizeof(x));
+	x.cbindlen = 32;
+	x.prooflen = 32;
+	memset(x.proof, 7, 32);
+	n = wire_encode_scram_final(&x, buf, sizeof(buf));
+	ok(n > 0 && wire_decode_scram_final(buf, n, &y) == 0 &&
+	    y.cbindlen == 32 && y.prooflen == 32 &&
+	    memcmp(y.proof, x.proof, 32) == 0, "client-final round trip");
+	ok(wire_decode_scram_final(buf, n - 1, &y) == -1 &&
+	    wire_decode_scram_final(buf, n + 1, &y) == -1,
+	    "client-final: truncated or trailing: rejected");
+	buf[2 + 2 + 32] = 0;
+	buf[2 + 2 + 32 + 1] = 33;
+	ok(wire_decode_scram_final(buf, n + 1, &y) == -1,
+	    "a proof longer than SHA-256's: rejected");
+
+	memset(&q, 0, sizeof(q));
+	q.type = WIRE_SCRAM_CHALLENGE;
+	q.iter = 4096;
+	q.saltlen = 16;
+	strlcpy(q.snonce, "abc", sizeof(q.snonce));
+	n = wire_encode_answer(&q, m, sizeof(m));
+	ok(n > 0 && wire_decode_answer(m, n, &r) == 0 && r.iter == 4096 &&
+	    r.saltlen == 16 && strcmp(r.snonce, "abc") == 0,
+	    "challenge round trip");
+	ok(wire_decode_answer(m, n - 1, &r) == -1, "challenge truncated: rejected");
+	m[2] = 0xff;
+	ok(wire_decode_answer(m, n, &r) == -1, "iterations out of range: rejected");
+	q.type = WIRE_SCRAM_SIGNATURE;
+	q.siglen = 32;
+	n = wire_encode_answer(&q, m, sizeof(m));
+	ok(n == 36 && wire_decode_answer(m, n, &r) == 0 && r.siglen == 32,
+	    "signature round trip");
+	q.type = VERDICT_FAIL_LAST;
+	n = wire_encode_answer(&q, m, sizeof(m));
+	ok(n == 2 && wire_decode_answer(m, n, &r) == 0 &&
+	    r.type == VERDICT_FAIL_LAST, "verdict round trip");
+	m[1] = 0x77;
+	ok(wire_decode_answer(m, n, &r) == -1, "unknown answer: rejected");
+}
+
+static void
+test_scram_parse(void)
+{
+	struct wire_scram_first	f;
+	struct wire_scram_final	x;
+#define FIRST(s) sasl_scram_first((const unsigned char *)(s), strlen(s), &f)
+#define FINAL(s) sasl_scram_final((const unsigned char *)(s), strlen(s), &x)
+
+	ok(FIRST("n,,n=user,r=rOprNGfwEbeRWgbNEkqO") == SASL_SCRAM_OK &&
+	    f.cbind == CBIND_NONE && !f.authzid && strcmp(f.user, "user") == 0 &&
+	    strcmp(f.cnonce, "rOprNGfwEbeRWgbNEkqO") == 0, "RFC 7677 client-first");
+	ok(FIRST("y,a=a=2Cb=3D,n=a=2Cb=3D,r=x") == SASL_SCRAM_OK &&
+	    f.cbind == CBIND_CLIENT && f.authzid &&
+	    strcmp(f.user, "a,b=") == 0, "escapes decoded, equal authzid");
+	ok(FIRST("p=tls-server-end-point,,n=u,r=x") == SASL_SCRAM_OK &&
+	    f.cbind == CBIND_ENDPOINT, "tls-server-end-point");
+	ok(FIRST("p=tls-exporter,,n=u,r=x") == SASL_SCRAM_OK &&
+	    f.cbind == CBIND_EXPORTER, "tls-exporter");
+	ok(FIRST("p=tls-unique,,n=u,r=x") == SASL_SCRAM_CBTYPE, "tls-unique: unsupported");
+	ok(FIRST("n,a=v,n=u,r=x") == SASL_SCRAM_AUTHZID, "other authzid");
+	ok(FIRST("n,,n=u=2c,r=x") == SASL_SCRAM_MALFORMED, "lower-case escape");
+	ok(FIRST("n,,n=u=,r=x") == SASL_SCRAM_MALFORMED, "cut escape");
+	ok(FIRST("n,,n=,r=x") == SASL_SCRAM_MALFORMED, "empty user");
+	ok(FIRST("n,,n=u,r=") == SASL_SCRAM_MALFORMED, "empty nonce");
+	ok(FIRST("n,,n=u,r=x,e=1") == SASL_SCRAM_MALFORMED, "extension");
+	ok(FIRST("n,,m=1,n=u,r=x") == SASL_SCRAM_MALFORMED, "mandatory extension");
+	ok(FIRST("n,,n=u,r=x y") == SASL_SCRAM_MALFORMED, "space in the nonce");
+	ok(FIRST("n,n=u,r=x") == SASL_SCRAM_MALFORMED, "gs2 header cut");
+	ok(FIRST("") == SASL_SCRAM_MALFORMED, "empty");
+	ok(sasl_scram_first((const unsigned char *)"n,,n=u\0,r=x", 11, &f) ==
+	    SASL_SCRAM_MALFORMED, "NUL");
+	ok(FINAL("c=biws,r=abc,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=") ==
+	    SASL_SCRAM_OK && x.prooflen == 32, "client-final");
+	ok(FINAL("c=biws,r=abc,e=1,p=AAAA") == SASL_SCRAM_MALFORMED, "extension");
+	ok(FINAL("c=biws,r=abc,p=!!!!") == SASL_SCRAM_MALFORMED, "bad base64");
+	ok(FINAL("c=biws,r=abc") == SASL_SCRAM_MALFORMED, "no proof");
+	ok(FINAL("r=abc,c=biws,p=AAAA") == SASL_SCRAM_MALFORMED, "order");
+	ok(FINAL("c=biws,r=abc,p=" "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+	    == SASL_SCRAM_MALFORMED, "proof too long");
+}
+
+static void
 test_sasl(void)
 {
 	char	u[AUTH_USER_MAX + 1], p[AUTH_PASS_MAX + 1];
@@ -126,5 +249,7 @@ main(void)
 	test_lengths();
 	test_client();
 	test_sasl();
+	test_scram_wire();
+	test_scram_parse();
 	return tap_done();
 }
