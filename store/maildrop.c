@@ -174,12 +174,15 @@ open_maildir(struct maildrop *md, const char *path, char *err, size_t errlen)
  * The maildrop lock is an OFD lock (fcntl(2) F_OFD_SETLK) on the whole of
  * MAILDROP_LOCK_FILE at the top of the Maildir.  It belongs to the open
  * file description, so it ends with the session's process however that
- * ends, kill -9 included.  NFSv4, CephFS and GlusterFS pass it to their
- * servers, so sessions on other hosts see it; a host that crashes loses
- * its NFSv4 locks when its lease runs out.  The file is never removed: a
- * session that locked a file since replaced would hold a lock no one else
- * asks for, so the name must still be the file locked, else it is locked
+ * ends, kill -9 included.  NFSv4 and CephFS pass it to their servers, so
+ * sessions on other hosts see it; a host that crashes loses its NFSv4
+ * locks when its lease runs out.  The file is never removed: a session
+ * that locked a file since replaced would hold a lock no one else asks
+ * for, so the name must still be the file locked, else it is locked
  * again.  Nothing is written in it: a stale lock is a process that runs.
+ * A Maildir whose top the owner may not write (or a read-only file
+ * system) has no lock file: the session logs that and takes the flock(2)
+ * alone, as earlier versions did, which other hosts do not see.
  */
 static enum store_status
 lock_file(struct maildrop *md, char *err, size_t errlen)
@@ -193,6 +196,11 @@ lock_file(struct maildrop *md, char *err, size_t errlen)
 			close(md->lockfd);
 		md->lockfd = openat(md->dirfd, MAILDROP_LOCK_FILE, O_RDWR |
 		    O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+		if (md->lockfd == -1 && (errno == EACCES || errno == EROFS)) {
+			log_warn("open %s, locking this host only",
+			    MAILDROP_LOCK_FILE);
+			return STORE_OK;
+		}
 		if (md->lockfd == -1 && errno == EISDIR)
 			return fail(err, errlen, STORE_PERMFAIL,
 			    "%s is not a regular file", MAILDROP_LOCK_FILE);
@@ -235,9 +243,14 @@ lock_maildir(struct maildrop *md, char *err, size_t errlen)
 
 	if ((st = lock_file(md, err, errlen)) != STORE_OK)
 		return st;
-	if (flock(md->dirfd, LOCK_EX | LOCK_NB) == -1 && errno == EWOULDBLOCK)
+	if (flock(md->dirfd, LOCK_EX | LOCK_NB) == 0)
+		return STORE_OK;
+	if (errno == EWOULDBLOCK)
 		return fail(err, errlen, STORE_INUSE,
 		    "locked by another session");
+	if (md->lockfd == -1)
+		return fail(err, errlen, STORE_TEMPFAIL, "flock: %s",
+		    strerror(errno));
 	return STORE_OK;
 }
 

@@ -377,6 +377,50 @@ test_lock_kinds(void)
 	rmdir(path);
 }
 
+/*
+ * A Maildir whose top its owner may not write gets no lock file: the
+ * session takes the flock(2) alone, as earlier versions did.  As root
+ * the child becomes another user, whom the mode then binds.
+ */
+static void
+test_lock_readonly(void)
+{
+	static const char *const subs[] = { "", "/new", "/cur", "/tmp" };
+	struct maildrop	md;
+	struct stat	st;
+	char		path[512];
+	pid_t		pid;
+	size_t		i;
+	int		status = -1;
+
+	fresh("lockro");
+	if ((pid = fork()) == 0) {
+		if (geteuid() == 0) {
+			for (i = 0; i < 4; i++) {
+				snprintf(path, sizeof(path), "%s%s", md_path,
+				    subs[i]);
+				if (chown(path, 65534, 65534) == -1)
+					_exit(99);
+			}
+			if (chmod(top, 0711) == -1 || setgid(65534) == -1 ||
+			    setuid(65534) == -1)
+				_exit(99);
+		}
+		if (chmod(md_path, 0500) == -1)
+			_exit(99);
+		_exit(open_md(&md));
+	}
+	if (pid != -1)
+		waitpid(pid, &status, 0);
+	chmod(top, 0700);
+	snprintf(path, sizeof(path), "%s/%s", md_path, MAILDROP_LOCK_FILE);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == STORE_OK &&
+	    lstat(path, &st) == -1 && errno == ENOENT,
+	    "top not writable: no lock file, the flock(2) alone (status %d)",
+	    status);
+	chmod(md_path, 0700);
+}
+
 static void
 test_lock(void)
 {
@@ -409,6 +453,7 @@ test_lock(void)
 	ok(open_md(&md) == STORE_OK, "free after the holder died");
 	maildrop_close(&md);
 	test_lock_kinds();
+	test_lock_readonly();
 }
 
 static void
