@@ -161,6 +161,14 @@
 #define MAILDROP_FIND_TRIES	4
 
 /*
+ * Opens of the maildrop lock file (pop3d.lock) at login: it is locked,
+ * then found to be still the file of that name; one replaced meanwhile
+ * (removed by hand while a session held it) is opened again, so many
+ * times at most, then the login fails for now.
+ */
+#define MAILDROP_LOCK_TRIES	4
+
+/*
  * Slots a lookup by inode probes while the directories are read.  Files
  * of one inode (hard links under many base names) share a probe sequence:
  * past this many, a file is no longer found by its inode, and is listed as

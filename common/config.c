@@ -80,6 +80,7 @@ static const struct key keys[] = {
 	{ "login_delay_dir",	STR(login_delay_dir, KEY_PATH), 0, 0 },
 	{ "expire",		KEY_DAYS, offsetof(struct config, expire), 0, 0,
 				EXPIRE_DAYS_MAX },
+	{ "shared_storage",	KEY_BOOL, offsetof(struct config, shared_storage), 0, 0, 0 },
 };
 
 void

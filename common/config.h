@@ -70,6 +70,7 @@ struct config {
 	int	login_delay;			/* seconds between logins; 0 off */
 	char	login_delay_dir[POP3D_PATH_MAX]; /* its state, root's */
 	int	expire;				/* days; EXPIRE_NEVER, EXPIRE_UNSET */
+	int	shared_storage;			/* other hosts change the Maildirs */
 };
 
 /* expire: "never" (advertised, nothing deleted), or the key left out. */

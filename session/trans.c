@@ -477,6 +477,7 @@ trans_run(const struct config *cf, const struct session_info *si)
 		log_warn("non-blocking client descriptors");
 	io_send_timeout(&s->io, cf->send_timeout * 1000);
 	load_carry(s, si->carry_fd);
+	maildrop_shared_storage(cf->shared_storage);
 	if (open_maildrop(s) != STORE_OK) {
 		log_info("login refused user=%s method=%s remote=%s",
 		    si->user, si->method, si->remote);

@@ -46,6 +46,15 @@
 #include "store/size.h"
 #include "store/uidl.h"
 
+/*
+ * shared_storage (pop3d.conf(5)): the Maildir may be changed from other
+ * hosts, whose changes this host's fstat(2) of new/ and cur/ need not
+ * show as new times (attribute caches, a file server whose clock is not
+ * ours), so the listing always reads the directories and never comes
+ * from the cache alone.  Sizes still come from it, file by file.
+ */
+static int	shared_storage;
+
 #define MSG_DUP		0x80	/* while listing: its unique-id is taken */
 #define POOL_MIN	(64 * 1024)
 #define INO_SLOTS_MIN	4096
@@ -161,16 +170,88 @@ open_maildir(struct maildrop *md, const char *path, char *err, size_t errlen)
 	return STORE_OK;
 }
 
-/* The flock(2) belongs to dirfd: it ends with the descriptor or the process. */
+/*
+ * The maildrop lock is an OFD lock (fcntl(2) F_OFD_SETLK) on the whole of
+ * MAILDROP_LOCK_FILE at the top of the Maildir.  It belongs to the open
+ * file description, so it ends with the session's process however that
+ * ends, kill -9 included.  NFSv4 and CephFS pass it to their servers, so
+ * sessions on other hosts see it; a host that crashes loses its NFSv4
+ * locks when its lease runs out.  The file is never removed: a session
+ * that locked a file since replaced would hold a lock no one else asks
+ * for, so the name must still be the file locked, else it is locked
+ * again.  Nothing is written in it: a stale lock is a process that runs.
+ * A Maildir whose top the owner may not write (or a read-only file
+ * system) has no lock file: the session logs that and takes the flock(2)
+ * alone, as earlier versions did, which other hosts do not see.
+ */
+static enum store_status
+lock_file(struct maildrop *md, char *err, size_t errlen)
+{
+	struct flock	fl;
+	struct stat	st, now;
+	int		tries;
+
+	for (tries = 0; tries < MAILDROP_LOCK_TRIES; tries++) {
+		if (md->lockfd != -1)
+			close(md->lockfd);
+		md->lockfd = openat(md->dirfd, MAILDROP_LOCK_FILE, O_RDWR |
+		    O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+		if (md->lockfd == -1 && (errno == EACCES || errno == EROFS)) {
+			log_warn("open %s, locking this host only",
+			    MAILDROP_LOCK_FILE);
+			return STORE_OK;
+		}
+		if (md->lockfd == -1 && errno == EISDIR)
+			return fail(err, errlen, STORE_PERMFAIL,
+			    "%s is not a regular file", MAILDROP_LOCK_FILE);
+		if (md->lockfd == -1 || fstat(md->lockfd, &st) == -1)
+			return fail(err, errlen, errno_status(errno),
+			    "open %s: %s", MAILDROP_LOCK_FILE, strerror(errno));
+		if (!S_ISREG(st.st_mode))
+			return fail(err, errlen, STORE_PERMFAIL,
+			    "%s is not a regular file", MAILDROP_LOCK_FILE);
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_WRLCK;
+		fl.l_whence = SEEK_SET;
+		if (fcntl(md->lockfd, F_OFD_SETLK, &fl) == -1) {
+			if (errno == EAGAIN || errno == EACCES)
+				return fail(err, errlen, STORE_INUSE,
+				    "locked by another session");
+			return fail(err, errlen, STORE_TEMPFAIL, "lock %s: %s",
+			    MAILDROP_LOCK_FILE, strerror(errno));
+		}
+		if (fstatat(md->dirfd, MAILDROP_LOCK_FILE, &now,
+		    AT_SYMLINK_NOFOLLOW) == 0 && now.st_ino == st.st_ino &&
+		    now.st_dev == st.st_dev)
+			return STORE_OK;
+	}
+	return fail(err, errlen, STORE_TEMPFAIL, "%s replaced while locked",
+	    MAILDROP_LOCK_FILE);
+}
+
+/*
+ * Versions before the lock file took only a flock(2) on the Maildir
+ * directory.  It is still taken, so that during an upgrade a session of
+ * either version sees the other's; where directories take no flock(2)
+ * (NFS answers EBADF) the lock file alone counts.  To be dropped in the
+ * next version.
+ */
 static enum store_status
 lock_maildir(struct maildrop *md, char *err, size_t errlen)
 {
+	enum store_status st;
+
+	if ((st = lock_file(md, err, errlen)) != STORE_OK)
+		return st;
 	if (flock(md->dirfd, LOCK_EX | LOCK_NB) == 0)
 		return STORE_OK;
 	if (errno == EWOULDBLOCK)
 		return fail(err, errlen, STORE_INUSE,
 		    "locked by another session");
-	return fail(err, errlen, STORE_TEMPFAIL, "flock: %s", strerror(errno));
+	if (md->lockfd == -1)
+		return fail(err, errlen, STORE_TEMPFAIL, "flock: %s",
+		    strerror(errno));
+	return STORE_OK;
 }
 
 static enum store_status
@@ -924,7 +1005,7 @@ list_maildir(struct maildrop *md, char *err, size_t errlen)
 		return fail(err, errlen, STORE_TEMPFAIL, "fstat: %s",
 		    strerror(errno));
 	sc.cache = cache_open(md->dirfd);
-	if (cache_listing(sc.cache, sc.dirs))
+	if (!shared_storage && cache_listing(sc.cache, sc.dirs))
 		st = scan_cached(&sc);
 	else
 		st = scan_dirs(&sc);
@@ -957,6 +1038,7 @@ maildrop_open(struct maildrop *md, const char *path, char *err, size_t errlen)
 
 	memset(md, 0, sizeof(*md));
 	md->dirfd = md->newfd = md->curfd = -1;
+	md->lockfd = -1;
 	if (errlen > 0)
 		err[0] = '\0';
 	st = open_maildir(md, path, err, errlen);
@@ -1047,11 +1129,20 @@ maildrop_close(struct maildrop *md)
 		close(md->newfd);
 	if (md->dirfd != -1)
 		close(md->dirfd);
+	if (md->lockfd != -1)
+		close(md->lockfd);
 	free(md->msgs);
 	free(md->pool);
 	free(md->shared);
 	memset(md, 0, sizeof(*md));
 	md->dirfd = md->newfd = md->curfd = -1;
+	md->lockfd = -1;
+}
+
+void
+maildrop_shared_storage(int on)
+{
+	shared_storage = on != 0;
 }
 
 void

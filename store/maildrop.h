@@ -15,6 +15,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* In the top of the Maildir: the maildrop lock (maildrop.c). */
+#define MAILDROP_LOCK_FILE	"pop3d.lock"
+
 enum store_status {
 	STORE_OK,
 	STORE_INUSE,	/* another session holds the maildrop lock */
@@ -52,6 +55,7 @@ struct maildrop_ino {
 
 struct maildrop {
 	int		 dirfd;		/* the Maildir itself; holds the flock */
+	int		 lockfd;	/* MAILDROP_LOCK_FILE: the OFD lock */
 	int		 newfd;		/* its new/ and cur/, opened without */
 	int		 curfd;		/* following a symbolic link */
 	struct message	*msgs;		/* oldest first, message n is msgs[n - 1] */
@@ -68,7 +72,8 @@ struct maildrop {
 
 /*
  * Open the Maildir at path (creating new/, cur/, tmp/ if it does not exist
- * yet), take the exclusive lock, list new/ and cur/ and size every message.
+ * yet), take the exclusive lock (STORE_INUSE when another session, on
+ * this host or another, holds it), list new/ and cur/ and size every message.
  * A size comes from the Maildir's size cache when the file is unchanged
  * since it was counted (see cache.h), else from reading the file; the
  * cache is brought up to date before this returns.
@@ -118,6 +123,13 @@ struct commit_result {
  * recalculate, as Maildir++ asks; it is never removed.
  */
 enum store_status maildrop_commit(struct maildrop *, struct commit_result *);
+
+/*
+ * Other hosts may change the Maildir (shared_storage in pop3d.conf(5)):
+ * every maildrop_open() from now on reads new/ and cur/ instead of
+ * taking the listing from the size cache alone.
+ */
+void	maildrop_shared_storage(int);
 
 /* Release the lock and the memory; deletes nothing. */
 void	maildrop_close(struct maildrop *);

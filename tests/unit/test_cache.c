@@ -612,6 +612,56 @@ forge_stamps(unsigned char *buf)
 }
 
 /*
+ * The cache's stamps made those of new/ and cur/ as they are now: what
+ * this host sees when another host changed them but fstat(2) shows the
+ * old times (an attribute cache, a file server whose clock is behind
+ * ours, coarse time stamps).
+ */
+static int
+restamp(void)
+{
+	unsigned char	buf[4096];
+	ssize_t		got;
+
+	if ((got = cache_get(buf, sizeof(buf))) < CACHE_HEADER + CACHE_TRAILER)
+		return 0;
+	forge_stamps(buf);
+	reseal(buf, got);
+	cache_put(buf, got);
+	return 1;
+}
+
+/*
+ * shared_storage: the listing always reads new/ and cur/, sizes still
+ * come from the cache; a change whose directory times look unchanged is
+ * seen by it and missed by the listing from the cache alone.
+ */
+static void
+test_shared_storage(void)
+{
+	size_t	n;
+
+	fresh("sharedstorage");
+	old_file("new", "1.s", "one\n");
+	old_file("cur", "2.s:2,S", "two\n");
+	ok(listed_from_cache(2, &n) == 0 && n == 2,
+	    "first listing: every file counted");
+	ok(restamp() && listed_from_cache(2, &n) == 1,
+	    "stamps that match: the listing from the cache alone");
+	maildrop_shared_storage(1);
+	ok(restamp() && listed_from_cache(2, &n) == 0 && n == 0,
+	    "shared: the directories read, no file counted again");
+	maildrop_shared_storage(0);
+	old_file("new", "3.s", "three\n");
+	ok(restamp() && listed_from_cache(2, &n) == 1,
+	    "stamps that look unchanged: the listing from the cache misses it");
+	maildrop_shared_storage(1);
+	ok(restamp() && listed_from_cache(3, &n) == 0 && n == 1,
+	    "shared: the new message listed and counted");
+	maildrop_shared_storage(0);
+}
+
+/*
  * A listing from the cache alone believes each size within its entry's
  * range: eight entries at 2^61 octets add up to exactly 2^64, so without
  * a bound on the sum STAT would report the ninth message's few octets.
@@ -840,6 +890,7 @@ main(void)
 	test_dropped();
 	test_hints();
 	test_shared_base();
+	test_shared_storage();
 	test_truncated();
 	test_flipped();
 	test_forged();

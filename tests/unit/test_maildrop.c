@@ -4,6 +4,7 @@
  * with files that other clients moved or removed meanwhile, or go on
  * renaming while the maildrop is listed.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -284,6 +285,142 @@ child_open(void)
 	return WEXITSTATUS(status);
 }
 
+/*
+ * In a child: take one kind of lock (what a session on another host, or
+ * of an older version, holds), say so on fd, then wait to be killed.
+ */
+static pid_t
+hold_lock(int ofd)
+{
+	struct flock	fl;
+	char		path[512], c;
+	pid_t		pid;
+	int		fds[2], fd;
+
+	if (pipe(fds) == -1)
+		abort();
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		if (ofd) {
+			snprintf(path, sizeof(path), "%s/%s", md_path,
+			    MAILDROP_LOCK_FILE);
+			memset(&fl, 0, sizeof(fl));
+			fl.l_type = F_WRLCK;
+			fd = open(path, O_RDWR | O_CREAT, 0600);
+			if (fd != -1 && fcntl(fd, F_OFD_SETLK, &fl) == 0)
+				write(fds[1], "x", 1);
+		} else {
+			fd = open(md_path, O_RDONLY | O_DIRECTORY);
+			if (fd != -1 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+				write(fds[1], "x", 1);
+		}
+		pause();
+		_exit(0);
+	}
+	close(fds[1]);
+	if (read(fds[0], &c, 1) != 1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		pid = -1;
+	}
+	close(fds[0]);
+	return pid;
+}
+
+static void
+release(pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+/*
+ * The lock file is what sessions on other hosts see; the flock(2) of the
+ * directory is what older versions take.  Each alone keeps a session out.
+ */
+static void
+test_lock_kinds(void)
+{
+	struct maildrop	md;
+	struct stat	st;
+	char		path[512], target[512];
+	pid_t		pid;
+
+	fresh("lockkinds");
+	pid = hold_lock(1);
+	ok(pid > 0 && open_md(&md) == STORE_INUSE,
+	    "an OFD lock on pop3d.lock alone: STORE_INUSE");
+	release(pid);
+	ok(open_md(&md) == STORE_OK, "free once its holder is killed");
+	snprintf(path, sizeof(path), "%s/%s", md_path, MAILDROP_LOCK_FILE);
+	ok(lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (st.st_mode & 0777) == 0600, "pop3d.lock: a regular file, 0600");
+	maildrop_close(&md);
+	ok(lstat(path, &st) == 0, "and left in place at close");
+	pid = hold_lock(0);
+	ok(pid > 0 && open_md(&md) == STORE_INUSE,
+	    "a flock(2) on the directory alone (older versions): STORE_INUSE");
+	release(pid);
+	ok(open_md(&md) == STORE_OK, "free again");
+	maildrop_close(&md);
+
+	unlink(path);
+	snprintf(target, sizeof(target), "%s/elsewhere", top);
+	symlink(target, path);
+	ok(open_md(&md) == STORE_PERMFAIL && lstat(target, &st) == -1,
+	    "pop3d.lock a symbolic link: refused, not followed");
+	unlink(path);
+	mkdir(path, 0700);
+	ok(open_md(&md) == STORE_PERMFAIL, "pop3d.lock a directory: refused");
+	rmdir(path);
+}
+
+/*
+ * A Maildir whose top its owner may not write gets no lock file: the
+ * session takes the flock(2) alone, as earlier versions did.  As root
+ * the child becomes another user, whom the mode then binds.
+ */
+static void
+test_lock_readonly(void)
+{
+	static const char *const subs[] = { "", "/new", "/cur", "/tmp" };
+	struct maildrop	md;
+	struct stat	st;
+	char		path[512];
+	pid_t		pid;
+	size_t		i;
+	int		status = -1;
+
+	fresh("lockro");
+	if ((pid = fork()) == 0) {
+		if (geteuid() == 0) {
+			for (i = 0; i < 4; i++) {
+				snprintf(path, sizeof(path), "%s%s", md_path,
+				    subs[i]);
+				if (chown(path, 65534, 65534) == -1)
+					_exit(99);
+			}
+			if (chmod(top, 0711) == -1 || setgid(65534) == -1 ||
+			    setuid(65534) == -1)
+				_exit(99);
+		}
+		if (chmod(md_path, 0500) == -1)
+			_exit(99);
+		_exit(open_md(&md));
+	}
+	if (pid != -1)
+		waitpid(pid, &status, 0);
+	chmod(top, 0700);
+	snprintf(path, sizeof(path), "%s/%s", md_path, MAILDROP_LOCK_FILE);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == STORE_OK &&
+	    lstat(path, &st) == -1 && errno == ENOENT,
+	    "top not writable: no lock file, the flock(2) alone (status %d)",
+	    status);
+	chmod(md_path, 0700);
+}
+
 static void
 test_lock(void)
 {
@@ -315,6 +452,8 @@ test_lock(void)
 	close(fds[0]);
 	ok(open_md(&md) == STORE_OK, "free after the holder died");
 	maildrop_close(&md);
+	test_lock_kinds();
+	test_lock_readonly();
 }
 
 static void
