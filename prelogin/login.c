@@ -14,6 +14,7 @@
 #include "common/capa.h"
 #include "common/cmd.h"
 #include "common/io.h"
+#include "prelogin/confine.h"
 #include "prelogin/login.h"
 #include "prelogin/relay.h"
 #include "prelogin/sasl.h"
@@ -340,6 +341,8 @@ login_run(const struct config *cf, const struct login_opts *opt)
 	if (io_init(&login.io, 0, 1, cf->login_timeout * 1000) == -1)
 		log_warn("non-blocking client descriptors");
 	io_deadline(&login.io, opt->deadline);
+	/* The last step before the first octet of the client is read. */
+	confine_login();
 	if (opt->implicit_tls && start_tls(&login) == -1)
 		return 1;
 	io_reply(&login.io, "+OK%s%s%s%s", cf->greeting[0] != '\0' ? " " : "",
@@ -357,6 +360,7 @@ login_run(const struct config *cf, const struct login_opts *opt)
 		/* Logged in over TLS: this process carries the session now. */
 		login.io.timeout_ms = cf->idle_timeout * 1000;
 		io_deadline(&login.io, 0);
+		confine_relay();
 		if (relay_run(&login.io, opt->relay_fd,
 		    cf->idle_timeout * 1000 + RELAY_MARGIN_MS,
 		    cf->send_timeout * 1000 + RELAY_MARGIN_MS) ==

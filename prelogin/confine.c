@@ -1,0 +1,101 @@
+/*
+ * The system calls the pre-login process may make, installed as its last
+ * step before the AUTHORIZATION loop, and a tighter list for the TLS relay
+ * it becomes after a login over TLS.  Everything else kills the process,
+ * so that code that has been subverted can read and write the descriptors
+ * it holds and nothing more: no open, connect, fork, exec or signal.
+ *
+ * Both lists are allow-lists of what this code and OpenSSL's handshake
+ * and record layer do once the TLS context exists: OpenSSL seeds from
+ * getrandom(2) and allocates; nothing else of it needs the kernel.  A few
+ * calls that libc may attempt harmlessly (syslog(3) reconnecting, a time
+ * zone or message catalogue lookup in the empty chroot) fail with EACCES
+ * instead of killing.
+ */
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include <errno.h>
+#include <sysexits.h>
+
+#include "common/log.h"
+#include "common/sysfilter.h"
+#include "prelogin/confine.h"
+
+/* What both the AUTHORIZATION state and the relay do. */
+#define COMMON_RULES							\
+	SF_ALLOW(read), SF_ALLOW(write), SF_ALLOW(readv),		\
+	SF_ALLOW(writev), SF_ALLOW(close), SF_ALLOW(ppoll),		\
+	SF_ALLOW(sendto), SF_ALLOW(shutdown), SF_ALLOW(fcntl),		\
+	SF_ALLOW(clock_gettime), SF_ALLOW(clock_getres),		\
+	SF_ALLOW(gettimeofday), SF_ALLOW(nanosleep),			\
+	SF_ALLOW(clock_nanosleep), SF_ALLOW(getpid), SF_ALLOW(gettid),	\
+	SF_ALLOW(getrandom), SF_ALLOW(brk), SF_ALLOW(munmap),		\
+	SF_ALLOW(mremap), SF_ALLOW(madvise), SF_ALLOW(futex),		\
+	SF_ALLOW(rt_sigreturn), SF_ALLOW(rt_sigprocmask),		\
+	SF_ALLOW(restart_syscall), SF_ALLOW(exit), SF_ALLOW(exit_group), \
+	SF_ALLOW(newfstatat), 						\
+	SF_ALLOW_UNLESS(mmap, 2, PROT_EXEC),				\
+	SF_ALLOW_UNLESS(mprotect, 2, PROT_EXEC),			\
+	SF_ERRNO(openat, EACCES), SF_ERRNO(socket, EACCES),		\
+	SF_ERRNO(connect, EACCES)
+
+/* The same calls under their older names, where the architecture has them. */
+#ifdef __NR_poll
+#define OLD_POLL	SF_ALLOW(poll),
+#else
+#define OLD_POLL
+#endif
+#ifdef __NR_fstat
+#define OLD_FSTAT	SF_ALLOW(fstat),
+#else
+#define OLD_FSTAT
+#endif
+#ifdef __NR_time
+#define OLD_TIME	SF_ALLOW(time),
+#else
+#define OLD_TIME
+#endif
+#ifdef __NR_open
+#define OLD_OPEN	SF_ERRNO(open, EACCES),
+#else
+#define OLD_OPEN
+#endif
+#define OLD_RULES	OLD_POLL OLD_FSTAT OLD_TIME OLD_OPEN
+
+static const struct sysfilter_rule login_rules[] = {
+	OLD_RULES
+	COMMON_RULES,
+	/* The monitor's socket: a request out, a verdict in. */
+	SF_ALLOW(recvfrom), SF_ALLOW(sendmsg), SF_ALLOW(recvmsg),
+	/* The relay's tighter filter, stacked on this one. */
+	SF_ALLOW(seccomp),
+};
+
+/* The relay holds the client and the session's socket; nothing more. */
+static const struct sysfilter_rule relay_rules[] = {
+	OLD_RULES
+	COMMON_RULES,
+};
+
+static void
+install(const char *what, const struct sysfilter_rule *rules, size_t n)
+{
+	if (sysfilter_install(rules, n, SECCOMP_RET_KILL_PROCESS,
+	    sysfilter_relaxed()) == -1)
+		fatal(EX_OSERR, "seccomp filter of the %s", what);
+}
+
+void
+confine_login(void)
+{
+	install("pre-login process", login_rules,
+	    sizeof(login_rules) / sizeof(login_rules[0]));
+}
+
+void
+confine_relay(void)
+{
+	install("TLS relay", relay_rules,
+	    sizeof(relay_rules) / sizeof(relay_rules[0]));
+}
