@@ -16,6 +16,7 @@
 #include "common/capa.h"
 #include "common/cmd.h"
 #include "common/io.h"
+#include "session/confine.h"
 #include "session/msgout.h"
 #include "session/trans.h"
 #include "store/maildrop.h"
@@ -450,6 +451,8 @@ trans_run(const struct config *cf, const struct session_info *si)
 		wait_relay(si->relay);
 		return 0;
 	}
+	/* Before the first command of the client is parsed. */
+	confine_session(s->md.dirfd);
 	count_live(s);
 	log_info("login user=%s method=%s remote=%s%s%s messages=%zu size=%"
 	    PRIu64, si->user, si->method, si->remote, si->tls[0] != '\0' ?
