@@ -4,6 +4,7 @@
  * short, and the program is straight-line code a reader can check
  * against linux/filter.h.
  */
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 
 #include <errno.h>
@@ -105,9 +106,22 @@ sysfilter_install(const struct sysfilter_rule *rules, size_t nrules,
 	prog[n++] = STMT(BPF_RET | BPF_K, dflt);
 	fp.len = n;
 	fp.filter = prog;
+	/* valgrind knows no seccomp(2) but passes prctl(2) on. */
+	if (sysfilter_valgrind())
+		return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fp, 0, 0);
 	/* seccomp(2), not prctl(2): the only call a later filter needs. */
 	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp) == 0 ?
 	    0 : -1;
+}
+
+int
+sysfilter_valgrind(void)
+{
+#ifdef RUNNING_ON_VALGRIND
+	return RUNNING_ON_VALGRIND != 0;
+#else
+	return 0;
+#endif
 }
 
 int
@@ -115,9 +129,7 @@ sysfilter_relaxed(void)
 {
 #ifdef POP3D_SANITIZE
 	return 1;
-#elif defined(RUNNING_ON_VALGRIND)
-	return RUNNING_ON_VALGRIND != 0;
 #else
-	return 0;
+	return sysfilter_valgrind();
 #endif
 }

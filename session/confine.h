@@ -10,8 +10,8 @@
  * Landlock: read and write beneath the directory dirfd (files made,
  * renamed and removed there), /dev/null, and nothing else; nothing may
  * be executed, no TCP port bound or connected.  Returns the Landlock ABI
- * version enforced, 0 when the kernel has none (said in the log, once),
- * or -1 with errno when it failed.
+ * version enforced, 0 when the kernel has none (said in the log, once)
+ * or under valgrind, or -1 with errno when it failed.
  */
 int	confine_maildir(int dirfd);
 

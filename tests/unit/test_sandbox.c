@@ -212,6 +212,43 @@ do_write_outside(void)
 	return result(open(outside, O_WRONLY | O_CREAT, 0600));
 }
 
+/* Relaxed: where AddressSanitizer writes its report. */
+static char	sanlog[300];
+
+static int
+do_sanitizer_log(void)
+{
+	int fd = open(sanlog, O_WRONLY | O_CREAT | O_EXCL, 0600);
+
+	if (fd == -1)
+		return errno;
+	close(fd);
+	return unlink(sanlog) == -1 ? errno : 0;
+}
+
+/* The directory of ASAN_OPTIONS's log_path, a file name in it: 0 or -1. */
+static int
+sanitizer_log(void)
+{
+	const char	*v = getenv("ASAN_OPTIONS"), *p;
+	char		*slash;
+	size_t		 len;
+
+	if (v == NULL || (p = strstr(v, "log_path=")) == NULL)
+		return -1;
+	p += strlen("log_path=");
+	len = strcspn(p, ":");
+	if (len >= sizeof(sanlog) - 32)
+		return -1;
+	memcpy(sanlog, p, len);
+	sanlog[len] = '\0';
+	if ((slash = strrchr(sanlog, '/')) == NULL)
+		return -1;
+	snprintf(slash, sizeof(sanlog) - (slash - sanlog),
+	    "/sandbox-probe.%ld", (long)getpid());
+	return 0;
+}
+
 static int
 do_devnull(void)
 {
@@ -294,6 +331,13 @@ test_session(void)
 			    "Landlock: reading outside the Maildir");
 		else
 			skip("relaxed build: reads everywhere");
+		if (strict)
+			skip("strict build: no sanitizer log to write");
+		else if (sanitizer_log() == -1)
+			skip("no log_path in ASAN_OPTIONS");
+		else
+			ok(run(MAILDIR, do_sanitizer_log) == 0, "relaxed "
+			    "Landlock: the sanitizer's log directory");
 	}
 	ok(access(outside, F_OK) == -1, "nothing was made outside");
 	ok(run(SYSCALLS, do_open) == 0, "session seccomp: open still works");
