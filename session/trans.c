@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -422,12 +423,18 @@ open_maildrop(struct session *s)
 static void
 wait_relay(pid_t relay)
 {
+	int status;
+
 	if (relay <= 0)
 		return;
 	close(0);
 	close(1);
-	while (waitpid(relay, NULL, 0) == -1 && errno == EINTR)
-		;
+	while (waitpid(relay, &status, 0) == -1)
+		if (errno != EINTR)
+			return;
+	/* Forked by the monitor, whose image this is: no one else sees it. */
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+		log_warnx("TLS relay killed by seccomp (SIGSYS)");
 }
 
 int

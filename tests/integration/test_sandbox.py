@@ -8,7 +8,9 @@
 - With the capabilities pop3d@.service grants, the namespaces are made;
   without CAP_SYS_ADMIN the log says the pre-login process kept the
   host's, and logins still work.
-- A pre-login process that dies of SIGSYS is logged as killed by seccomp.
+- A pre-login process or TLS relay that dies of SIGSYS (sent here by
+  the test: the wait status is the same as a filter's kill) is logged as
+  killed by seccomp.
 
 pop3d runs on a socketpair (inetd style), started by the test.
 """
@@ -201,6 +203,23 @@ class Confined(unittest.TestCase):
             log = c.close()
         self.assertIn("logout user=u", log)
         self.assertNotIn("seccomp", log)
+
+    def test_relay_sigsys_is_named(self):
+        c = Conn(self.host)
+        try:
+            self.assertTrue(c.line().startswith("+OK"))
+            self.assertTrue(c.cmd("STLS").startswith("+OK"))
+            c.tls()
+            relay = c.pre_login()
+            self.login(c)
+            os.kill(relay, signal.SIGSYS)
+            try:
+                self.assertIsNone(c.line())
+            except (OSError, ssl.SSLError):
+                pass
+        finally:
+            log = c.close()
+        self.assertIn("TLS relay killed by seccomp (SIGSYS)", log)
 
     def test_sigsys_is_named(self):
         c = Conn(self.host)
