@@ -90,18 +90,24 @@ sysfilter_install(const struct sysfilter_rule *rules, size_t nrules,
 	for (i = 0; i < nrules; i++) {
 		const struct sysfilter_rule *r = &rules[i];
 
-		if (r->arg < 0) {
+		if (r->test == SF_ANY) {
 			prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, r->nr, 0, 1);
 			prog[n++] = STMT(BPF_RET | BPF_K,
 			    relax(r->action, relaxed));
 			continue;
 		}
-		/* The accumulator is lost: both branches return. */
+		/* The argument, then the number again for the next rules. */
 		prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, r->nr, 0, 4);
 		prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(r->arg));
-		prog[n++] = JUMP(BPF_JMP | BPF_JSET | BPF_K, r->mask, 1, 0);
+		if (r->test == SF_NOBITS)
+			prog[n++] = JUMP(BPF_JMP | BPF_JSET | BPF_K, r->value,
+			    1, 0);
+		else
+			prog[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, r->value,
+			    0, 1);
 		prog[n++] = STMT(BPF_RET | BPF_K, relax(r->action, relaxed));
-		prog[n++] = STMT(BPF_RET | BPF_K, dflt);
+		prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS,
+		    offsetof(struct seccomp_data, nr));
 	}
 	prog[n++] = STMT(BPF_RET | BPF_K, dflt);
 	fp.len = n;

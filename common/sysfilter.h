@@ -16,20 +16,27 @@
 
 /*
  * One call.  With arg >= 0 the rule applies only when that argument's low
- * 32 bits share no bit with mask (e.g. mmap without PROT_EXEC); otherwise
- * the call gets the default action.
+ * 32 bits share no bit with value (SF_NOBITS: mmap without PROT_EXEC) or
+ * equal it (SF_EQUALS: fcntl's F_SETFL); otherwise the next rules are
+ * tried, and the default action ends them.
  */
+enum sysfilter_test { SF_ANY, SF_NOBITS, SF_EQUALS };
+
 struct sysfilter_rule {
-	int		nr;
-	uint32_t	action;		/* SECCOMP_RET_ALLOW, _ERRNO | e, _KILL_PROCESS */
-	int		arg;		/* -1: any arguments */
-	uint32_t	mask;
+	int			nr;
+	uint32_t		action;	/* SECCOMP_RET_ALLOW, _ERRNO | e, _KILL_PROCESS */
+	int			arg;
+	enum sysfilter_test	test;
+	uint32_t		value;
 };
 
-#define SF_ALLOW(name)		{ __NR_##name, SECCOMP_RET_ALLOW, -1, 0 }
-#define SF_ERRNO(name, e)	{ __NR_##name, SECCOMP_RET_ERRNO | (e), -1, 0 }
-#define SF_KILL(name)		{ __NR_##name, SECCOMP_RET_KILL_PROCESS, -1, 0 }
-#define SF_ALLOW_UNLESS(name, a, m) { __NR_##name, SECCOMP_RET_ALLOW, (a), (m) }
+#define SF_ALLOW(name)	{ __NR_##name, SECCOMP_RET_ALLOW, -1, SF_ANY, 0 }
+#define SF_ERRNO(name, e) { __NR_##name, SECCOMP_RET_ERRNO | (e), -1, SF_ANY, 0 }
+#define SF_KILL(name)	{ __NR_##name, SECCOMP_RET_KILL_PROCESS, -1, SF_ANY, 0 }
+#define SF_ALLOW_UNLESS(name, a, bits)					\
+	{ __NR_##name, SECCOMP_RET_ALLOW, (a), SF_NOBITS, (bits) }
+#define SF_ALLOW_IF(name, a, v)						\
+	{ __NR_##name, SECCOMP_RET_ALLOW, (a), SF_EQUALS, (v) }
 
 /*
  * Install the filter for this process and those it would start, for

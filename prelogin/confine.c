@@ -5,6 +5,10 @@
  * so that code that has been subverted can read and write the descriptors
  * it holds and nothing more: no open, connect, fork, exec or signal.
  *
+ * fcntl(2) is limited to the flags (non-blocking descriptors): F_SETOWN
+ * would let it have the kernel signal the other pre-login processes,
+ * which share its uid.
+ *
  * Both lists are allow-lists of what this code and OpenSSL's handshake
  * and record layer do once the TLS context exists: OpenSSL seeds from
  * getrandom(2) and allocates; nothing else of it needs the kernel.  A few
@@ -16,6 +20,7 @@
 #include <sys/syscall.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sysexits.h>
 
 #include "common/log.h"
@@ -26,7 +31,8 @@
 #define COMMON_RULES							\
 	SF_ALLOW(read), SF_ALLOW(write), SF_ALLOW(readv),		\
 	SF_ALLOW(writev), SF_ALLOW(close), SF_ALLOW(ppoll),		\
-	SF_ALLOW(sendto), SF_ALLOW(shutdown), SF_ALLOW(fcntl),		\
+	SF_ALLOW(sendto), SF_ALLOW(shutdown),				\
+	SF_ALLOW_IF(fcntl, 1, F_GETFL), SF_ALLOW_IF(fcntl, 1, F_SETFL),	\
 	SF_ALLOW(clock_gettime), SF_ALLOW(clock_getres),		\
 	SF_ALLOW(gettimeofday), SF_ALLOW(nanosleep),			\
 	SF_ALLOW(clock_nanosleep), SF_ALLOW(getpid), SF_ALLOW(gettid),	\

@@ -163,6 +163,21 @@ do_seccomp(void)
 	return result(syscall(__NR_seccomp, SECCOMP_SET_MODE_STRICT, 0, NULL));
 }
 
+static int
+do_setfl(void)
+{
+	int fl = fcntl(sp[1], F_GETFL);
+
+	return fl == -1 ? errno : result(fcntl(sp[1], F_SETFL, fl | O_NONBLOCK));
+}
+
+/* Have the kernel signal another process (of the same uid) on I/O. */
+static int
+do_setown(void)
+{
+	return result(fcntl(sp[1], F_SETOWN, getppid()));
+}
+
 /* recv(2) on a socket held from before: EAGAIN, nothing to read. */
 static int
 do_recv(void)
@@ -291,6 +306,8 @@ test_login(void)
 	killed(LOGIN, do_ptrace, "pre-login: ptrace");
 	killed(LOGIN, do_mmap_exec, "pre-login: executable mmap");
 	killed(LOGIN, do_io_uring, "pre-login: io_uring_setup");
+	ok(run(LOGIN, do_setfl) == 0, "pre-login: fcntl F_GETFL, F_SETFL");
+	killed(LOGIN, do_setown, "pre-login: fcntl F_SETOWN");
 }
 
 static void
@@ -302,6 +319,8 @@ test_relay(void)
 	killed(RELAY, do_recv, "relay: recv (the monitor's socket is done)");
 	killed(RELAY, do_seccomp, "relay: another filter");
 	killed(RELAY, do_fork, "relay: fork");
+	ok(run(RELAY, do_setfl) == 0, "relay: fcntl F_GETFL, F_SETFL");
+	killed(RELAY, do_setown, "relay: fcntl F_SETOWN");
 }
 
 static int
