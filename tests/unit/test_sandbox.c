@@ -37,7 +37,12 @@ static char	maildir[300], outside[300];
 static int	sp[2];		/* a socket pair opened before confinement */
 static int	dirfd_md = -1;
 
-enum confinement { LOGIN, RELAY, MAILDIR, SYSCALLS, SESSION };
+enum confinement { LOGIN, RELAY, MAILDIR, SYSCALLS, SESSION, NO_LANDLOCK };
+
+/* A kernel without Landlock, played by a filter: its calls fail with ENOSYS. */
+static const struct sysfilter_rule no_landlock[] = {
+	SF_ERRNO(landlock_create_ruleset, ENOSYS),
+};
 
 static void
 confine(enum confinement c)
@@ -61,6 +66,11 @@ confine(enum confinement c)
 			_exit(201);
 		break;
 	case SESSION:
+		confine_session(dirfd_md);
+		break;
+	case NO_LANDLOCK:
+		if (sysfilter_install(no_landlock, 1, SECCOMP_RET_ALLOW, 0) == -1)
+			_exit(201);
 		confine_session(dirfd_md);
 		break;
 	}
@@ -331,6 +341,40 @@ landlock_abi(void)
 	return abi > 0 ? abi : 0;
 }
 
+/*
+ * Without Landlock the session goes on, the Maildir usable, and says so
+ * in the log once.
+ */
+static void
+test_no_landlock(void)
+{
+	char	log[1024];
+	ssize_t	n;
+	size_t	len = 0;
+	int	p[2], saved, r, lines = 0;
+	char	*at;
+
+	if (pipe(p) == -1 || (saved = dup(STDERR_FILENO)) == -1 ||
+	    dup2(p[1], STDERR_FILENO) == -1)
+		return;
+	r = run(NO_LANDLOCK, do_maildir);
+	run(NO_LANDLOCK, do_write_outside);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(p[1]);
+	while (len < sizeof(log) - 1 &&
+	    (n = read(p[0], log + len, sizeof(log) - 1 - len)) > 0)
+		len += n;
+	close(p[0]);
+	log[len] = '\0';
+	for (at = log; (at = strstr(at, "Landlock unavailable: ")) != NULL; at++)
+		lines++;
+	ok(r == 0, "no Landlock: the session still uses its Maildir");
+	ok(lines == 2 && strstr(log, "Function not implemented") != NULL,
+	    "no Landlock: one log line a session (%d)", lines);
+	unlink(outside);
+}
+
 static void
 test_session(void)
 {
@@ -386,6 +430,7 @@ main(void)
 	test_login();
 	test_relay();
 	test_session();
+	test_no_landlock();
 	unlinkat(dirfd_md, "tmp", AT_REMOVEDIR);
 	unlinkat(dirfd_md, "new", AT_REMOVEDIR);
 	unlinkat(dirfd_md, "cur", AT_REMOVEDIR);
