@@ -4,7 +4,7 @@
  * Maildir, where the kernel has Landlock (5.13 and later, when enabled).
  * A seccomp filter takes away what a POP3 session never does whatever
  * the kernel: exec, ptrace, new sockets, mounts and namespaces, BPF,
- * modules, io_uring.  It is a deny-list: the session's own calls (the
+ * modules, io_uring, System V IPC, another process's descriptors.  It is a deny-list: the session's own calls (the
  * Maildir, the size cache, the quota file, libc) stay as they are.
  *
  * Sanitizer builds and runs under valgrind are relaxed: they may read
@@ -196,8 +196,22 @@ confine_maildir(int dirfd)
 #define KEXEC_FILE
 #endif
 
+/* System V IPC: one call, ipc(2), on some 32-bit architectures. */
+#ifdef __NR_shmget
+#define SYSV_IPC							\
+	SF_KILL(shmget), SF_KILL(shmat), SF_KILL(shmctl),		\
+	SF_KILL(msgget), SF_KILL(msgsnd), SF_KILL(msgrcv),		\
+	SF_KILL(msgctl), SF_KILL(semget), SF_KILL(semop),		\
+	SF_KILL(semctl),
+#else
+#define SYSV_IPC	SF_KILL(ipc),
+#endif
+
 static const struct sysfilter_rule session_rules[] = {
 	KEXEC_FILE
+	/* What the owner's other processes share: IPC, their descriptors. */
+	SYSV_IPC
+	SF_KILL(mq_open), SF_KILL(pidfd_getfd), SF_KILL(kcmp),
 	/* Running or reading other programs. */
 	SF_KILL(execve), SF_KILL(execveat), SF_KILL(ptrace),
 	SF_KILL(process_vm_readv), SF_KILL(process_vm_writev),

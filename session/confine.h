@@ -17,7 +17,8 @@ int	confine_maildir(int dirfd);
 
 /*
  * seccomp: no exec, ptrace, new sockets, mounts, namespaces, BPF, module
- * loading, io_uring or reading another process's memory.  Returns 0, or
+ * loading, io_uring, System V IPC or message queues, or reading another
+ * process's memory or descriptors.  Returns 0, or
  * -1 with errno.
  */
 int	confine_syscalls(void);

@@ -7,6 +7,7 @@
  */
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/shm.h>
 #include <sys/ptrace.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -168,6 +169,12 @@ do_io_uring(void)
 }
 
 static int
+do_shmget(void)
+{
+	return result(shmget(IPC_PRIVATE, 4096, 0600));
+}
+
+static int
 do_seccomp(void)
 {
 	return result(syscall(__NR_seccomp, SECCOMP_SET_MODE_STRICT, 0, NULL));
@@ -316,6 +323,7 @@ test_login(void)
 	killed(LOGIN, do_ptrace, "pre-login: ptrace");
 	killed(LOGIN, do_mmap_exec, "pre-login: executable mmap");
 	killed(LOGIN, do_io_uring, "pre-login: io_uring_setup");
+	killed(LOGIN, do_shmget, "pre-login: shmget");
 	ok(run(LOGIN, do_setfl) == 0, "pre-login: fcntl F_GETFL, F_SETFL");
 	killed(LOGIN, do_setown, "pre-login: fcntl F_SETOWN");
 }
@@ -409,6 +417,7 @@ test_session(void)
 	killed(SYSCALLS, do_ptrace, "session seccomp: ptrace");
 	killed(SYSCALLS, do_unshare, "session seccomp: unshare");
 	killed(SYSCALLS, do_io_uring, "session seccomp: io_uring_setup");
+	killed(SYSCALLS, do_shmget, "session seccomp: shmget");
 	ok(run(SESSION, do_maildir) == 0, "session: the Maildir, both on");
 	killed(SESSION, do_exec, "session: execve, both on");
 }
