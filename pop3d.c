@@ -50,6 +50,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/peer.h"
+#include "prelogin/confine.h"
 #include "prelogin/login.h"
 
 static struct config	cf;
@@ -262,6 +263,8 @@ connection_main(int config_fd, int log_stderr, int implicit_tls)
 		if (config_fd >= 0)
 			close(config_fd);
 		sandbox_login(&cf, &ids, root);
+		/* The last step before the first octet of the client is read. */
+		confine_login();
 		_exit(login_run(&cf, &lo));
 	}
 	close(sv[1]);

@@ -341,8 +341,6 @@ login_run(const struct config *cf, const struct login_opts *opt)
 	if (io_init(&login.io, 0, 1, cf->login_timeout * 1000) == -1)
 		log_warn("non-blocking client descriptors");
 	io_deadline(&login.io, opt->deadline);
-	/* The last step before the first octet of the client is read. */
-	confine_login();
 	if (opt->implicit_tls && start_tls(&login) == -1)
 		return 1;
 	io_reply(&login.io, "+OK%s%s%s%s", cf->greeting[0] != '\0' ? " " : "",

@@ -23,7 +23,11 @@ struct login_opts {
 	long long	 deadline;	/* clock_ms() by which to be logged in */
 };
 
-/* Greet the client on fds 0/1 and run the state.  Returns an exit status. */
+/*
+ * Greet the client on fds 0/1 and run the state.  Returns an exit status.
+ * The caller has installed confine_login()'s filter (prelogin/confine.h);
+ * after a login over TLS this installs the relay's.
+ */
 int	login_run(const struct config *, const struct login_opts *);
 
 #endif
