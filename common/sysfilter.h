@@ -42,7 +42,8 @@ struct sysfilter_rule {
  * Install the filter for this process and those it would start, for
  * good.  Needs no_new_privs (or CAP_SYS_ADMIN).  When relaxed, every kill
  * (the default included) becomes SECCOMP_RET_LOG: the call goes through
- * and the kernel's audit log records it.  Returns 0, or -1 with errno.
+ * and the kernel's audit log records it.  Returns 0, or -1 with errno:
+ * ENOSYS on an architecture this code has no audit number for.
  */
 int	sysfilter_install(const struct sysfilter_rule *, size_t,
 	    uint32_t default_action, int relaxed);

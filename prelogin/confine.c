@@ -88,8 +88,11 @@ static void
 install(const char *what, const struct sysfilter_rule *rules, size_t n)
 {
 	if (sysfilter_install(rules, n, SECCOMP_RET_KILL_PROCESS,
-	    sysfilter_relaxed()) == -1)
+	    sysfilter_relaxed()) == 0)
+		return;
+	if (errno != ENOSYS)
 		fatal(EX_OSERR, "seccomp filter of the %s", what);
+	log_warnx("no seccomp filter for the %s on this architecture", what);
 }
 
 void

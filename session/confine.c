@@ -260,6 +260,10 @@ confine_session(int dirfd)
 		fatal(EX_OSERR, "prctl");
 	if (confine_maildir(dirfd) == -1)
 		fatal(EX_OSERR, "Landlock");
-	if (confine_syscalls() == -1)
-		fatal(EX_OSERR, "seccomp filter of the session");
+	if (confine_syscalls() == -1) {
+		if (errno != ENOSYS)
+			fatal(EX_OSERR, "seccomp filter of the session");
+		log_warnx("no seccomp filter for the session on this "
+		    "architecture");
+	}
 }
