@@ -190,6 +190,11 @@ confine_maildir(int dirfd)
 }
 
 /* Calls of the deny-list that some architectures lack. */
+#ifdef __NR_accept
+#define ACCEPT		SF_ERRNO(accept, EPERM),
+#else
+#define ACCEPT
+#endif
 #ifdef __NR_kexec_file_load
 #define KEXEC_FILE	SF_KILL(kexec_file_load),
 #else
@@ -236,8 +241,7 @@ static const struct sysfilter_rule session_rules[] = {
 	 */
 	SF_ERRNO(socket, EPERM), SF_ERRNO(socketpair, EPERM),
 	SF_ERRNO(connect, EPERM), SF_ERRNO(bind, EPERM),
-	SF_ERRNO(listen, EPERM), SF_ERRNO(accept, EPERM),
-	SF_ERRNO(accept4, EPERM),
+	SF_ERRNO(listen, EPERM), ACCEPT SF_ERRNO(accept4, EPERM),
 };
 
 int
