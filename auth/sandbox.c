@@ -8,8 +8,8 @@
 
 #include <errno.h>
 #include <grp.h>
-#include <sched.h>
 #include <pwd.h>
+#include <sched.h>
 #include <sysexits.h>
 #include <unistd.h>
 

@@ -23,10 +23,9 @@ void	sandbox_prepare(const struct config *, struct login_ids *, int create);
 /*
  * Confine the pre-login process.  As root: new network and IPC
  * namespaces, chroot into the empty directory and become the pre-login
- * user.  As anyone: no new privileges,
- * no core dumps, no forking, few descriptors, bounded memory.  The
- * system call filter comes later, from the pre-login code itself
- * (prelogin/confine.h), once everything before the loop is done.
+ * user.  As anyone: no new privileges, no core dumps, no forking, few
+ * descriptors, bounded memory.  The system call filter comes last, right
+ * before the AUTHORIZATION loop (prelogin/confine.h).
  */
 void	sandbox_login(const struct config *, const struct login_ids *, int root);
 

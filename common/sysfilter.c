@@ -70,7 +70,8 @@ sysfilter_install(const struct sysfilter_rule *rules, size_t nrules,
 	size_t			i, n = 0;
 
 	dflt = relax(dflt, relaxed);
-	if (5 + nrules * 5 + 1 > SYSFILTER_INSNS_MAX) {
+	/* Six to check the architecture, five a rule at most, the default. */
+	if (6 + nrules * 5 + 1 > SYSFILTER_INSNS_MAX) {
 		errno = E2BIG;
 		return -1;
 	}
