@@ -294,4 +294,10 @@
 #define LOGIN_RLIMIT_NOFILE	16
 #define LOGIN_RLIMIT_AS		(256UL * 1024 * 1024)
 
+/*
+ * Instructions of a seccomp filter (common/sysfilter.c): five a rule at
+ * most; the kernel's own limit is 4096.
+ */
+#define SYSFILTER_INSNS_MAX	1024
+
 #endif

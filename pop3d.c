@@ -8,13 +8,17 @@
  * monitor     root            none (it holds the       one request   auth/, common/
  *                             users file, the TLS key  at a time
  *                             before the fork)         from pre-login
- * pre-login   login_user      chroot empty_dir,        the client    prelogin/, common/
- *  (and TLS                   no_new_privs, not
- *   relay)                    dumpable, no fork,
- *                             rlimits
+ * pre-login   login_user      chroot empty_dir, own    the client    prelogin/, common/
+ *  (and TLS                   net and IPC namespaces,
+ *   relay)                    no_new_privs, not
+ *                             dumpable, no fork,
+ *                             rlimits, seccomp
+ *                             allow-list
  * session     mailbox owner   its own ids and groups,  the client    session/, store/,
  *  (pop3d-                    not dumpable, a fresh    (or the TLS   common/
- *   session)                  image without OpenSSL    relay)
+ *   session)                  image without OpenSSL,   relay)
+ *                             Landlock to the Maildir,
+ *                             seccomp deny-list
  * log relay   root            nothing but the log      log lines of  auth/logger.c
  *  (log =                     socket and stderr        the others
  *   stderr)
@@ -50,6 +54,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/peer.h"
+#include "prelogin/confine.h"
 #include "prelogin/login.h"
 
 static struct config	cf;
@@ -309,6 +314,8 @@ connection_main(int config_fd, int log_stderr, int implicit_tls)
 		if (config_fd >= 0)
 			close(config_fd);
 		sandbox_login(&cf, &ids, root);
+		/* The last step before the first octet of the client is read. */
+		confine_login();
 		_exit(login_run(&cf, &lo));
 	}
 	close(sv[1]);

@@ -310,7 +310,12 @@ wait_child(pid_t pid)
 			return EX_OSERR;
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
-	log_warnx("pre-login process killed by signal %d", WTERMSIG(status));
+	/* SIGSYS: it made a call its seccomp filter forbids. */
+	if (WTERMSIG(status) == SIGSYS)
+		log_warnx("pre-login process killed by seccomp (SIGSYS)");
+	else
+		log_warnx("pre-login process killed by signal %d",
+		    WTERMSIG(status));
 	return EX_SOFTWARE;
 }
 

@@ -21,9 +21,11 @@ struct login_ids {
 void	sandbox_prepare(const struct config *, struct login_ids *, int create);
 
 /*
- * Confine the pre-login process.  As root: chroot into the empty
- * directory and become the pre-login user.  As anyone: no new privileges,
- * no core dumps, no forking, few descriptors, bounded memory.
+ * Confine the pre-login process.  As root: new network and IPC
+ * namespaces, chroot into the empty directory and become the pre-login
+ * user.  As anyone: no new privileges, no core dumps, no forking, few
+ * descriptors, bounded memory.  The system call filter comes last, right
+ * before the AUTHORIZATION loop (prelogin/confine.h).
  */
 void	sandbox_login(const struct config *, const struct login_ids *, int root);
 

@@ -16,6 +16,7 @@
 #include "common/capa.h"
 #include "common/cmd.h"
 #include "common/io.h"
+#include "prelogin/confine.h"
 #include "prelogin/login.h"
 #include "prelogin/proxy.h"
 #include "prelogin/relay.h"
@@ -657,6 +658,7 @@ login_run(const struct config *cf, const struct login_opts *opt)
 		/* Logged in over TLS: this process carries the session now. */
 		login.io.timeout_ms = cf->idle_timeout * 1000;
 		io_deadline(&login.io, 0);
+		confine_relay();
 		if (relay_run(&login.io, opt->relay_fd,
 		    cf->idle_timeout * 1000 + RELAY_MARGIN_MS,
 		    cf->send_timeout * 1000 + RELAY_MARGIN_MS) ==

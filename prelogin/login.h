@@ -25,7 +25,11 @@ struct login_opts {
 	unsigned	 sasl;		/* mechanisms the monitor can check (capa.h) */
 };
 
-/* Greet the client on fds 0/1 and run the state.  Returns an exit status. */
+/*
+ * Greet the client on fds 0/1 and run the state.  Returns an exit status.
+ * The caller has installed confine_login()'s filter (prelogin/confine.h);
+ * after a login over TLS this installs the relay's.
+ */
 int	login_run(const struct config *, const struct login_opts *);
 
 #endif

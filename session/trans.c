@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -17,6 +18,7 @@
 #include "common/capa.h"
 #include "common/cmd.h"
 #include "common/io.h"
+#include "session/confine.h"
 #include "session/msgout.h"
 #include "session/trans.h"
 #include "store/expire.h"
@@ -454,12 +456,18 @@ open_maildrop(struct session *s)
 static void
 wait_relay(pid_t relay)
 {
+	int status;
+
 	if (relay <= 0)
 		return;
 	close(0);
 	close(1);
-	while (waitpid(relay, NULL, 0) == -1 && errno == EINTR)
-		;
+	while (waitpid(relay, &status, 0) == -1)
+		if (errno != EINTR)
+			return;
+	/* Forked by the monitor, whose image this is: no one else sees it. */
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+		log_warnx("TLS relay killed by seccomp (SIGSYS)");
 }
 
 int
@@ -485,6 +493,8 @@ trans_run(const struct config *cf, const struct session_info *si)
 		wait_relay(si->relay);
 		return 0;
 	}
+	/* Before the first command of the client is parsed. */
+	confine_session(s->md.dirfd);
 	count_live(s);
 	log_info("login user=%s method=%s remote=%s%s%s messages=%zu size=%"
 	    PRIu64, si->user, si->method, si->remote, si->tls[0] != '\0' ?

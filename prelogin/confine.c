@@ -1,0 +1,161 @@
+/*
+ * The system calls the pre-login process may make, installed as its last
+ * step before the AUTHORIZATION loop, and a tighter list for the TLS relay
+ * it becomes after a login over TLS.  Everything else kills the process,
+ * so that code that has been subverted can read and write the descriptors
+ * it holds and nothing more: no open, connect, fork, exec or signal.
+ *
+ * fcntl(2) is limited to the flags (non-blocking descriptors): F_SETOWN
+ * would let it have the kernel signal the other pre-login processes,
+ * which share its uid.
+ *
+ * Both lists are allow-lists of what this code and OpenSSL's handshake
+ * and record layer do once the TLS context exists: OpenSSL seeds from
+ * getrandom(2) and allocates; nothing else of it needs the kernel.  A few
+ * calls that libc may attempt harmlessly (syslog(3) reconnecting, a time
+ * zone or message catalogue lookup in the empty chroot) fail with EACCES
+ * instead of killing.
+ */
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sysexits.h>
+
+#include "common/log.h"
+#include "common/sysfilter.h"
+#include "prelogin/confine.h"
+
+/* What both the AUTHORIZATION state and the relay do. */
+#define COMMON_RULES							\
+	SF_ALLOW(read), SF_ALLOW(write), SF_ALLOW(readv),		\
+	SF_ALLOW(writev), SF_ALLOW(close), SF_ALLOW(ppoll),		\
+	SF_ALLOW(sendto), SF_ALLOW(shutdown),				\
+	SF_ALLOW_IF(fcntl, 1, F_GETFL), SF_ALLOW_IF(fcntl, 1, F_SETFL),	\
+	SF_ALLOW(clock_gettime), SF_ALLOW(clock_getres),		\
+	SF_ALLOW(gettimeofday), SF_ALLOW(nanosleep),			\
+	SF_ALLOW(clock_nanosleep), SF_ALLOW(getpid), SF_ALLOW(gettid),	\
+	SF_ALLOW(getrandom), SF_ALLOW(brk), SF_ALLOW(munmap),		\
+	SF_ALLOW(mremap), SF_ALLOW(madvise), SF_ALLOW(futex),		\
+	SF_ALLOW(rt_sigreturn), SF_ALLOW(rt_sigprocmask),		\
+	SF_ALLOW(restart_syscall), SF_ALLOW(exit), SF_ALLOW(exit_group), \
+	SF_ALLOW_UNLESS(mprotect, 2, PROT_EXEC),			\
+	SF_ERRNO(openat, EACCES), SF_ERRNO(socket, EACCES),		\
+	SF_ERRNO(connect, EACCES)
+
+/* Calls that some architectures have under other names, or not at all. */
+#ifdef __NR_poll
+#define OLD_POLL	SF_ALLOW(poll),
+#else
+#define OLD_POLL
+#endif
+#ifdef __NR_fstat
+#define OLD_FSTAT	SF_ALLOW(fstat),
+#else
+#define OLD_FSTAT
+#endif
+#ifdef __NR_newfstatat
+#define NEWFSTATAT	SF_ALLOW(newfstatat),
+#else
+#define NEWFSTATAT
+#endif
+#ifdef __NR_mmap
+#define MMAP		SF_ALLOW_UNLESS(mmap, 2, PROT_EXEC),
+#else
+#define MMAP
+#endif
+#ifdef __NR_time
+#define OLD_TIME	SF_ALLOW(time),
+#else
+#define OLD_TIME
+#endif
+#ifdef __NR_open
+#define OLD_OPEN	SF_ERRNO(open, EACCES),
+#else
+#define OLD_OPEN
+#endif
+/*
+ * 32-bit architectures (i386, armhf): mmap2, fcntl64, the 64-bit time
+ * calls, sigreturn, and socketcall(2), through which glibc may make every
+ * socket call (only those of the lists pass).  Untested here: the tests
+ * run on x86-64.
+ */
+#ifdef __NR_mmap2
+#define OLD_MMAP2	SF_ALLOW_UNLESS(mmap2, 2, PROT_EXEC),
+#else
+#define OLD_MMAP2
+#endif
+#ifdef __NR_fcntl64
+#define OLD_FCNTL64	SF_ALLOW_IF(fcntl64, 1, F_GETFL),			\
+			SF_ALLOW_IF(fcntl64, 1, F_SETFL),
+#else
+#define OLD_FCNTL64
+#endif
+#ifdef __NR_clock_gettime64
+#define TIME64		SF_ALLOW(clock_gettime64), SF_ALLOW(clock_nanosleep_time64), \
+			SF_ALLOW(ppoll_time64), SF_ALLOW(futex_time64),
+#else
+#define TIME64
+#endif
+#ifdef __NR_sigreturn
+#define OLD_SIGRETURN	SF_ALLOW(sigreturn),
+#else
+#define OLD_SIGRETURN
+#endif
+#ifdef __NR_fstat64
+#define OLD_FSTAT64	SF_ALLOW(fstat64), SF_ALLOW(fstatat64),
+#else
+#define OLD_FSTAT64
+#endif
+#ifdef __NR_socketcall
+#define SOCKETCALL(call)	SF_ALLOW_IF(socketcall, 0, (call)),
+#define OLD_SOCKETCALL	SOCKETCALL(9) SOCKETCALL(11) SOCKETCALL(13)	/* send, sendto, shutdown */
+#define OLD_MONITOR	SOCKETCALL(10) SOCKETCALL(12) SOCKETCALL(16) SOCKETCALL(17)
+#else
+#define OLD_SOCKETCALL
+#define OLD_MONITOR
+#endif
+#define OLD_RULES	NEWFSTATAT MMAP OLD_POLL OLD_FSTAT OLD_TIME OLD_OPEN OLD_MMAP2 OLD_FCNTL64 \
+			TIME64 OLD_SIGRETURN OLD_FSTAT64 OLD_SOCKETCALL
+
+static const struct sysfilter_rule login_rules[] = {
+	OLD_RULES
+	COMMON_RULES,
+	/* The monitor's socket: a request out, a verdict in. */
+	OLD_MONITOR
+	SF_ALLOW(recvfrom), SF_ALLOW(sendmsg), SF_ALLOW(recvmsg),
+	/* The relay's tighter filter, stacked on this one. */
+	SF_ALLOW(seccomp),
+};
+
+/* The relay holds the client and the session's socket; nothing more. */
+static const struct sysfilter_rule relay_rules[] = {
+	OLD_RULES
+	COMMON_RULES,
+};
+
+static void
+install(const char *what, const struct sysfilter_rule *rules, size_t n)
+{
+	if (sysfilter_install(rules, n, SECCOMP_RET_KILL_PROCESS,
+	    sysfilter_relaxed()) == 0)
+		return;
+	if (errno != ENOSYS)
+		fatal(EX_OSERR, "seccomp filter of the %s", what);
+	log_warnx("no seccomp filter for the %s on this architecture", what);
+}
+
+void
+confine_login(void)
+{
+	install("pre-login process", login_rules,
+	    sizeof(login_rules) / sizeof(login_rules[0]));
+}
+
+void
+confine_relay(void)
+{
+	install("TLS relay", relay_rules,
+	    sizeof(relay_rules) / sizeof(relay_rules[0]));
+}
