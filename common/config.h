@@ -65,6 +65,8 @@ struct config {
 	int	login_delay;			/* seconds between logins; 0 off */
 	char	login_delay_dir[POP3D_PATH_MAX]; /* its state, root's */
 	int	expire;				/* days; EXPIRE_NEVER, EXPIRE_UNSET */
+	char	import_uidl[CONFIG_STR_MAX];	/* no, dovecot, courier */
+	char	import_uidl_format[CONFIG_STR_MAX]; /* Dovecot's pop3_uidl_format */
 };
 
 /* expire: "never" (advertised, nothing deleted), or the key left out. */
