@@ -317,7 +317,8 @@ parse(struct uidlmap *map, char *p, const char *what)
 		map->ents[map->n++].uidl = sp + 1;
 	}
 	bad += *p != '\0';	/* a last line without LF */
-	qsort(map->ents, map->n, sizeof(*map->ents), ent_cmp);
+	if (map->n > 1)
+		qsort(map->ents, map->n, sizeof(*map->ents), ent_cmp);
 	for (i = j = 0; i < map->n; i = k) {
 		for (k = i + 1; k < map->n &&
 		    strcmp(map->ents[i].base, map->ents[k].base) == 0; k++)
@@ -736,6 +737,8 @@ drop_clashes(struct maildrop *md)
 	struct idkey	*keys;
 	size_t		 i, j, k, n = 0, dropped = 0;
 
+	if (md->count == 0)
+		return 0;
 	if ((keys = reallocarray(NULL, md->count, 2 * sizeof(*keys))) ==
 	    NULL) {
 		for (i = 0; i < md->count; i++)
