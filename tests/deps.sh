@@ -52,6 +52,24 @@ if [ -n "$missing" ]; then
 	esac
 fi
 
+# Courier's POP3 server for test_migrate: courier-pop conflicts with
+# dovecot-pop3d (both provide pop3-server), so its packages are unpacked,
+# not installed, into a directory of their own; the test runs its
+# courierpop3d, the program couriertcpd starts after a login, over pipes.
+courier=/opt/pop3d-test-courier
+if [ "$(id -u)" = 0 ] && [ ! -x "$courier/usr/lib/courier/courier/courierpop3d" ]; then
+	debs=$(mktemp -d)
+	if (cd "$debs" && apt-get download -q courier-pop courier-base \
+	    courier-authlib libcourier-unicode4 >/dev/null 2>&1); then
+		for deb in "$debs"/*.deb; do
+			dpkg-deb -x "$deb" "$courier"
+		done
+	else
+		echo "deps: courier-pop not available; its test is skipped" >&2
+	fi
+	rm -rf "$debs"
+fi
+
 # The unprivileged user of the pre-login process (see pop3d.conf(5)).
 if [ "$(id -u)" = 0 ] && ! getent passwd pop3d >/dev/null; then
 	useradd --system --no-create-home --home-dir /nonexistent \

@@ -13,6 +13,12 @@ Maildir to fetchmail with keep and uidl, the test stops it, pop3d serves
 the same Maildir (tcpserver) and the same fetchmail downloads nothing,
 then exactly the new mail; both servers' UIDL lists are equal message for
 message, also after another client renamed every file.
+
+With Courier's courierpop3d (courier-pop conflicts with dovecot-pop3d, so
+tests/deps.sh unpacks it into a directory of its own): it serves the
+Maildir over pipes, as couriertcpd starts it after a login, and writes
+its courierpop3dsizelist; pop3d then sends the same unique-id and the
+same message for every number, and keeps them across flag changes.
 """
 import os
 import poplib
@@ -296,6 +302,112 @@ class Forged(Base):
         self.assertEqual(got, {1: names[0], 2: names[1],
                                3: "0000000300000001"}, log)
         self.assertIn("dovecot-uidlist: 1 lines malformed", log)
+
+
+COURIER_TREES = ("/", "/opt/pop3d-test-courier")     # installed, unpacked
+COURIER_PROGRAM = "usr/lib/courier/courier/courierpop3d"
+
+
+def courier_tree():
+    for t in COURIER_TREES:
+        if os.access(os.path.join(t, COURIER_PROGRAM), os.X_OK):
+            return t
+    return None
+
+
+def parse_session(out, count):
+    """{n: (unique-id, message)} from a UIDL and count RETRs, un-stuffed,
+    the message's line ends as LF."""
+    lines = out.split(b"\r\n")
+    i = 0
+
+    def multi():
+        nonlocal i
+        assert lines[i].startswith(b"+OK"), lines[i]
+        i += 1
+        body = []
+        while lines[i] != b".":
+            body.append(lines[i][1:] if lines[i].startswith(b".")
+                        else lines[i])
+            i += 1
+        i += 1
+        return body
+
+    while not lines[i].startswith(b"+OK logged in"):
+        i += 1
+    i += 1
+    uidls = dict(line.decode().split(" ") for line in multi())
+    return {int(n): (u, b"\n".join(multi()) + b"\n")
+            for n, u in sorted(uidls.items(), key=lambda x: int(x[0]))
+            if int(n) <= count}
+
+
+@unittest.skipUnless(courier_tree(), "courier-pop not installed or unpacked "
+                     "(tests/deps.sh)")
+class RealCourier(Base):
+    """Courier's own courierpop3d serves the Maildir (over pipes, as
+    couriertcpd starts it after a login) and writes its
+    courierpop3dsizelist; then pop3d gives every message the same
+    unique-id."""
+    IMPORT = "courier"
+
+    def courier(self, count):
+        tree = courier_tree()
+        env = {"TCPREMOTEIP": "127.0.0.1", "AUTHENTICATED": self.user,
+               "MAILDIR": self.md, "PATH": "/usr/bin:/bin"}
+        if tree != "/":
+            env["LD_LIBRARY_PATH"] = ":".join(
+                os.path.join(tree, d) for d in
+                ("usr/lib", "usr/lib/x86_64-linux-gnu"))
+        kw = {}
+        if pop3test.ROOT:
+            uid = self.host.uid_of(self.user)
+            kw = {"user": uid, "group": uid, "extra_groups": []}
+        cmds = "UIDL\r\n" + "".join(f"RETR {i}\r\n"
+                                     for i in range(1, count + 1))
+        r = subprocess.run([os.path.join(tree, COURIER_PROGRAM)],
+                           input=(cmds + "QUIT\r\n").encode(), env=env,
+                           capture_output=True, timeout=CLIENT_TIMEOUT,
+                           cwd=self.md, **kw)
+        self.assertEqual(r.returncode, 0, r)
+        return parse_session(r.stdout, count)
+
+    def pop3d(self, count):
+        p = pop3test.Pipe(self.host)
+        p.login(self.user, PASSWORD)
+        p.send("UIDL\r\n" + "".join(f"RETR {i}\r\n"
+                                     for i in range(1, count + 1)) +
+               "QUIT\r\n")
+        out = b""
+        while True:
+            line = p.line()
+            if line == b"" and p.eof():
+                break
+            out += line + b"\r\n"
+        rc, log = p.close()
+        self.assertEqual(pop3test.sanitizer_lines(log), [])
+        return parse_session(b"+OK logged in\r\n" + out, count), log
+
+    def test_courier_then_pop3d(self):
+        for i in range(4):
+            self.host.deliver(self.user, message(i))
+        before = self.courier(4)
+        self.assertEqual(len(before), 4)
+        self.assertTrue(all(u.startswith("UID") for u, _ in
+                            before.values()), before)
+        got, log = self.pop3d(4)
+        self.assertEqual(got, before, log)
+        self.assertIn("imported 4 unique-ids from courierpop3dsizelist",
+                      log)
+        # Another client re-flags every file; new mail arrives.
+        d = os.path.join(self.md, "cur")
+        for n in os.listdir(d):
+            os.rename(os.path.join(d, n),
+                      os.path.join(d, n.split(":")[0] + ":2,RS"))
+        name = self.host.deliver(self.user, message(9))
+        got, log = self.pop3d(5)
+        self.assertEqual({n: got[n] for n in before}, before, log)
+        self.assertEqual(got[5][0], name)
 
 
 DOVECOT_CONF = """\
