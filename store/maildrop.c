@@ -932,7 +932,9 @@ list_maildir(struct maildrop *md, char *err, size_t errlen)
 	    fstat(md->curfd, &sc.dirs[1]) == -1)
 		return fail(err, errlen, STORE_TEMPFAIL, "fstat: %s",
 		    strerror(errno));
-	sc.imports = uidlmap_load(md->dirfd);
+	if (uidlmap_load(md->dirfd, &sc.imports) == -1)
+		return fail(err, errlen, STORE_TEMPFAIL, "imported unique-ids "
+		    "cannot be read now (memory, I/O)");
 	sc.cache = cache_open(md->dirfd);
 	if (cache_listing(sc.cache, sc.dirs))
 		st = scan_cached(&sc);

@@ -209,9 +209,17 @@ uidlmap_setup(const char *src, const char *fmt, char *err, size_t errlen)
 	return 0;
 }
 
+/* Errors that pass: the login is refused rather than given other ids. */
+static int
+passing(int e)
+{
+	return e == ENOMEM || e == EMFILE || e == ENFILE || e == EIO ||
+	    e == EINTR || e == EAGAIN;
+}
+
 /*
  * The file name in dirfd into *buf, NUL-terminated: 0, 1 when absent, -1
- * unusable (logged), -2 out of memory.
+ * unusable (logged), -2 a passing failure, out of memory included.
  */
 static int
 read_file(int dirfd, const char *name, char **buf, size_t *len)
@@ -227,6 +235,8 @@ read_file(int dirfd, const char *name, char **buf, size_t *len)
 	if (fd == -1) {
 		if (errno == ENOENT)
 			return 1;
+		if (passing(errno))
+			return -2;
 		log_warn("%s: not read", name);
 		return -1;
 	}
@@ -244,10 +254,8 @@ read_file(int dirfd, const char *name, char **buf, size_t *len)
 			if (n > 0)
 				*len += n;
 		(*buf)[*len] = '\0';
-		if (*len != (size_t)st.st_size) {
-			log_warnx("%s: short read, not read", name);
-			rv = -1;
-		}
+		if (*len != (size_t)st.st_size)
+			rv = -2;	/* a read error, or the file shrank */
 	}
 	close(fd);
 	if (rv != 0) {
@@ -535,7 +543,10 @@ courier_record(FILE *fp, char *line, int version, unsigned long hdruidv)
 	return 0;
 }
 
-/* The first source the Maildir has, as lines of pop3d.uidl in map->buf. */
+/*
+ * The first source the Maildir has, as lines of pop3d.uidl in map->buf:
+ * 0, 1 when there is none, -1 unusable (logged), -2 a passing failure.
+ */
 static int
 import(struct uidlmap *map)
 {
@@ -551,25 +562,26 @@ import(struct uidlmap *map)
 		if ((rv = read_file(map->dirfd, name, &src, &len)) == 1)
 			continue;
 		if (rv != 0)
-			return -1;
+			return rv;
 		if ((fp = open_memstream(&text, &tlen)) == NULL) {
 			free(src);
-			return -1;
+			return -2;
 		}
 		rv = sources[i] == UIDLMAP_DOVECOT ?
 		    convert(fp, src, name, dovecot_header, dovecot_record) :
 		    convert(fp, src, name, courier_header, courier_record);
 		free(src);
 		if (fclose(fp) == EOF || rv == -1) {
-			if (rv == -1)
-				log_warnx("%s: unknown header, nothing "
-				    "imported", name);
 			free(text);
+			if (rv != -1)
+				return -2;
+			log_warnx("%s: unknown header, nothing imported",
+			    name);
 			return -1;
 		}
 		map->buf = text;
 		if (parse(map, text, name) == -1)
-			return -1;
+			return -2;
 		log_info("imported %zu unique-ids from %s", map->n, name);
 		return 0;
 	}
@@ -641,53 +653,51 @@ map_free(struct uidlmap *map)
  * there are messages: their clients learn pop3d's unique-ids from now
  * on, and a file another server writes later must not change them.
  */
-static struct uidlmap *
+static int
 first_import(struct uidlmap *map)
 {
 	struct stat	st;
 	int		rv = 1;
 
-	if (nsources == 0) {
-		map_free(map);
-		return NULL;
-	}
+	if (nsources == 0)
+		return -1;
 	if (fstatat(map->dirfd, CACHE_FILE, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		rv = import(map);
-	if (rv == -1) {
-		map_free(map);
-		return NULL;
-	}
+	if (rv < 0)
+		return rv;
 	map->imported = 1;
-	return map;
+	return 0;
 }
 
-struct uidlmap *
-uidlmap_load(int dirfd)
+int
+uidlmap_load(int dirfd, struct uidlmap **mapp)
 {
 	struct uidlmap	*map;
 	size_t		 len;
 	int		 rv;
 
+	*mapp = NULL;
 	if ((map = calloc(1, sizeof(*map))) == NULL)
-		return NULL;
+		return -1;
 	map->dirfd = dirfd;
 	rv = read_file(dirfd, UIDLMAP_FILE, &map->buf, &len);
 	if (rv == 1)
-		return first_import(map);
-	if (rv == 0 && strncmp(map->buf, UIDLMAP_MAGIC,
+		rv = first_import(map);
+	else if (rv == 0 && strncmp(map->buf, UIDLMAP_MAGIC,
 	    sizeof(UIDLMAP_MAGIC) - 1) != 0) {
 		log_warnx("%s: not a record of unique-ids, not read",
 		    UIDLMAP_FILE);
 		rv = -1;
-	}
-	if (rv == 0 && parse(map, map->buf + sizeof(UIDLMAP_MAGIC) - 1,
-	    UIDLMAP_FILE) == -1)
-		rv = -1;
-	if (rv != 0 || map->lines == 0) {
+	} else if (rv == 0 && parse(map, map->buf +
+	    sizeof(UIDLMAP_MAGIC) - 1, UIDLMAP_FILE) == -1)
+		rv = -2;
+	else if (rv == 0 && map->lines == 0)
+		rv = -1;	/* an empty record: nothing to do */
+	if (rv == 0)
+		*mapp = map;
+	else
 		map_free(map);
-		return NULL;
-	}
-	return map;
+	return rv == -2 ? -1 : 0;
 }
 
 const char *

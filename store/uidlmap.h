@@ -59,10 +59,12 @@ int	uidlmap_setup(const char *sources, const char *format, char *err,
 	    size_t errlen);
 
 /*
- * The unique-ids to give the Maildir at dirfd, read or imported as above;
- * NULL when there are none (the common case), or memory is short.
+ * The unique-ids to give the Maildir at dirfd, read or imported as above,
+ * into *map: NULL when there are none (the common case).  -1 when they
+ * cannot be read for now (out of memory, a read error): the login must
+ * fail rather than give messages other unique-ids than it will later.
  */
-struct uidlmap *uidlmap_load(int dirfd);
+int	uidlmap_load(int dirfd, struct uidlmap **map);
 
 /* The unique-id recorded for the base name of blen octets at base. */
 const char *uidlmap_find(const struct uidlmap *, const char *base,
