@@ -325,7 +325,11 @@ parse(struct uidlmap *map, char *p, const char *what)
 		map->ents[map->n++].uidl = sp + 1;
 	}
 	bad += *p != '\0';	/* a last line without LF */
-	if (map->n > 1)
+	/* A record written in listing order is mostly sorted already. */
+	for (i = 1; i < map->n && ent_cmp(&map->ents[i - 1],
+	    &map->ents[i]) < 0; i++)
+		;
+	if (i < map->n)
 		qsort(map->ents, map->n, sizeof(*map->ents), ent_cmp);
 	for (i = j = 0; i < map->n; i = k) {
 		for (k = i + 1; k < map->n &&
