@@ -424,7 +424,7 @@ default_login_user = dovenull
 first_valid_uid = 1
 mail_location = maildir:{maildir}
 pop3_uidl_format = %08Xu%08Xv
-pop3_save_uidl = yes
+pop3_save_uidl = {save}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {dir}/passwd
@@ -472,7 +472,9 @@ def wait_port(port, proc):
 @unittest.skipUnless(pop3test.have("fetchmail"), "fetchmail not installed")
 @unittest.skipUnless(pop3test.have("tcpserver"), "ucspi-tcp not installed")
 class RealDovecot(Base):
+    """pop3_save_uidl = yes: pop3d takes the P fields Dovecot saved."""
     IMPORT = "dovecot"
+    SAVE = "yes"
 
     def setUp(self):
         super().setUp()
@@ -499,7 +501,7 @@ class RealDovecot(Base):
         conf = os.path.join(self.ddir, "dovecot.conf")
         with open(conf, "w") as f:
             f.write(DOVECOT_CONF.format(dir=self.ddir, maildir=self.md,
-                                        port=self.port))
+                                        port=self.port, save=self.SAVE))
         self.dove = subprocess.Popen(["dovecot", "-F", "-c", conf],
                                      stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL,
@@ -606,6 +608,13 @@ class RealDovecot(Base):
         self.assertEqual(self.server_uidls(port), after)
         bad = pop3test.sanitizer_lines(self.launcher.read_log())
         self.assertEqual(bad, [])
+        uidlist = open(os.path.join(self.md, "dovecot-uidlist")).read()
+        self.assertEqual(" P" in uidlist, self.SAVE == "yes", uidlist)
+
+
+class RealDovecotFormat(RealDovecot):
+    """Debian's default, pop3_save_uidl = no: pop3d expands the format."""
+    SAVE = "no"
 
 
 if __name__ == "__main__":
