@@ -12,7 +12,9 @@ With root and Dovecot installed (dovecot-pop3d): a real Dovecot serves a
 Maildir to fetchmail with keep and uidl, the test stops it, pop3d serves
 the same Maildir (tcpserver) and the same fetchmail downloads nothing,
 then exactly the new mail; both servers' UIDL lists are equal message for
-message, also after another client renamed every file.
+message, also after another client renamed every file.  Once with
+pop3_save_uidl = yes (pop3d reads the unique-ids Dovecot saved) and once
+with Debian's default, no (pop3d expands %08Xu%08Xv itself).
 
 With Courier's courierpop3d (courier-pop conflicts with dovecot-pop3d, so
 tests/deps.sh unpacks it into a directory of its own): it serves the
