@@ -48,6 +48,14 @@ struct idkey {
 	size_t		 idx;
 };
 
+/* How one field of import_uidl_format is written. */
+struct field {
+	size_t	width;
+	int	zero;		/* pad with zeros, else truncate to width */
+	int	hex;
+	int	right;		/* pad, then keep the rightmost width octets */
+};
+
 static int	nsources;
 static int	sources[SOURCES_MAX];
 static char	format[FORMAT_MAX];
@@ -68,14 +76,21 @@ put(char *out, size_t *o, const char *s, size_t len)
  * One field of a format, as Dovecot 2.3's var_expand() gives it: a width
  * pads with zeros after '0' and truncates without it; X writes a number
  * in lowercase hexadecimal (as Dovecot does, whatever the letter says).
+ * Dovecot 2.4's hex(<width>) also keeps only the last width digits.
  */
 static int
-put_field(char *out, size_t *o, const char *val, size_t len, int zero,
-    size_t width)
+put_field(char *out, size_t *o, const char *val, size_t len,
+    const struct field *f)
 {
-	if (width == 0 || (zero && len >= width))
+	size_t	width = f->width;
+
+	if (f->right && len > width) {
+		val += len - width;
+		len = width;
+	}
+	if (width == 0 || (f->zero && len >= width))
 		return put(out, o, val, len);
-	if (!zero)
+	if (!f->zero)
 		return put(out, o, val, len < width ? len : width);
 	for (; width > len; width--)
 		if (!put(out, o, "0", 1))
@@ -83,18 +98,57 @@ put_field(char *out, size_t *o, const char *val, size_t len, int zero,
 	return put(out, o, val, len);
 }
 
-/* The variable at *p (a letter or {name}): 'u', 'v', 'f', 'g' or 0. */
+/*
+ * Dovecot 2.4's " | hex" or " | hex(<width>)" before the '}' of a long
+ * name: the number in hexadecimal, with a width padded with zeros and
+ * cut to its last width digits.
+ */
 static int
-variable(const char **p)
+filter(const char **p, struct field *f)
+{
+	const char	*q = *p + strspn(*p, " ");
+
+	if (*q == '}') {
+		*p = q + 1;
+		return 1;
+	}
+	if (*q++ != '|')
+		return 0;
+	q += strspn(q, " ");
+	if (strncmp(q, "hex", 3) != 0)
+		return 0;
+	q += 3;
+	f->hex = 1;
+	if (*q == '(') {
+		for (q++; *q >= '0' && *q <= '9' && f->width < 100; q++)
+			f->width = f->width * 10 + (*q - '0');
+		if (*q++ != ')' || f->width == 0)
+			return 0;
+		f->zero = f->right = 1;
+	}
+	q += strspn(q, " ");
+	if (*q != '}')
+		return 0;
+	*p = q + 1;
+	return 1;
+}
+
+/*
+ * The variable at *p: a letter, or a long name between braces (with
+ * Dovecot 2.4's hex filter); 'u', 'v', 'f', 'g' or 0.
+ */
+static int
+variable(const char **p, struct field *f)
 {
 	static const struct {
 		const char	*name;
 		int		 key;
 	} longs[] = {
-		{ "{uid}", 'u' }, { "{uidvalidity}", 'v' },
-		{ "{filename}", 'f' }, { "{guid}", 'g' },
+		{ "{uidvalidity", 'v' }, { "{uid", 'u' },
+		{ "{filename", 'f' }, { "{guid", 'g' },
 	};
-	size_t	i, len;
+	const char	*q;
+	size_t		 i, len;
 
 	if (**p != '{') {
 		if (strchr("uvfg", **p) == NULL || **p == '\0')
@@ -103,8 +157,11 @@ variable(const char **p)
 	}
 	for (i = 0; i < sizeof(longs) / sizeof(longs[0]); i++) {
 		len = strlen(longs[i].name);
-		if (strncmp(*p, longs[i].name, len) == 0) {
-			*p += len;
+		q = *p + len;
+		if (strncmp(*p, longs[i].name, len) == 0 &&
+		    (*q == '}' || *q == ' ' || *q == '|') && !f->hex &&
+		    f->width == 0 && filter(&q, f)) {
+			*p = q;
 			return longs[i].key;
 		}
 	}
@@ -118,8 +175,9 @@ expand(const char *fmt, unsigned long uid, unsigned long uidv,
 {
 	char		 num[24];
 	const char	*p = fmt, *val;
-	size_t		 o = 0, width, len;
-	int		 zero, hex, key;
+	size_t		 o = 0, len;
+	struct field	 f;
+	int		 key;
 
 	while (*p != '\0') {
 		if (*p != '%' || p[1] == '%') {
@@ -129,26 +187,27 @@ expand(const char *fmt, unsigned long uid, unsigned long uidv,
 			continue;
 		}
 		p++;
-		zero = *p == '0';
-		p += zero;
-		for (width = 0; *p >= '0' && *p <= '9' && width < 100; p++)
-			width = width * 10 + (*p - '0');
-		hex = *p == 'X';
-		p += hex;
-		if ((key = variable(&p)) == 0)
+		memset(&f, 0, sizeof(f));
+		f.zero = *p == '0';
+		p += f.zero;
+		for (; *p >= '0' && *p <= '9' && f.width < 100; p++)
+			f.width = f.width * 10 + (*p - '0');
+		f.hex = *p == 'X';
+		p += f.hex;
+		if ((key = variable(&p, &f)) == 0)
 			return -1;
 		if (key == 'u' || key == 'v') {
-			snprintf(num, sizeof(num), hex ? "%lx" : "%lu",
+			snprintf(num, sizeof(num), f.hex ? "%lx" : "%lu",
 			    key == 'u' ? uid : uidv);
 			val = num;
 			len = strlen(num);
-		} else if (hex)
+		} else if (f.hex)
 			return -1;	/* Dovecot reads a name as 0 */
 		else {
 			val = key == 'f' ? base : guid;
 			len = key == 'f' ? blen : glen;
 		}
-		if (!put_field(out, &o, val, len, zero, width))
+		if (!put_field(out, &o, val, len, &f))
 			return 0;
 	}
 	out[o] = '\0';
@@ -201,7 +260,8 @@ uidlmap_setup(const char *src, const char *fmt, char *err, size_t errlen)
 	if (strlcpy(format, fmt, sizeof(format)) >= sizeof(format) ||
 	    expand(format, 1, 1, "b", 1, "g", 1, out) <= 0) {
 		snprintf(err, errlen, "import_uidl_format: only text, %%%%, "
-		    "and %%u, %%v, %%f, %%g with a width and X are supported");
+		    "and %%u, %%v, %%f, %%g with a width and X, or "
+		    "%%{uid | hex(8)} and the like, are supported");
 		nsources = 0;
 		return -1;
 	}

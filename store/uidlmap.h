@@ -52,7 +52,7 @@ struct uidlmap;
  * The settings of the session: the sources to import, in order ("no", or
  * "dovecot", "courier" or both, separated by blanks or commas), and the
  * pop3_uidl_format Dovecot had (%u, %v, %f, %g, %%, with a width and the
- * X modifier as Dovecot 2.3 reads them).  -1 and a reason when either is
+ * X modifier as Dovecot 2.3 reads them, or %{uid | hex(8)} as 2.4 does).  -1 and a reason when either is
  * invalid: then nothing is imported, but pop3d.uidl is still read.
  */
 int	uidlmap_setup(const char *sources, const char *format, char *err,

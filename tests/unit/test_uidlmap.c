@@ -39,6 +39,17 @@ test_formats(void)
 	    "1700000000.M1P2.host"), "%%f is the base name");
 	ok(is("%{uid}-%{uidvalidity}-%{guid}-%{filename}", 3, 4, "b", "g",
 	    "3-4-g-b"), "long names");
+	ok(is("%{uid | hex(8)}%{uidvalidity | hex(8)}", 1, 1700000123, "b",
+	    "g", "000000016553f17b"), "Dovecot 2.4's default");
+	ok(is("%{uid|hex(2)}.%{uid | hex}", 0x1234, 1, "b", "g", "34.1234"),
+	    "2.4 hex keeps the last digits");
+	ok(is("%{filename | hex(8)}", 1, 1, "b", "g", NULL),
+	    "2.4 hex of a name refused");
+	ok(is("%{uid | lower}", 1, 1, "b", "g", NULL), "other filters refused");
+	ok(is("%{uid | hex(0)}", 1, 1, "b", "g", NULL), "hex(0) refused");
+	ok(is("%{uid | hex(8)", 1, 1, "b", "g", NULL), "unclosed refused");
+	ok(is("%08X{uid | hex(8)}", 1, 1, "b", "g", NULL),
+	    "2.3 modifiers and 2.4 filters not mixed");
 	ok(is("%4f", 1, 1, "abcdefgh", "g", "abcd"), "a width truncates");
 	ok(is("%06u", 12, 1, "b", "g", "000012"), "0: pads with zeros");
 	ok(is("a%%b%u", 5, 1, "b", "g", "a%b5"), "%%%% and text");
