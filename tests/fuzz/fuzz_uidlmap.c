@@ -1,7 +1,8 @@
 /*
  * Imported unique-ids as untrusted input.  The first octet chooses the
  * file the rest becomes in a small Maildir: pop3d.uidl (after its magic
- * line), dovecot-uidlist or courierpop3dsizelist, read at a first login.
+ * line), dovecot-uidlist or courierpop3dsizelist, read at a first login;
+ * or, with a fourth value, the rest is import_uidl_format, expanded.
  * The maildrop must open, every unique-id must be one RFC 1939 allows,
  * no two may be equal, and nothing may crash or leak.
  */
@@ -103,6 +104,28 @@ str_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* A format as the configuration could give it, expanded if valid. */
+static void
+format(const uint8_t *data, size_t len)
+{
+	char	fmt[300], out[UIDL_MAX + 1], err[256];
+	size_t	n;
+
+	if (len >= sizeof(fmt))
+		return;
+	memcpy(fmt, data, len);
+	fmt[len] = '\0';
+	if (uidlmap_setup("dovecot", fmt, err, sizeof(err)) == 0) {
+		n = uidlmap_expand(4294967295UL, 1, "base", 4, "guid", 4, out,
+		    sizeof(out));
+		if (n > UIDL_MAX || (n > 0 && strlen(out) != n))
+			__builtin_trap();
+	}
+	if (uidlmap_setup("dovecot courier", "%08Xu%08Xv", err,
+	    sizeof(err)) == -1)
+		__builtin_trap();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
@@ -120,6 +143,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	if (len < 1 || len > 1 << 20)
 		return 0;
 	clean_run();
+	if (data[0] % 4 == 3) {
+		format(data + 1, len - 1);
+		return 0;
+	}
 	t = data[0] % (sizeof(targets) / sizeof(targets[0]));
 	path(p, sizeof(p), targets[t]);
 	if ((fd = open(p, O_WRONLY | O_CREAT, 0600)) == -1 ||
