@@ -43,9 +43,6 @@
 #define UIDLMAP_TMP	"pop3d.uidl.tmp"	/* in tmp/, then renamed */
 #define UIDLMAP_MAGIC	"POP3DUIDL 1\n"
 
-#define UIDLMAP_DOVECOT	0x01	/* dovecot-uidlist */
-#define UIDLMAP_COURIER	0x02	/* courierpop3dsizelist */
-
 struct uidlmap;
 
 /*

@@ -140,6 +140,23 @@ class DovecotFile(Base):
         self.assertEqual(got, {1: names[0], 2: names[1]}, log)
         self.assertEqual(self.record(), "POP3DUIDL 1\n")
 
+    def test_pop3d_t(self):
+        for fmt, rc in (("%08Xu%08Xv", 0), ("%{uid | hex(8)}%v", 0),
+                        ("%m", 78), ("%08Xu%", 78)):
+            self.host.write_conf(import_uidl_format=fmt)
+            r = subprocess.run([pop3test.POP3D, "-t", "-c",
+                                self.host.conf_path], capture_output=True,
+                               timeout=CLIENT_TIMEOUT)
+            self.assertEqual(r.returncode, rc, (fmt, r))
+            if rc:
+                self.assertIn(b"import_uidl_format: only text", r.stderr)
+        self.host.write_conf(import_uidl="dovecot qmail")
+        r = subprocess.run([pop3test.POP3D, "-t", "-c", self.host.conf_path],
+                           capture_output=True, timeout=CLIENT_TIMEOUT)
+        self.assertEqual(r.returncode, 78, r)
+        self.assertIn(b"import_uidl: expected no, dovecot or courier",
+                      r.stderr)
+
     def test_unsupported_format(self):
         names = self.deliver(1)
         self.put("dovecot-uidlist", f"3 V1 N2\n1 :{names[0]}\n")
