@@ -278,6 +278,15 @@
 #define EXPIRE_FILE_MAX		(64 * 1024 * 1024)
 
 /*
+ * Imported unique-ids (store/uidlmap.h): pop3d.uidl and the other
+ * server's file it is made from (dovecot-uidlist, courierpop3dsizelist)
+ * are read whole, each in a buffer of at most this many octets: some
+ * 600,000 messages with the usual 60-octet names.  A larger file is not
+ * read, and those messages keep pop3d's unique-ids.
+ */
+#define UIDLMAP_FILE_MAX	(64 * 1024 * 1024)
+
+/*
  * Commands before login.  Every client logs in within a handful; the cap
  * keeps a connection from idling in AUTHORIZATION for ever with CAPA.
  */

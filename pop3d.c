@@ -46,14 +46,15 @@
 #include "auth/monitor.h"
 #include "auth/passdb.h"
 #include "auth/sandbox.h"
-#include "auth/tls_context.h"
-#include "common/cidr.h"
 #include "auth/scram.h"
+#include "auth/tls_context.h"
 #include "common/capa.h"
+#include "common/cidr.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/peer.h"
+#include "common/uidlfmt.h"
 #include "prelogin/confine.h"
 #include "prelogin/login.h"
 
@@ -140,6 +141,7 @@ check_config(const char *path)
 	struct login_ids	ids;
 	char			probe[POP3D_PATH_MAX], why[512];
 	SSL_CTX			*ctx;
+	int			sources[UIDLFMT_SOURCES_MAX], nsources;
 
 	if ((pdb = passdb_configured(&cf, why, sizeof(why))) == NULL ||
 	    (pdb->check != NULL && pdb->check(&cf, why, sizeof(why)) == -1))
@@ -152,6 +154,9 @@ check_config(const char *path)
 		sandbox_prepare(&cf, &ids, 0);
 	if (cf.login_delay > 0 &&
 	    logindelay_dir_ok(cf.login_delay_dir, why, sizeof(why)) == -1)
+		errx(EX_CONFIG, "%s", why);
+	if (uidlfmt_parse(cf.import_uidl, cf.import_uidl_format, sources,
+	    &nsources, why, sizeof(why)) == -1)
 		errx(EX_CONFIG, "%s", why);
 	close(open_session_program());
 	if ((ctx = tls_context(&cf, 1, why, sizeof(why))) == NULL &&

@@ -81,6 +81,8 @@ static const struct key keys[] = {
 	{ "expire",		KEY_DAYS, offsetof(struct config, expire), 0, 0,
 				EXPIRE_DAYS_MAX },
 	{ "shared_storage",	KEY_BOOL, offsetof(struct config, shared_storage), 0, 0, 0 },
+	{ "import_uidl",	STR(import_uidl, KEY_STR), 0, 0 },
+	{ "import_uidl_format",	STR(import_uidl_format, KEY_STR), 0, 0 },
 };
 
 void
@@ -129,6 +131,9 @@ config_defaults(struct config *cf)
 	strlcpy(cf->login_delay_dir, DEFAULT_LOGIN_DELAY_DIR,
 	    sizeof(cf->login_delay_dir));
 	cf->expire = EXPIRE_UNSET;
+	strlcpy(cf->import_uidl, "no", sizeof(cf->import_uidl));
+	strlcpy(cf->import_uidl_format, "%08Xu%08Xv",
+	    sizeof(cf->import_uidl_format));
 }
 
 /* Strip leading and trailing blanks in place. */

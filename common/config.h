@@ -71,6 +71,8 @@ struct config {
 	char	login_delay_dir[POP3D_PATH_MAX]; /* its state, root's */
 	int	expire;				/* days; EXPIRE_NEVER, EXPIRE_UNSET */
 	int	shared_storage;			/* other hosts change the Maildirs */
+	char	import_uidl[CONFIG_STR_MAX];	/* no, dovecot, courier */
+	char	import_uidl_format[CONFIG_STR_MAX]; /* Dovecot's pop3_uidl_format */
 };
 
 /* expire: "never" (advertised, nothing deleted), or the key left out. */

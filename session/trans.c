@@ -23,6 +23,7 @@
 #include "session/trans.h"
 #include "store/expire.h"
 #include "store/maildrop.h"
+#include "store/uidlmap.h"
 
 struct session {
 	struct io		 io;
@@ -429,6 +430,10 @@ open_maildrop(struct session *s)
 	char			err[256];
 	enum store_status	st;
 
+	/* A bad setting imports nothing: every unique-id stays pop3d's. */
+	if (uidlmap_setup(s->cf->import_uidl, s->cf->import_uidl_format,
+	    err, sizeof(err)) == -1)
+		log_warnx("%s: nothing imported", err);
 	st = maildrop_open(&s->md, s->si->maildir, err, sizeof(err));
 	switch (st) {
 	case STORE_OK:

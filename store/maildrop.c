@@ -45,6 +45,7 @@
 #include "store/maildrop.h"
 #include "store/size.h"
 #include "store/uidl.h"
+#include "store/uidlmap.h"
 
 /*
  * shared_storage (pop3d.conf(5)): the Maildir may be changed from other
@@ -71,6 +72,7 @@ struct scan_entry {
 struct scan {
 	struct maildrop	*md;
 	struct cache	*cache;		/* NULL: every file is read */
+	struct uidlmap	*imports;	/* NULL: no imported unique-ids */
 	struct message	*msgs;
 	struct scan_entry *ents;	/* beside msgs, index for index */
 	size_t		 count;
@@ -306,22 +308,29 @@ pool_put(struct maildrop *md, const char *s, size_t len)
 
 /*
  * Store name as a pool record: the ':' that starts the info becomes a NUL,
- * and a base name that is no valid unique-id gets its fallback after it.
+ * and a base name that is no valid unique-id gets its fallback after it,
+ * one with an imported unique-id (uidlmap.h) that one.
  */
 static enum store_status
 pool_add_name(struct scan *sc, const char *name, uint32_t *off,
     uint8_t *flags)
 {
 	struct maildrop	*md = sc->md;
-	char		 uidl[UIDL_HASH_LEN + 1];
+	char		 hash[UIDL_HASH_LEN + 1];
+	const char	*uidl = hash;
 	size_t		 len = strlen(name), blen = uidl_base_len(name);
 	size_t		 ulen = 0;
 	enum store_status st;
 
+	*flags &= ~MSG_OWNUIDL;
 	if (!uidl_valid(name, blen)) {
-		if ((ulen = uidl_hash(name, blen, uidl)) == 0)
+		if ((ulen = uidl_hash(name, blen, hash)) == 0)
 			return fail(sc->err, sc->errlen, STORE_TEMPFAIL,
 			    "SHA-256 unavailable");
+		*flags |= MSG_OWNUIDL;
+	} else if (sc->imports != NULL &&
+	    (uidl = uidlmap_find(sc->imports, name, blen)) != NULL) {
+		ulen = strlen(uidl);
 		*flags |= MSG_OWNUIDL;
 	}
 	st = pool_reserve(sc, len + 1 + (ulen ? ulen + 1 : 0));
@@ -1004,6 +1013,9 @@ list_maildir(struct maildrop *md, char *err, size_t errlen)
 	    fstat(md->curfd, &sc.dirs[1]) == -1)
 		return fail(err, errlen, STORE_TEMPFAIL, "fstat: %s",
 		    strerror(errno));
+	if (uidlmap_load(md->dirfd, &sc.imports) == -1)
+		return fail(err, errlen, STORE_TEMPFAIL, "imported unique-ids "
+		    "cannot be read now (memory, I/O)");
 	sc.cache = cache_open(md->dirfd);
 	if (!shared_storage && cache_listing(sc.cache, sc.dirs))
 		st = scan_cached(&sc);
@@ -1013,6 +1025,11 @@ list_maildir(struct maildrop *md, char *err, size_t errlen)
 	if (st == STORE_OK)
 		st = sort_listing(&sc);
 	cache_free(sc.cache);
+	/* Before unique_uidls(): imported ones that clash give way first. */
+	if (st == STORE_OK)
+		uidlmap_finish(sc.imports, md);
+	else
+		uidlmap_free(sc.imports);
 	if (st == STORE_OK)
 		st = unique_uidls(&sc);
 	if (st == STORE_OK)

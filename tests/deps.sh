@@ -8,7 +8,8 @@ python3 openssl curl fetchmail mpop ucspi-tcp systemd valgrind mandoc
 clang libclang-rt-14-dev xinetd stunnel4 haproxy
 dpkg-dev debhelper lintian fakeroot adduser git
 libpam0g-dev libpam-modules libpam-runtime passwd
-libldap-dev slapd ldap-utils checkpw"
+libldap-dev slapd ldap-utils checkpw
+dovecot-pop3d"
 
 missing=""
 for p in $pkgs; do
@@ -26,9 +27,47 @@ if [ -n "$missing" ]; then
 	# on port 389 does not matter: the tests start their own on other
 	# ports of 127.0.0.1.
 	export DEBIAN_FRONTEND=noninteractive
+	# dovecot-pop3d: test_migrate starts a Dovecot of its own on
+	# 127.0.0.1.  The package's postinst would start the system Dovecot
+	# on ports 110, 143 and 995: a policy-rc.d that says no, only while
+	# installing and only where there is none, keeps it stopped, and
+	# the service is disabled below.
+	policy=""
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		policy=/usr/sbin/policy-rc.d
+		printf '#!/bin/sh\nexit 101\n' > "$policy"
+		chmod 755 "$policy"
+		trap 'rm -f "$policy"' EXIT
+	fi
 	apt-get update -qq
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	[ -z "$policy" ] || rm -f "$policy"
+	case " $missing " in
+	*" dovecot-pop3d "*)
+		if command -v systemctl >/dev/null; then
+			systemctl disable --now dovecot.service \
+			    dovecot.socket >/dev/null 2>&1 || true
+		fi ;;
+	esac
+fi
+
+# Courier's POP3 server for test_migrate: courier-pop conflicts with
+# dovecot-pop3d (both provide pop3-server), so its packages are unpacked,
+# not installed, into a directory of their own; the test runs its
+# courierpop3d, the program couriertcpd starts after a login, over pipes.
+courier=/opt/pop3d-test-courier
+if [ "$(id -u)" = 0 ] && [ ! -x "$courier/usr/lib/courier/courier/courierpop3d" ]; then
+	debs=$(mktemp -d)
+	if (cd "$debs" && apt-get download -q courier-pop courier-base \
+	    courier-authlib libcourier-unicode4 >/dev/null 2>&1); then
+		for deb in "$debs"/*.deb; do
+			dpkg-deb -x "$deb" "$courier"
+		done
+	else
+		echo "deps: courier-pop not available; its test is skipped" >&2
+	fi
+	rm -rf "$debs"
 fi
 
 # The unprivileged user of the pre-login process (see pop3d.conf(5)).
