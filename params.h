@@ -261,11 +261,13 @@
 #define LOGIN_DELAY_PROBE	16
 #define DEFAULT_LOGIN_DELAY_DIR	"/run/pop3d"
 /*
- * A monitor holds the table's lock for a few reads and one write; one
- * that waits this long for it gives up and lets the login through, so
- * that nothing holding the lock can stall every login.
+ * The tables of LOGIN-DELAY and of the throttle (auth/statetable.c): a
+ * monitor holds a table's lock for a few reads and writes; one that waits
+ * this long for it gives up and lets the login through, so that nothing
+ * holding the lock can stall every login.
  */
-#define LOGIN_DELAY_LOCK_MS	1000
+#define STATE_LOCK_MS		1000
+
 
 /*
  * EXPIRE (RFC 2449 section 6.7): days a retrieved message is kept.  Ten
