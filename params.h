@@ -268,6 +268,31 @@
  */
 #define STATE_LOCK_MS		1000
 
+/*
+ * The login throttle (auth/throttle.c): failures by client address (an
+ * IPv4 address, an IPv6 /64: what one customer is given) and by user
+ * name, in a table of THROTTLE_SLOTS slots of 152 octets (1.2 MiB in
+ * /run), each key looked for in THROTTLE_PROBE slots.  An attempt
+ * touches two keys.  A full window gives up its oldest entry: a flood of
+ * new keys can make the table forget a source, never refuse a login.
+ */
+#define THROTTLE_SLOTS		8192
+#define THROTTLE_PROBE		16
+#define THROTTLE_FAILS_MAX	1000000	/* a count past it is damage */
+/*
+ * Defaults (pop3d.conf(5) shows the arithmetic).  Ten failures from one
+ * address get delays of 0, 0.25, 0.5, 1, 2, 4, 8, 8, 8 and 8 seconds;
+ * the eleventh attempt is refused, unchecked, until ten minutes after
+ * the tenth.  Then the address starts afresh: ten guesses per ten
+ * minutes and forty seconds at most, so 200 take over three hours.  A
+ * user name under attack slows each login for it from an address with
+ * failures by at most the longest delay, 8 seconds, and refuses none.
+ */
+#define DEFAULT_THROTTLE_FAILURES	10
+#define DEFAULT_THROTTLE_DELAY_MS	250
+#define DEFAULT_THROTTLE_DELAY_MAX_MS	8000
+#define DEFAULT_THROTTLE_BLOCK_TIME	600
+#define DEFAULT_THROTTLE_EXEMPT	"127.0.0.0/8, ::1"
 
 /*
  * EXPIRE (RFC 2449 section 6.7): days a retrieved message is kept.  Ten

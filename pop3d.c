@@ -46,6 +46,7 @@
 #include "auth/monitor.h"
 #include "auth/passdb.h"
 #include "auth/sandbox.h"
+#include "auth/throttle.h"
 #include "auth/scram.h"
 #include "auth/tls_context.h"
 #include "common/capa.h"
@@ -154,6 +155,9 @@ check_config(const char *path)
 		sandbox_prepare(&cf, &ids, 0);
 	if (cf.login_delay > 0 &&
 	    logindelay_dir_ok(cf.login_delay_dir, why, sizeof(why)) == -1)
+		errx(EX_CONFIG, "%s", why);
+	if (cf.throttle &&
+	    throttle_dir_ok(cf.throttle_dir, why, sizeof(why)) == -1)
 		errx(EX_CONFIG, "%s", why);
 	if (uidlfmt_parse(cf.import_uidl, cf.import_uidl_format, sources,
 	    &nsources, why, sizeof(why)) == -1)

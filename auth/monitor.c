@@ -28,6 +28,7 @@
 #include "auth/password.h"
 #include "auth/sandbox.h"
 #include "auth/scram.h"
+#include "auth/throttle.h"
 #include "common/base64.h"
 #include "common/capa.h"
 #include "common/wire.h"
@@ -275,6 +276,57 @@ check_delay(const struct monitor_args *ma, const char *user)
 	log_info("auth delayed user=%s method=%s remote=%s wait=%ld", user,
 	    wire_mech_name(at.rq.mech), client, left);
 	return VERDICT_DELAY;
+}
+
+/*
+ * The throttle of the attempt being checked (auth/throttle.h): whether
+ * it was counted, or refused unchecked.
+ */
+static struct throttle	th;
+static enum { TH_NONE, TH_COUNTED, TH_BLOCKED } th_state;
+
+/*
+ * Right before a password or proof is checked: an address the throttle
+ * refuses for now gets no check at all (1), one with failures waits
+ * first (logged), and the wait is added to *arrived, so that a failure
+ * is still answered auth_fail_delay_ms after its check began.
+ */
+static int
+throttled(const struct monitor_args *ma, const char *user, long long *arrived)
+{
+	long	wait;
+	int	delay;
+
+	delay = throttle_begin(&th, ma->cf, client, at.rq.user,
+	    (long long)time(NULL), &wait);
+	if (delay == -1) {
+		th_state = TH_BLOCKED;
+		log_info("auth blocked user=%s method=%s remote=%s wait=%ld",
+		    user, wire_mech_name(at.rq.mech), client, wait);
+		return 1;
+	}
+	th_state = TH_COUNTED;
+	if (delay > 0) {
+		log_info("auth throttled user=%s method=%s remote=%s "
+		    "delay=%d", user, wire_mech_name(at.rq.mech), client,
+		    delay);
+		answer_at(*arrived + delay, *arrived, 0);
+		*arrived += delay;
+	}
+	return 0;
+}
+
+/* After the check, what the throttle makes of its verdict. */
+static void
+throttle_verdict(const struct monitor_args *ma, enum wire_verdict v)
+{
+	enum throttle_outcome o = THROTTLE_RIGHT;
+
+	if (v == VERDICT_FAIL)
+		o = THROTTLE_WRONG;
+	else if (v == VERDICT_TEMPFAIL)
+		o = THROTTLE_UNDECIDED;
+	throttle_end(&th, ma->cf, o, (long long)time(NULL));
 }
 
 /* "TLSv1.3 TLS_AES..." as one word for the log. */
@@ -651,7 +703,7 @@ scram_authmsg(const struct scram_exchange *sc, char *out, size_t len)
  */
 static int
 scram_final(const struct monitor_args *ma, size_t n, const char *user,
-    enum wire_verdict *v)
+    enum wire_verdict *v, long long *arrived)
 {
 	struct scram_exchange	*sc = &at.sc;
 	char			 authmsg[4096];
@@ -664,6 +716,11 @@ scram_final(const struct monitor_args *ma, size_t n, const char *user,
 	    scram_authmsg(sc, authmsg, sizeof(authmsg)) == -1)
 		return -1;
 	memset(&sc->ans, 0, sizeof(sc->ans));
+	if (throttled(ma, user, arrived)) {
+		explicit_bzero(authmsg, sizeof(authmsg));
+		*v = VERDICT_FAIL;
+		return 0;
+	}
 	/* The fake verifier's keys are random: the same work, no match. */
 	good = scram_check_proof(&sc->v, authmsg, sc->final.proof,
 	    sc->final.prooflen, sc->ans.sig) && sc->known &&
@@ -685,7 +742,7 @@ static enum wire_verdict chain_check(const struct monitor_args *, pid_t *);
 /* A credentials request: the check, or SCRAM's go after the signature. */
 static int
 credentials(const struct monitor_args *ma, size_t n, char *user,
-    enum wire_verdict *v, pid_t *chain)
+    enum wire_verdict *v, pid_t *chain, long long *arrived)
 {
 	int scram = at.sc.stage == SCRAM_PROVEN;
 
@@ -708,8 +765,12 @@ credentials(const struct monitor_args *ma, size_t n, char *user,
 		    SASL_PLAIN)))
 			return -1;
 	}
-	*v = ma->cf->checkpassword_exec ? chain_check(ma, chain) :
-	    check(ma, user);
+	/* Blocked: refused as a wrong password is, and never checked. */
+	if (throttled(ma, user, arrived))
+		*v = VERDICT_FAIL;
+	else
+		*v = ma->cf->checkpassword_exec ? chain_check(ma, chain) :
+		    check(ma, user);
 	wipe_secrets();
 	return 0;
 }
@@ -830,6 +891,7 @@ monitor_run(const struct monitor_args *ma)
 			    stop_child(ma->child);
 		}
 		arrived = clock_ms();
+		th_state = TH_NONE;
 		type = wire_request_type(at.msg, n);
 		if (type == WIRE_SCRAM_FIRST) {
 			r = scram_first(ma, n, user, &v);
@@ -839,13 +901,18 @@ monitor_run(const struct monitor_args *ma)
 			}
 		} else if (type == WIRE_SCRAM_FINAL) {
 			log_sanitize(at.sc.first.user, user, sizeof(user));
-			r = scram_final(ma, n, user, &v);
+			r = scram_final(ma, n, user, &v, &arrived);
+			if (r == 0 && th_state == TH_COUNTED)
+				throttle_verdict(ma, v);
 			if (r == 0 && v == VERDICT_OK) {
 				explicit_bzero(at.msg, sizeof(at.msg));
 				continue;
 			}
-		} else
-			r = credentials(ma, n, user, &v, &chain);
+		} else {
+			r = credentials(ma, n, user, &v, &chain, &arrived);
+			if (r == 0 && th_state == TH_COUNTED)
+				throttle_verdict(ma, v);
+		}
 		explicit_bzero(at.msg, sizeof(at.msg));
 		if (r == -1) {
 			log_warnx("malformed request from pre-login process");
@@ -864,8 +931,10 @@ monitor_run(const struct monitor_args *ma)
 			log_info("auth refused user=%s method=%s remote=%s", user,
 			    wire_mech_name(at.rq.mech), client);
 		else if (v != VERDICT_DELAY) {	/* delayed: the password was right */
-			log_info("auth failed user=%s method=%s remote=%s", user,
-			    wire_mech_name(at.rq.mech), client);
+			if (th_state != TH_BLOCKED)
+				log_info("auth failed user=%s method=%s "
+				    "remote=%s", user,
+				    wire_mech_name(at.rq.mech), client);
 			if (++failures >= ma->cf->max_auth_failures)
 				v = VERDICT_FAIL_LAST;
 		}

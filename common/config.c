@@ -83,6 +83,13 @@ static const struct key keys[] = {
 	{ "shared_storage",	KEY_BOOL, offsetof(struct config, shared_storage), 0, 0, 0 },
 	{ "import_uidl",	STR(import_uidl, KEY_STR), 0, 0 },
 	{ "import_uidl_format",	STR(import_uidl_format, KEY_STR), 0, 0 },
+	{ "throttle",		KEY_BOOL, offsetof(struct config, throttle), 0, 0, 0 },
+	{ "throttle_dir",	STR(throttle_dir, KEY_PATH), 0, 0 },
+	{ "throttle_exempt",	STR(throttle_exempt, KEY_CIDRS), 0, 0 },
+	{ "throttle_failures",	NUM(throttle_failures, 1, 1000) },
+	{ "throttle_delay_ms",	NUM(throttle_delay_ms, 0, 60000) },
+	{ "throttle_delay_max_ms", NUM(throttle_delay_max_ms, 0, 60000) },
+	{ "throttle_block_time", NUM(throttle_block_time, 1, 86400) },
 };
 
 void
@@ -134,6 +141,15 @@ config_defaults(struct config *cf)
 	strlcpy(cf->import_uidl, "no", sizeof(cf->import_uidl));
 	strlcpy(cf->import_uidl_format, "%08Xu%08Xv",
 	    sizeof(cf->import_uidl_format));
+	cf->throttle = 1;
+	strlcpy(cf->throttle_dir, DEFAULT_LOGIN_DELAY_DIR,
+	    sizeof(cf->throttle_dir));
+	strlcpy(cf->throttle_exempt, DEFAULT_THROTTLE_EXEMPT,
+	    sizeof(cf->throttle_exempt));
+	cf->throttle_failures = DEFAULT_THROTTLE_FAILURES;
+	cf->throttle_delay_ms = DEFAULT_THROTTLE_DELAY_MS;
+	cf->throttle_delay_max_ms = DEFAULT_THROTTLE_DELAY_MAX_MS;
+	cf->throttle_block_time = DEFAULT_THROTTLE_BLOCK_TIME;
 }
 
 /* Strip leading and trailing blanks in place. */

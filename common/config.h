@@ -73,6 +73,13 @@ struct config {
 	int	shared_storage;			/* other hosts change the Maildirs */
 	char	import_uidl[CONFIG_STR_MAX];	/* no, dovecot, courier */
 	char	import_uidl_format[CONFIG_STR_MAX]; /* Dovecot's pop3_uidl_format */
+	int	throttle;			/* the login throttle is on */
+	char	throttle_dir[POP3D_PATH_MAX];	/* its state, root's */
+	char	throttle_exempt[CONFIG_STR_MAX]; /* addresses never throttled */
+	int	throttle_failures;		/* then an address is refused */
+	int	throttle_delay_ms;		/* after the first failure */
+	int	throttle_delay_max_ms;		/* the longest delay */
+	int	throttle_block_time;		/* seconds refused, remembered */
 };
 
 /* expire: "never" (advertised, nothing deleted), or the key left out. */

@@ -69,6 +69,8 @@ class Mailhost:
             # The key of SCRAM's fake salts, made here: pop3d would make
             # it on first use, a file the tests of the tree do not expect.
             "scram_secret": os.path.join(self.dir, "scram-secret"),
+            # The throttle's state is the host's: tests do not share it.
+            "throttle_dir": os.path.join(self.dir, "throttle"),
         }
         if ROOT:
             self.conf["empty_dir"] = "/var/empty"
