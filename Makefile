@@ -141,6 +141,7 @@ install: all
 	chmod 755 $(DESTDIR)$(DOCDIR)/examples/tcpserver.run
 	# passdb = pam: the PAM service, to copy to /etc/pam.d/pop3d.
 	install -m 644 systemd/pam.d-pop3d $(DESTDIR)$(DOCDIR)/examples/pam.d-pop3d
+	install -m 644 systemd/fail2ban-pop3d.conf systemd/fail2ban-pop3d.local $(DESTDIR)$(DOCDIR)/examples/
 
 clean:
 	rm -rf build build-*

@@ -8,7 +8,7 @@ python3 openssl curl fetchmail mpop ucspi-tcp systemd valgrind mandoc
 clang libclang-rt-14-dev xinetd stunnel4 haproxy
 dpkg-dev debhelper lintian fakeroot adduser git
 libpam0g-dev libpam-modules libpam-runtime passwd
-libldap-dev slapd ldap-utils checkpw
+libldap-dev slapd ldap-utils checkpw fail2ban
 dovecot-pop3d"
 
 missing=""
@@ -48,6 +48,15 @@ if [ -n "$missing" ]; then
 		if command -v systemctl >/dev/null; then
 			systemctl disable --now dovecot.service \
 			    dovecot.socket >/dev/null 2>&1 || true
+		fi ;;
+	esac
+	# fail2ban's postinst enables and starts its daemon (an sshd jail
+	# that bans through the firewall); the tests want only
+	# fail2ban-regex, so a daemon this script brought is stopped.
+	case " $missing " in
+	*" fail2ban "*)
+		if [ -d /run/systemd/system ]; then
+			systemctl disable --now fail2ban.service >/dev/null 2>&1 || :
 		fi ;;
 	esac
 fi
