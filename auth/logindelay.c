@@ -34,7 +34,7 @@ static const struct statetable ld_table = {
 int
 logindelay_dir_ok(const char *dir, char *why, size_t len)
 {
-	return statetable_dir_ok(&ld_table, dir, why, len);
+	return statetable_dir_ok(&ld_table, dir, 1, why, len);
 }
 
 long

@@ -90,11 +90,25 @@ st_opendir(const struct statetable *t, const char *dir, char *why, size_t len)
 }
 
 int
-statetable_dir_ok(const struct statetable *t, const char *dir, char *why,
-    size_t len)
+statetable_dir_ok(const struct statetable *t, const char *dir, int create,
+    char *why, size_t len)
 {
-	int fd;
+	struct stat	 st;
+	char		 parent[POP3D_PATH_MAX], *slash;
+	int		 fd;
 
+	if (!create && lstat(dir, &st) == -1 && errno == ENOENT) {
+		/* Made at the first login: its parent must be a directory. */
+		strlcpy(parent, dir, sizeof(parent));
+		if ((slash = strrchr(parent, '/')) != NULL)
+			slash[slash == parent] = '\0';
+		if (stat(parent, &st) == -1 || !S_ISDIR(st.st_mode)) {
+			snprintf(why, len, "%s %s: cannot be made: %s is no "
+			    "directory", t->dirkey, dir, parent);
+			return -1;
+		}
+		return 0;
+	}
 	if ((fd = st_opendir(t, dir, why, len)) == -1)
 		return -1;
 	close(fd);

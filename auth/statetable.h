@@ -69,8 +69,11 @@ int	statetable_put(struct st_handle *, long i, const struct st_slot *);
 
 void	statetable_close(struct st_handle *);
 
-/* pop3d -t: the directory is usable, as statetable_open() needs it. */
+/*
+ * pop3d -t: the directory is usable, as statetable_open() needs it.  A
+ * missing one is made (create), or else only its parent is looked at.
+ */
 int	statetable_dir_ok(const struct statetable *, const char *dir,
-	    char *why, size_t len);
+	    int create, char *why, size_t len);
 
 #endif

@@ -177,7 +177,7 @@ th_open(struct st_handle *h, const struct config *cf)
 int
 throttle_dir_ok(const char *dir, char *why, size_t len)
 {
-	return statetable_dir_ok(&th_table, dir, why, len);
+	return statetable_dir_ok(&th_table, dir, 0, why, len);
 }
 
 int

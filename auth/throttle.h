@@ -42,7 +42,10 @@ enum throttle_outcome { THROTTLE_WRONG, THROTTLE_RIGHT, THROTTLE_UNDECIDED };
 void	throttle_end(const struct throttle *, const struct config *,
 	    enum throttle_outcome, long long now);
 
-/* pop3d -t: as logindelay_dir_ok(), for throttle_dir. */
+/*
+ * pop3d -t: throttle_dir, if it exists, is a directory of this user's
+ * that no one else may write; if not, it can be made.  Changes nothing.
+ */
 int	throttle_dir_ok(const char *dir, char *why, size_t len);
 
 #endif

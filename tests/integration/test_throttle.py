@@ -340,12 +340,19 @@ class BrokenState(ThrottleCase):
         r = subprocess.run([pop3test.POP3D, "-t", "-c", self.host.conf_path],
                            capture_output=True, timeout=pop3test.WAIT)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertTrue(os.path.isdir(self.state))
+        self.assertFalse(os.path.exists(self.state), "pop3d -t made it")
+        os.makedirs(self.state)
         os.chmod(self.state, 0o777)
         r = subprocess.run([pop3test.POP3D, "-t", "-c", self.host.conf_path],
                            capture_output=True, timeout=pop3test.WAIT)
         self.assertEqual(r.returncode, 78, r.stdout)
         self.assertIn(b"throttle_dir", r.stderr)
+        os.rmdir(self.state)
+        self.host.write_conf(throttle_dir="/nonexistent/pop3d")
+        r = subprocess.run([pop3test.POP3D, "-t", "-c", self.host.conf_path],
+                           capture_output=True, timeout=pop3test.WAIT)
+        self.assertEqual(r.returncode, 78, r.stdout)
+        self.assertIn(b"cannot be made", r.stderr)
         self.host.write_conf(throttle="no")
         r = subprocess.run([pop3test.POP3D, "-t", "-c", self.host.conf_path],
                            capture_output=True, timeout=pop3test.WAIT)

@@ -173,7 +173,8 @@ main(void)
 	snprintf(file, sizeof(file), "%s/%s", dir, THROTTLE_FILE);
 	config_defaults(&cf);
 	strlcpy(cf.throttle_dir, dir, sizeof(cf.throttle_dir));
-	ok(throttle_dir_ok(dir, why, sizeof(why)) == 0, "directory made");
+	ok(throttle_dir_ok(dir, why, sizeof(why)) == 0 &&
+	    access(dir, F_OK) == -1, "a directory that can be made, not made");
 	test_delays_and_block();
 	test_right_password_clears();
 	test_user_key();
