@@ -223,6 +223,41 @@ class Source(ThrottleCase):
         self.assertFalse(os.path.exists(self.path))
 
 
+class Scram(ThrottleCase):
+    """SCRAM checks its proof in a second message: the throttle stands
+    before that check as before a password's."""
+
+    def exchange(self, addr, password):
+        from test_sasl import Scram as Client
+        c = self.connect(addr)
+        try:
+            s = Client("sam", password)
+            r = c.cmd(f"AUTH SCRAM-SHA-256 {s.first()}")
+            self.assertTrue(r.startswith(b"+ "), r)
+            r = c.cmd(s.final(r[2:].decode()))
+            if r.startswith(b"+ "):
+                r = c.cmd("")
+        finally:
+            log = self.close(c)
+        return r, log
+
+    def test_blocked_address_gets_no_proof_check(self):
+        self.host.add_user("sam", "pencil", scheme="SCRAM-SHA-256")
+        logs = []
+        for i in range(FAILURES):
+            r, log = self.exchange(ATTACKER, f"wrong{i}")
+            self.assertEqual(r, FAILED)
+            logs.append(log)
+        self.assertIn("auth throttled user=sam method=SCRAM-SHA-256 "
+                      f"remote={ATTACKER} delay={DELAY_MS}\n", logs[1])
+        r, log = self.exchange(ATTACKER, "pencil")
+        self.assertEqual(r, FAILED)
+        self.assertIn("auth blocked user=sam method=SCRAM-SHA-256", log)
+        self.assertNotIn("auth ok", log)
+        r, log = self.exchange(OTHER, "pencil")
+        self.assertTrue(r.startswith(b"+OK"), log)
+
+
 class User(ThrottleCase):
     def login_times(self, addr, n=5):
         took = []
