@@ -70,12 +70,14 @@ st_opendir(const struct statetable *t, const char *dir, char *why, size_t len)
 	int		fd;
 
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-		snprintf(why, len, "%s %s: %s", t->dirkey, dir, strerror(errno));
+		snprintf(why, len, "%s %s: %s", t->dirkey, dir,
+		    strerror(errno));
 		return -1;
 	}
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1) {
-		snprintf(why, len, "%s %s: %s", t->dirkey, dir, strerror(errno));
+		snprintf(why, len, "%s %s: %s", t->dirkey, dir,
+		    strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == -1 || st.st_uid != geteuid() ||
@@ -229,7 +231,8 @@ st_open(const struct statetable *t, int dfd, const char *dir)
 			log_warnx("%s/%s: %s: made anew", dir, t->file, why);
 			if (fd != -1)
 				close(fd);
-			if (unlinkat(dfd, t->file, 0) == -1 && errno != ENOENT) {
+			if (unlinkat(dfd, t->file, 0) == -1 &&
+			    errno != ENOENT) {
 				log_warn("%s/%s: remove", dir, t->file);
 				return -1;
 			}

@@ -14,20 +14,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ST_KEY		136	/* AUTH_USER_MAX, a prefix and a NUL, rounded to 8 */
+/* A key: AUTH_USER_MAX, a prefix and a NUL, rounded to 8. */
+#define ST_KEY		136
 #define ST_DATA_MAX	8	/* octets of a table's own after the time */
 
-/* One table: its file and what its slots may hold. */
+/*
+ * One table: its file, the configuration key naming its directory (for
+ * messages), its header, and what its slots may hold: keys and data
+ * that key_valid and data_valid (if any) accept.
+ */
 struct statetable {
-	const char	*file;		/* name in the directory */
-	const char	*dirkey;	/* the key naming the directory, for messages */
+	const char	*file;
+	const char	*dirkey;
 	const char	*magic;		/* 8 octets */
 	uint32_t	 version;
 	uint32_t	 slots;
-	uint32_t	 probe;		/* slots looked at from a key's hash on */
+	uint32_t	 probe;		/* slots looked at from a hash on */
 	size_t		 datalen;	/* 0..ST_DATA_MAX */
 	int		(*key_valid)(const char *);
-	int		(*data_valid)(const unsigned char *);	/* or NULL */
+	int		(*data_valid)(const unsigned char *);
 };
 
 /*

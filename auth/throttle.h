@@ -17,8 +17,8 @@
 
 /* The keys of one attempt, made by throttle_begin(). */
 struct throttle {
-	int	on;		/* a source address to throttle, a table */
-	char	source[64];	/* "s:192.0.2.1", "s:2001:db8:1:2::/64" */
+	int	on;		/* an address to throttle, and a table */
+	char	source[64];	/* "s:192.0.2.1", "s:2001:db8:1::/64" */
 	char	user[136];	/* "u:name", or "" */
 };
 
