@@ -297,6 +297,12 @@ throttled(const struct monitor_args *ma, const char *user, long long *arrived)
 	long	wait;
 	int	delay;
 
+	/*
+	 * A trusted proxy that names no client (SCRAM's messages carry
+	 * none): keyed by the proxy, one client could refuse them all.
+	 */
+	if (ma->proxy_trusted && strcmp(client, ma->remote) == 0)
+		return 0;
 	delay = throttle_begin(&th, ma->cf, client, at.rq.user,
 	    (long long)time(NULL), &wait);
 	if (delay == -1) {
