@@ -50,21 +50,6 @@ rec_find(const struct expiry *e, const char *base)
 	return bsearch(&key, e->recs, e->n, sizeof(key), rec_cmp);
 }
 
-/* A base name as listings give them: no '/', ':' or control octets. */
-static int
-base_ok(const char *s, size_t len)
-{
-	size_t	i;
-
-	if (len == 0 || len > MAILDIR_NAME_MAX || s[0] == '.')
-		return 0;
-	for (i = 0; i < len; i++)
-		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f ||
-		    s[i] == '/' || s[i] == ':')
-			return 0;
-	return 1;
-}
-
 /* One line "<time> <base>" at p, cut in place; -1 if malformed. */
 static int
 parse_line(char *p, struct record *r)
@@ -77,7 +62,7 @@ parse_line(char *p, struct record *r)
 		return -1;
 	*sp = '\0';
 	r->when = strtonum(p, 1, EXPIRE_TIME_MAX, &errstr);
-	if (errstr != NULL || !base_ok(sp + 1, strlen(sp + 1)))
+	if (errstr != NULL || !maildir_base_ok(sp + 1, strlen(sp + 1)))
 		return -1;
 	r->base = sp + 1;
 	return 0;

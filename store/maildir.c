@@ -240,3 +240,17 @@ maildir_find_moved(const struct maildrop *md, size_t i, char *buf, size_t len,
 	}
 	return 0;
 }
+
+int
+maildir_base_ok(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (len == 0 || len > MAILDIR_NAME_MAX || s[0] == '.')
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f ||
+		    s[i] == '/' || s[i] == ':')
+			return 0;
+	return 1;
+}

@@ -30,6 +30,13 @@ int	maildir_name(const struct maildrop *, size_t i, char *buf, size_t len);
 int	maildir_base_eq(const char *name, const char *base);
 
 /*
+ * A base name as listings give them, taken from a file of records
+ * (pop3d.retrieved, pop3d.uidl): 1 to MAILDIR_NAME_MAX octets, not
+ * starting with '.', no '/', ':', blank or control octet.
+ */
+int	maildir_base_ok(const char *s, size_t len);
+
+/*
  * Open name in dfd for reading: a regular file only, never through a
  * symbolic link, never blocking on a FIFO.  -1 with errno ENOENT when the
  * name is gone or no longer a regular file.  st, if not NULL, gets its

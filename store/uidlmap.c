@@ -136,21 +136,6 @@ read_file(int dirfd, const char *name, char **buf, size_t *len)
 	return rv;
 }
 
-/* A base name as listings give them: no '/', ':', blank or control octet. */
-static int
-base_ok(const char *s, size_t len)
-{
-	size_t	i;
-
-	if (len == 0 || len > MAILDIR_NAME_MAX || s[0] == '.')
-		return 0;
-	for (i = 0; i < len; i++)
-		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f ||
-		    s[i] == '/' || s[i] == ':')
-			return 0;
-	return 1;
-}
-
 /* A unique-id that may be imported: RFC 1939's, and no ':'. */
 static int
 imported_ok(const char *s, size_t len)
@@ -186,7 +171,7 @@ parse(struct uidlmap *map, char *p, const char *what)
 		*nl = '\0';
 		map->lines++;
 		sp = strchr(p, ' ');
-		if (sp == NULL || !base_ok(p, sp - p) ||
+		if (sp == NULL || !maildir_base_ok(p, sp - p) ||
 		    !imported_ok(sp + 1, strlen(sp + 1))) {
 			bad++;
 			continue;
