@@ -6,8 +6,10 @@
  * process     uid             confinement              input         folders
  * ----------  --------------  -----------------------  ------------  ----------------
  * monitor     root            none (it holds the       one request   auth/, common/
- *                             users file, the TLS key  at a time
- *                             before the fork)         from pre-login
+ *                             users file, and the TLS  at a time
+ *                             key, read after the      from pre-login
+ *                             fork: it signs the       (a login or a
+ *                             handshake)               signature)
  * pre-login   login_user      chroot empty_dir,        the client    prelogin/, common/
  *  (and TLS                   no_new_privs, not
  *   relay)                    dumpable, no fork,

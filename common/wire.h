@@ -20,6 +20,8 @@
  * session's plaintext through TLS; it then forwards the pipelined octets
  * itself and sends none here.
  *
+ * The TLS handshake's sign request shares the socket: common/wiresign.h.
+ *
  * The monitor decodes with wire_decode_request(), which checks every
  * length against the limits in params.h and rejects trailing octets: it
  * trusts nothing the unprivileged side sends.
