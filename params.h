@@ -48,6 +48,17 @@
 #define SCRAM_ITER_MAX		10000000
 #define SCRAM_CBIND_MAX		64
 
+/*
+ * The pre-login process holds no TLS private key: it asks the monitor for
+ * the handshake's signature (common/wiresign.h).  A signature is at most
+ * the modulus of a 4096-bit RSA key; an ECDSA one is shorter.  A
+ * connection has one handshake (no renegotiation, STLS once), which signs
+ * once: more requests are refused and end the connection, so that the
+ * monitor is no signing oracle for a subverted pre-login process.
+ */
+#define WIRE_SIGN_MAX		512
+#define TLS_SIGN_MAX		1
+
 /* The TLS protocol and cipher a login reports for the log. */
 #define WIRE_TLS_MAX		96
 

@@ -6,8 +6,10 @@
  * process     uid             confinement              input         folders
  * ----------  --------------  -----------------------  ------------  ----------------
  * monitor     root            none (it holds the       one request   auth/, common/
- *                             users file, the TLS key  at a time
- *                             before the fork)         from pre-login
+ *                             users file, and the TLS  at a time
+ *                             key, read after the      from pre-login
+ *                             fork: it signs the       (a login or a
+ *                             handshake)               signature)
  * pre-login   login_user      chroot empty_dir, own    the client    prelogin/, common/
  *  (and TLS                   net and IPC namespaces,
  *   relay)                    no_new_privs, not
@@ -29,6 +31,7 @@
  * folder reaches into one it must not.
  */
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <err.h>
 #include <errno.h>
@@ -47,6 +50,7 @@
 #include "auth/passdb.h"
 #include "auth/sandbox.h"
 #include "auth/scram.h"
+#include "auth/signer.h"
 #include "auth/throttle.h"
 #include "auth/tls_context.h"
 #include "common/capa.h"
@@ -143,6 +147,7 @@ check_config(const char *path)
 	char			probe[POP3D_PATH_MAX], why[512];
 	SSL_CTX			*ctx;
 	int			sources[UIDLFMT_SOURCES_MAX], nsources;
+	EVP_PKEY		*key;
 
 	if ((pdb = passdb_configured(&cf, why, sizeof(why))) == NULL ||
 	    (pdb->check != NULL && pdb->check(&cf, why, sizeof(why)) == -1))
@@ -167,7 +172,12 @@ check_config(const char *path)
 	    why[0] != '\0')
 		errx(EX_CONFIG, "%s", why);
 	if (ctx != NULL) {
+		key = signer_read_key(&cf, SSL_CTX_get0_certificate(ctx), why,
+		    sizeof(why));
 		SSL_CTX_free(ctx);
+		if (key == NULL)
+			errx(EX_CONFIG, "%s", why);
+		EVP_PKEY_free(key);
 		printf("%s: TLS certificate and key OK\n", path);
 	}
 	printf("%s: configuration OK\n", path);
@@ -199,8 +209,9 @@ login_mechanisms(const struct passdb *pdb, unsigned char *key)
 
 /*
  * Everything the pre-login process needs is made here, while we may still
- * be root: the TLS context (the key file may be root's alone), the APOP
- * challenge, the sockets to the monitor and to a later session.
+ * be root: the TLS context (certificate and chain: the private key is read
+ * after the fork, see monitor_key()), the APOP challenge, the sockets to
+ * the monitor and to a later session.
  */
 static void
 prepare_login(struct monitor_args *ma, struct login_opts *lo, int implicit_tls,
@@ -281,6 +292,31 @@ proxy_trusted(const char *peer)
 	return cidr_list_match(cf.proxy_from, family, addr);
 }
 
+/*
+ * The TLS private key, read by the monitor once the pre-login process is
+ * forked: a fork copies the whole memory, so a key read before it, or the
+ * file's buffers, would be in the pre-login process too.  Read at every
+ * connection, like the certificate, so that a renewed pair is used from
+ * the next connection on.  A key that cannot be used ends the connection.
+ */
+static void
+monitor_key(SSL_CTX *ctx, pid_t child)
+{
+	EVP_PKEY	*key;
+	char		 why[512];
+
+	key = signer_read_key(&cf, SSL_CTX_get0_certificate(ctx), why,
+	    sizeof(why));
+	SSL_CTX_free(ctx);
+	if (key == NULL) {
+		kill(child, SIGKILL);
+		while (waitpid(child, NULL, 0) == -1 && errno == EINTR)
+			;
+		fatalx(EX_CONFIG, "%s", why);
+	}
+	signer_use(key);
+}
+
 static int
 connection_main(int config_fd, int log_stderr, int implicit_tls)
 {
@@ -331,7 +367,7 @@ connection_main(int config_fd, int log_stderr, int implicit_tls)
 	if (relay[1] != -1)
 		close(relay[1]);
 	if (lo.tls != NULL)
-		SSL_CTX_free(lo.tls);	/* the key stays in the child alone */
+		monitor_key(lo.tls, pid);
 	ma.cf = &cf;
 	ma.passdb = pdb;
 	ma.config_fd = config_fd;

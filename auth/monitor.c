@@ -1,7 +1,8 @@
 /*
  * This file runs as root when pop3d is started as root.  It parses no
  * network input: its only input is the pre-login process's request,
- * decoded by wire_decode_request(), which checks every length.
+ * decoded by wire_decode_request(), which checks every length, and its
+ * request for the TLS handshake's signature (auth/signer.h).
  */
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -28,10 +29,12 @@
 #include "auth/password.h"
 #include "auth/sandbox.h"
 #include "auth/scram.h"
+#include "auth/signer.h"
 #include "auth/throttle.h"
 #include "common/base64.h"
 #include "common/capa.h"
 #include "common/wire.h"
+#include "common/wiresign.h"
 #include "common/clock.h"
 #include "common/handover.h"
 #include "common/log.h"
@@ -558,6 +561,7 @@ start_session(const struct monitor_args *ma)
 	    chdir("/") == -1)
 		return EX_OSERR;
 	wipe();
+	signer_forget();
 	fexecve(ma->session_fd, argv, he.envp);
 	log_warn("fexecve");
 	return EX_OSERR;
@@ -895,6 +899,17 @@ monitor_run(const struct monitor_args *ma)
 			wipe();
 			return n == 0 ? wait_child(ma->child) :
 			    stop_child(ma->child);
+		}
+		if (wire_is_sign(at.msg, n)) {
+			r = signer_answer(ma->sock, at.msg, n);
+			explicit_bzero(at.msg, sizeof(at.msg));
+			if (r != -1)
+				continue;
+			log_warnx("malformed or excess sign request from "
+			    "pre-login process");
+			stop_child(ma->child);
+			wipe();
+			return EX_SOFTWARE;
 		}
 		arrived = clock_ms();
 		th_state = TH_NONE;

@@ -25,6 +25,7 @@
 
 #include "auth/passdb.h"
 #include "auth/sandbox.h"
+#include "auth/signer.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "lookup/lookup.h"
@@ -210,6 +211,7 @@ ldap_verify(const struct config *cf, const struct passdb_request *rq,
 	}
 	if (pid == 0) {
 		close(sv[0]);
+		signer_forget();	/* the lookup parses a directory's answers */
 		_exit(helper(cf, rq, sv[1]));
 	}
 	close(sv[1]);

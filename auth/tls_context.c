@@ -1,6 +1,9 @@
 /*
  * Making the TLS context.  This runs in the monitor, as root when pop3d
- * is started as root: it reads the key file and parses no network input.
+ * is started as root, and parses no network input.  The context carries
+ * the certificate and chain, never the private key: the pre-login process
+ * attaches a key that asks the monitor to sign (prelogin/signkey.h), and
+ * the monitor reads the key itself after the fork (auth/signer.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -82,7 +85,8 @@ SSL_CTX *
 tls_context(const struct config *cf, int check_expiry, char *err,
     size_t errlen)
 {
-	SSL_CTX *ctx;
+	SSL_CTX	*ctx;
+	char	 ciphers[sizeof(cf->tls_ciphers) + 8];
 
 	err[0] = '\0';
 	if (cf->tls_cert[0] == '\0' && cf->tls_key[0] == '\0')
@@ -106,17 +110,14 @@ tls_context(const struct config *cf, int check_expiry, char *err,
 	SSL_CTX_set_dh_auto(ctx, 1);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* Only signatures are asked of the monitor, no RSA decryption. */
+	snprintf(ciphers, sizeof(ciphers), "%s:!kRSA", cf->tls_ciphers);
 	if (!SSL_CTX_set_min_proto_version(ctx, cf->tls_min_version) ||
-	    !SSL_CTX_set_cipher_list(ctx, cf->tls_ciphers) ||
+	    !SSL_CTX_set_cipher_list(ctx, ciphers) ||
 	    !SSL_CTX_set_ciphersuites(ctx, cf->tls_ciphersuites))
 		ssl_reason(err, errlen, "tls_ciphers/tls_ciphersuites", NULL);
 	else if (SSL_CTX_use_certificate_chain_file(ctx, cf->tls_cert) != 1)
 		ssl_reason(err, errlen, "tls_cert", cf->tls_cert);
-	else if (SSL_CTX_use_PrivateKey_file(ctx, cf->tls_key,
-	    SSL_FILETYPE_PEM) != 1)
-		ssl_reason(err, errlen, "tls_key", cf->tls_key);
-	else if (SSL_CTX_check_private_key(ctx) != 1)
-		ssl_reason(err, errlen, "tls_key does not match tls_cert", NULL);
 	else if (cf->tls_chain[0] != '\0' &&
 	    load_chain(ctx, cf->tls_chain, err, errlen) == -1)
 		;

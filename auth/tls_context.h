@@ -1,7 +1,8 @@
 /*
- * The TLS context: certificate, chain, private key, protocol floor and
- * ciphers.  The monitor makes it, as root, before the pre-login process
- * exists, so that the key file may be readable by root alone.
+ * The TLS context: certificate, chain, protocol floor and ciphers.  The
+ * monitor makes it, as root, before the pre-login process exists, and
+ * leaves the private key out: the pre-login process gets a key that asks
+ * the monitor for its signatures (auth/signer.h, prelogin/signkey.h).
  */
 #ifndef POP3D_TLS_CONTEXT_H
 #define POP3D_TLS_CONTEXT_H
@@ -13,8 +14,8 @@
 #include "common/config.h"
 
 /*
- * Load the certificate, chain and key named in cf and set the protocol
- * floor and ciphers.  NULL with a reason in err when TLS is not configured
+ * Load the certificate and chain named in cf and set the protocol floor
+ * and ciphers (key exchange by RSA decryption excluded).  NULL with a reason in err when TLS is not configured
  * (err empty) or cannot be set up (err says why).  check_expiry refuses an
  * expired certificate (pop3d -t).
  */

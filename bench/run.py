@@ -59,7 +59,14 @@ PROFILES = {
                   huge_mb=100, bulk=2000, bulk_kb=20, idle=20, window=32,
                   crypt_calls=50),
 }
-SCENARIOS = ("storm", "maildrop", "throughput", "tls", "memory", "crypt")
+SCENARIOS = ("storm", "tlsstorm", "maildrop", "throughput", "tls", "memory",
+             "crypt")
+# The TLS login storm: the key types a server is likely to have, and the
+# concurrencies where the handshake's CPU cost shows.
+TLS_STORM_KEYS = (("RSA-2048", ("rsa", "-pkeyopt", "rsa_keygen_bits:2048")),
+                  ("ECDSA P-256", ("ec", "-pkeyopt",
+                                   "ec_paramgen_curve:P-256")))
+TLS_STORM_CONCURRENCY = (8, 32)
 SERVERS = ("pop3d", "Dovecot", "Dovecot tuned")
 
 
@@ -77,13 +84,14 @@ def run(argv, timeout=600, **kw):
 
 # ---------------------------------------------------------------- setup
 
-def ensure_root_tools():
+def ensure_root_tools(dovecot=True):
     """Dovecot, systemd-socket-activate and pop3d's pre-login user."""
     if os.geteuid() != 0:
         raise BenchError("run as root: mailboxes belong to test uids and "
                          "Dovecot and pop3d separate privileges")
     need = []
-    if not (shutil.which("dovecot") and os.path.exists("/usr/lib/dovecot/pop3")):
+    if dovecot and not (shutil.which("dovecot") and
+                        os.path.exists("/usr/lib/dovecot/pop3")):
         need += ["dovecot-core", "dovecot-pop3d"]
     if not shutil.which("systemd-socket-activate"):
         need.append("systemd")
@@ -280,17 +288,28 @@ class Data:
     def uid(self, user):
         return self.users[user][0]
 
-    def ensure(self):
+    def ensure(self, scenarios=SCENARIOS):
+        """Make the data the scenarios need (the login storms need only
+        the storm mailboxes)."""
         os.makedirs(self.root, mode=0o755, exist_ok=True)
         os.chmod(DATA_ROOT, 0o755)
         os.chmod(self.root, 0o755)
         storm = os.path.dirname(self.users["u000"][1])
         self._component(storm, self._gen_storm)
-        self._component(os.path.dirname(self.users["big"][1]), self._gen_big)
-        self._component(self.arrivals, self._gen_arrivals)
-        self._component(os.path.dirname(self.users["bulk"][1]), self._gen_bulk)
-        self._component(os.path.dirname(self.users["huge"][1]), self._gen_huge)
-        self._component(os.path.dirname(self.users["empty"][1]), self._gen_empty)
+        big = {"maildrop", "memory"} & set(scenarios)
+        files = {"throughput", "tls"} & set(scenarios)
+        if big:
+            self._component(os.path.dirname(self.users["big"][1]),
+                            self._gen_big)
+            self._component(self.arrivals, self._gen_arrivals)
+        if files:
+            self._component(os.path.dirname(self.users["bulk"][1]),
+                            self._gen_bulk)
+            self._component(os.path.dirname(self.users["huge"][1]),
+                            self._gen_huge)
+        if big or files:
+            self._component(os.path.dirname(self.users["empty"][1]),
+                            self._gen_empty)
 
     def _component(self, path, gen):
         mark = os.path.join(path, ".complete")
@@ -517,12 +536,14 @@ NO_VERIFY.check_hostname = False
 NO_VERIFY.verify_mode = ssl.CERT_NONE
 
 
-def make_cert(tmp):
-    """A throw-away self-signed ECDSA P-256 certificate for 127.0.0.1."""
-    cert = os.path.join(tmp, "tls-cert.pem")
-    key = os.path.join(tmp, "tls-key.pem")
-    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-         "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
+def make_cert(tmp, kind=("ec", "-pkeyopt", "ec_paramgen_curve:P-256"),
+              name="tls"):
+    """A throw-away self-signed certificate for 127.0.0.1, ECDSA P-256
+    unless kind says otherwise (openssl req -newkey arguments)."""
+    cert = os.path.join(tmp, f"{name}-cert.pem")
+    key = os.path.join(tmp, f"{name}-key.pem")
+    run(["openssl", "req", "-x509", "-newkey", *kind,
+         "-nodes", "-days", "2", "-subj",
          "/CN=127.0.0.1", "-keyout", key, "-out", cert], capture_output=True)
     os.chmod(key, 0o600)
     return cert, key
@@ -630,9 +651,9 @@ class Launched(Server):
 class Pop3d(Launched):
     name = "pop3d"
 
-    def __init__(self, tmp, build, users_file, tls=None):
+    def __init__(self, tmp, build, users_file, tls=None, tag=""):
         self.tls = tls
-        what = "pop3d-tls" if tls else "pop3d"
+        what = ("pop3d-tls" if tls else "pop3d") + tag
         self.conf = os.path.join(tmp, f"{what}.conf")
         with open(self.conf, "w") as f:
             f.write(f"users_file = {users_file}\n"
@@ -724,12 +745,12 @@ TUNED_EXTRA = "auth_cache_size = 10M\n"
 
 
 class Dovecot(Server):
-    def __init__(self, tmp, users_file, tuned, tls=None):
+    def __init__(self, tmp, users_file, tuned, tls=None, tag=""):
         self.name = "Dovecot tuned" if tuned else "Dovecot"
         self.tls = tls
         self.port = free_port()
         d = os.path.join(tmp, ("dovecot-tuned" if tuned else "dovecot") +
-                         ("-tls" if tls else ""))
+                         ("-tls" if tls else "") + tag)
         for sub in ("", "run", "state"):
             os.makedirs(os.path.join(d, sub), mode=0o755, exist_ok=True)
         self.conf = os.path.join(d, "dovecot.conf")
@@ -972,6 +993,7 @@ class Bench:
         self.servers, self.res, self.tmp = servers, res, tmp
         self.build = self.users = None     # set by main() for tls()
         self.ciphers = {}                   # server name -> "TLSv1.3 ..."
+        self.pop3d_only = False             # --pop3d-only: no Dovecot
 
     def reps(self):
         return range(self.p["reps"])
@@ -1002,6 +1024,55 @@ class Bench:
                           kv["p99_ms"])
                     r.add("5. CPU", f"server CPU per 1,000 logins, c={conc}",
                           "s", "lower", srv.name, cpu * 1000 / kv["ok"])
+
+    def tlsstorm(self):
+        """The login storm over implicit TLS (port 995), with an RSA-2048
+        and an ECDSA P-256 certificate, the same for every server; each
+        server started for this scenario alone."""
+        p, c = self.p, self.client
+        sec = "1b. TLS login storm (implicit TLS: handshake, USER, PASS, " \
+            "STAT, QUIT)"
+        per_rep = max(1, p["storm_sessions"] // p["reps"])
+        for label, kind in TLS_STORM_KEYS:
+            tag = "-" + label.split()[0].split("-")[0].lower()
+            keys = make_cert(self.tmp, kind, "storm" + tag)
+            servers = []
+            try:
+                servers.append(Pop3d(self.tmp, self.build, self.users,
+                                     tls=keys, tag=tag))
+                if not self.pop3d_only:
+                    servers.append(Dovecot(self.tmp, self.users, False,
+                                           tls=keys, tag=tag))
+                    servers.append(Dovecot(self.tmp, self.users, True,
+                                           tls=keys, tag=tag))
+                for srv in servers:     # first sessions build indexes
+                    c(srv, "storm", "-u", "u", "-n", p["storm_users"], "-w",
+                      PASSWORD, "-N", p["storm_users"], "-C", 1, "-s")
+                for conc in TLS_STORM_CONCURRENCY:
+                    log(f"tlsstorm {label}: {p['reps']} × {per_rep} sessions "
+                        f"at concurrency {conc}")
+                    for _ in self.reps():
+                        for srv in servers:
+                            srv.settle()
+                            cpu0 = srv.cpu()
+                            kv = c(srv, "storm", "-u", "u", "-n",
+                                   p["storm_users"], "-w", PASSWORD, "-N",
+                                   per_rep, "-C", conc, "-s")
+                            srv.settle()
+                            cpu = srv.cpu() - cpu0
+                            self.res.add(sec, f"sessions/s, {label}, "
+                                         f"c={conc}", "sessions/s", "higher",
+                                         srv.name, kv["sessions_per_s"])
+                            self.res.add(sec, f"p99 latency, {label}, "
+                                         f"c={conc}", "ms", "lower", srv.name,
+                                         kv["p99_ms"])
+                            self.res.add("5. CPU", "server CPU per 1,000 TLS "
+                                         f"logins, {label}, c={conc}", "s",
+                                         "lower", srv.name,
+                                         cpu * 1000 / kv["ok"])
+            finally:
+                for srv in servers:
+                    srv.stop()
 
     def maildrop(self):
         p, c, d = self.p, self.client, self.data
@@ -1198,6 +1269,9 @@ def main():
                     help="run only these scenarios")
     ap.add_argument("--out", help="write the results here (default: "
                     "bench/RESULTS.md for a full run, nowhere for --quick)")
+    ap.add_argument("--pop3d-only", action="store_true",
+                    help="measure pop3d alone (no Dovecot installed or "
+                    "started)")
     ap.add_argument("--keep", action="store_true",
                     help="keep the temporary directory (configs, logs)")
     a = ap.parse_args()
@@ -1211,7 +1285,7 @@ def main():
     for prog in ("pop3d", "pop3d-passwd"):
         if not os.access(os.path.join(build, prog), os.X_OK):
             raise BenchError(f"{build}/{prog} missing: run make first")
-    ensure_root_tools()
+    ensure_root_tools(dovecot=not a.pop3d_only)
     t_start = time.monotonic()
     started = datetime.datetime.now(datetime.timezone.utc)
     mach = machine()
@@ -1223,15 +1297,17 @@ def main():
     try:
         client = Client(build_client(tmp))
         data = Data(p)
-        data.ensure()
+        data.ensure(scen)
         hashes = hash_passwords(build, data.users)
         users = os.path.join(tmp, "users")
         data.users_file(users, hashes)
         servers.append(Pop3d(tmp, build, users))
-        servers.append(Dovecot(tmp, users, tuned=False))
-        servers.append(Dovecot(tmp, users, tuned=True))
+        if not a.pop3d_only:
+            servers.append(Dovecot(tmp, users, tuned=False))
+            servers.append(Dovecot(tmp, users, tuned=True))
         b = Bench(p, data, client, servers, res, tmp)
         b.build, b.users = build, users
+        b.pop3d_only = a.pop3d_only
         for s in SCENARIOS:
             if s in scen:
                 t0 = time.monotonic()

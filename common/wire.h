@@ -36,6 +36,8 @@
  *	then a credentials request with the same mechanism and an empty
  *	password, once the client took the signature: the verdict is VERDICT_OK.
  *
+ * The TLS handshake's sign request shares the socket: common/wiresign.h.
+ *
  * The monitor decodes with the wire_decode_*() functions, which check every
  * length against the limits in params.h and reject trailing octets: it
  * trusts nothing the unprivileged side sends.  The pre-login decodes the

@@ -21,6 +21,7 @@
 #include "prelogin/proxy.h"
 #include "prelogin/relay.h"
 #include "prelogin/sasl.h"
+#include "prelogin/signkey.h"
 #include "prelogin/tls.h"
 
 struct login {
@@ -631,8 +632,15 @@ login_run(const struct config *cf, const struct login_opts *opt)
 	struct cmd_state st;
 	enum loop_end	 end;
 
+	char		 err[256];
+
 	login.cf = cf;
 	login.opt = opt;
+	if (opt->tls != NULL && signkey_attach(opt->tls, opt->monitor_fd, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return 1;
+	}
 	login.secure = opt->link_secure;
 	strlcpy(login.remote, opt->remote, sizeof(login.remote));
 	/* Before anything else, TLS included: the header comes first. */

@@ -1,8 +1,9 @@
 /*
  * TLS for the pre-login process: STLS (RFC 2595) and implicit TLS
- * (RFC 8314).  The context, with the private key, is made by the monitor
- * (auth/tls_context.h) before the pre-login process exists, so the key
- * file may stay readable by root alone.  The handshake and every record afterwards are handled in
+ * (RFC 8314).  The context, with the certificate but not the private key,
+ * is made by the monitor (auth/tls_context.h) before the pre-login process
+ * exists; the key that signs the handshake is a request to the monitor
+ * (prelogin/signkey.h).  The handshake and every record afterwards are handled in
  * the unprivileged, chrooted pre-login process; after login it relays the
  * session's plaintext (see relay.h).
  */

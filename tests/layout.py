@@ -8,7 +8,8 @@ Each folder holds the code of one process and privilege (see pop3d.c):
   lookup/    the LDAP lookup     no auth, pre-login, session or store code;
              (pre-login user)    the only folder that calls libldap
   prelogin/  unprivileged        no auth (users file, password checks),
-                                 session or store code
+                                 session or store code; reads no private
+                                 key (the monitor signs for it)
   session/   the mailbox owner   no auth or pre-login code
   store/     the mailbox owner   no auth or pre-login code
 
@@ -78,6 +79,16 @@ def main():
                    for s in nm(archive(f), "-u")
                    if re.match(r"(ldap|ber)_", s))
     ok(not calls, "no folder but lookup/ calls libldap", ", ".join(calls))
+
+    # The TLS private key is read and used by the monitor (auth/signer.c)
+    # alone: the pre-login process signs through it, so no other folder
+    # reads a private key or signs with one.
+    calls = sorted(f"{f}/: {s}" for f in FORBIDDEN if f != "auth"
+                   for s in nm(archive(f), "-u")
+                   if re.match(r"(PEM_read\w*PrivateKey|d2i\w*PrivateKey|"
+                               r"SSL_CTX_use_PrivateKey_file|"
+                               r"SSL_use_PrivateKey_file|EVP_PKEY_sign)$", s))
+    ok(not calls, "only auth/ reads a private key or signs", ", ".join(calls))
 
     # The session's sources, headers included, never see OpenSSL.
     cflags = subprocess.run(["pkg-config", "--cflags", "libbsd-overlay",

@@ -164,10 +164,11 @@ class TestCA:
       cert, key                  localhost and 127.0.0.1, valid for 2 days
       expired_cert, expired_key  valid from 2020-01-01 to 2020-01-02
       other_key                  a key that matches none of them
+      rsa_cert, rsa_key          localhost again, with an RSA-2048 key
 
     OpenSSL 3.0's "req" and "x509" cannot set a start date: the expired
     certificate comes from "openssl ca" with a minimal configuration.
-    Keys are EC P-256 (quick to make) and mode 0600."""
+    Keys are EC P-256 (quick to make) but rsa_key, and mode 0600."""
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="pop3d-tls-")
@@ -187,9 +188,10 @@ class TestCA:
             raise RuntimeError(f"openssl {' '.join(args)}: "
                                + r.stderr.decode(errors="replace"))
 
-    def _newkey(self, name, subject, csr=None, *x509):
-        self._openssl("req", "-newkey", "ec", "-pkeyopt",
-                      "ec_paramgen_curve:prime256v1", "-nodes",
+    def _newkey(self, name, subject, csr=None, *x509, rsa=False):
+        kind = ("rsa", "-pkeyopt", "rsa_keygen_bits:2048") if rsa else \
+            ("ec", "-pkeyopt", "ec_paramgen_curve:prime256v1")
+        self._openssl("req", "-newkey", *kind, "-nodes",
                       "-keyout", self.path(name), "-subj", subject,
                       *(("-out", self.path(csr)) if csr else ("-x509", *x509)))
         os.chmod(self.path(name), 0o600)
@@ -232,11 +234,17 @@ class TestCA:
                       "-enddate", "20200102000000Z",
                       "-extfile", p("server.ext"))
         self._newkey("other.key", "/CN=other", "other.csr")
+        self._newkey("rsa.key", "/CN=localhost", "rsa.csr", rsa=True)
+        self._openssl("x509", "-req", "-in", p("rsa.csr"),
+                      "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
+                      "-set_serial", "4", "-days", "2",
+                      "-extfile", p("server.ext"), "-out", p("rsa.pem"))
         self.ca = p("ca.pem")
         self.cert, self.key = p("server.pem"), p("server.key")
         self.expired_cert = p("expired.pem")
         self.expired_key = p("expired.key")
         self.other_key = p("other.key")
+        self.rsa_cert, self.rsa_key = p("rsa.pem"), p("rsa.key")
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)

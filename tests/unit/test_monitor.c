@@ -3,6 +3,8 @@
  * on after the last failure, never sends, or sends garbage gets nowhere.
  * Each case runs the monitor in a child of its own, which forks the
  * "pre-login" played here; the monitor's exit status is what it returns.
+ * The monitor signs the TLS handshake once, with the key it holds, and
+ * ends a pre-login process that asks for more, or asks wrongly.
  */
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -16,8 +18,12 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "auth/monitor.h"
+#include "auth/signer.h"
 #include "common/wire.h"
+#include "common/wiresign.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "tap.h"
@@ -27,8 +33,70 @@
 
 static char		 dir[] = "/tmp/pop3d-monitor-XXXXXX";
 static struct config	 cf;
+static EVP_PKEY		*key;	/* the monitor's TLS key, EC P-256 */
 
-enum rogue { ROGUE_PERSIST, ROGUE_SILENT, ROGUE_GARBAGE };
+#define ROGUE_SIGNED	 5	/* got a signature that verifies */
+
+enum rogue { ROGUE_PERSIST, ROGUE_SILENT, ROGUE_GARBAGE, ROGUE_SIGN_ONCE,
+	ROGUE_SIGN_TWICE, ROGUE_SIGN_OVERSIZED, ROGUE_SIGN_WRONG_ALG };
+
+/* Ask for a signature of a digest of 0x42; ROGUE_SIGNED if it verifies. */
+static int
+sign_request(int sock, enum wire_sign_alg alg, size_t len)
+{
+	static struct wire_sign	rq;
+	unsigned char		msg[WIRE_SIGN_REQUEST_MAX], sig[WIRE_SIGN_MAX];
+	struct pollfd		pfd = { sock, POLLIN, 0 };
+	EVP_PKEY_CTX		*ctx;
+	long			n;
+	int			good;
+
+	rq.alg = alg;
+	rq.len = len;
+	memset(rq.data, 0x42, len);
+	rq.data[len - 1] = 0xbc;
+	if ((n = wire_encode_sign(&rq, msg, sizeof(msg))) == -1 ||
+	    send(sock, msg, n, 0) != n || poll(&pfd, 1, 5000) != 1 ||
+	    (n = recv(sock, msg, sizeof(msg), 0)) <= 0 ||
+	    (n = wire_decode_signature(msg, n, sig, sizeof(sig))) <= 0)
+		return 1;
+	ctx = EVP_PKEY_CTX_new(key, NULL);
+	good = ctx != NULL && EVP_PKEY_verify_init(ctx) == 1 &&
+	    EVP_PKEY_verify(ctx, sig, n, rq.data, rq.len) == 1;
+	EVP_PKEY_CTX_free(ctx);
+	return good ? ROGUE_SIGNED : 1;
+}
+
+static void __attribute__((noreturn))
+rogue_sign(int sock, enum rogue how)
+{
+	unsigned char	big[WIRE_SIGN_REQUEST_MAX + 2] = { WIRE_VERSION,
+			    WIRE_SIGN, SIGN_RSA_PSS, (WIRE_SIGN_MAX + 1) >> 8,
+			    (WIRE_SIGN_MAX + 1) & 0xff };
+	int		st;
+
+	switch (how) {
+	case ROGUE_SIGN_ONCE:
+		_exit(sign_request(sock, SIGN_ECDSA, 32));
+	case ROGUE_SIGN_TWICE:
+		if ((st = sign_request(sock, SIGN_ECDSA, 32)) != ROGUE_SIGNED)
+			_exit(st);
+		_exit(sign_request(sock, SIGN_ECDSA, 32) == ROGUE_SIGNED ?
+		    ROGUE_GOT_OK : 0);
+	case ROGUE_SIGN_OVERSIZED:
+		big[sizeof(big) - 1] = 0xbc;
+		send(sock, big, sizeof(big), 0);
+		break;
+	case ROGUE_SIGN_WRONG_ALG:
+		/* A PSS block the size of an RSA-2048 modulus, to an EC key. */
+		_exit(sign_request(sock, SIGN_RSA_PSS, 256) == ROGUE_SIGNED ?
+		    ROGUE_GOT_OK : 0);
+	default:
+		break;
+	}
+	poll(NULL, 0, 10000);
+	_exit(0);
+}
 
 static int
 request(int sock, const char *pass)
@@ -70,6 +138,11 @@ rogue(int sock, enum rogue how)
 		send(sock, "\2\1garbage", 9, 0);
 		poll(NULL, 0, 10000);
 		_exit(0);
+	case ROGUE_SIGN_ONCE:
+	case ROGUE_SIGN_TWICE:
+	case ROGUE_SIGN_OVERSIZED:
+	case ROGUE_SIGN_WRONG_ALG:
+		rogue_sign(sock, how);
 	case ROGUE_PERSIST:
 		/* max_auth_failures wrong ones, then the right one regardless. */
 		for (i = 0; i < cf.max_auth_failures; i++)
@@ -85,7 +158,7 @@ rogue(int sock, enum rogue how)
 
 /* Run a monitor against the rogue; its exit status, and how long it took. */
 static int
-run(enum rogue how, int deadline_ms, long long *took)
+run(enum rogue how, int deadline_ms, long long *took, int with_key)
 {
 	struct monitor_args	ma;
 	long long		t0 = clock_ms();
@@ -110,6 +183,8 @@ run(enum rogue how, int deadline_ms, long long *took)
 		ma.session_fd = -1;	/* a session start fails: never exec */
 		ma.root = geteuid() == 0;
 		ma.deadline = clock_ms() + deadline_ms;
+		if (with_key && EVP_PKEY_up_ref(key))
+			signer_use(key);
 		_exit(monitor_run(&ma));
 	}
 	while (waitpid(m, &status, 0) == -1 && errno == EINTR)
@@ -149,21 +224,40 @@ main(void)
 	char		path[300];
 
 	setup();
-	st = run(ROGUE_PERSIST, 5000, &took);
+	st = run(ROGUE_PERSIST, 5000, &took, 0);
 	ok(st == ROGUE_NO_VERDICT, "after the last failure, a right password "
 	    "gets no verdict (exit %d)", st);
 	ok(took < 4000, "and the monitor ends without waiting for its "
 	    "deadline (%lld ms)", took);
 
-	st = run(ROGUE_SILENT, 500, &took);
+	st = run(ROGUE_SILENT, 500, &took, 0);
 	ok(st == EX_SOFTWARE, "a silent pre-login is killed at the deadline "
 	    "(exit %d)", st);
 	ok(took >= 450 && took < 5000, "at the deadline (%lld ms)", took);
 
-	st = run(ROGUE_GARBAGE, 5000, &took);
+	st = run(ROGUE_GARBAGE, 5000, &took, 0);
 	ok(st == EX_SOFTWARE, "a malformed request ends the connection "
 	    "(exit %d)", st);
 	ok(took < 4000, "at once (%lld ms)", took);
+
+	if ((key = EVP_EC_gen("P-256")) == NULL)
+		return 1;
+	st = run(ROGUE_SIGN_ONCE, 5000, &took, 1);
+	ok(st == ROGUE_SIGNED, "a sign request gets a signature that "
+	    "verifies (exit %d)", st);
+	st = run(ROGUE_SIGN_TWICE, 5000, &took, 1);
+	ok(st == EX_SOFTWARE, "a second sign request ends the connection "
+	    "(exit %d)", st);
+	st = run(ROGUE_SIGN_OVERSIZED, 5000, &took, 1);
+	ok(st == EX_SOFTWARE && took < 4000, "an oversized sign request ends "
+	    "the connection at once (exit %d, %lld ms)", st, took);
+	st = run(ROGUE_SIGN_WRONG_ALG, 5000, &took, 1);
+	ok(st == EX_SOFTWARE, "an RSA request to an EC key ends the "
+	    "connection (exit %d)", st);
+	st = run(ROGUE_SIGN_ONCE, 5000, &took, 0);
+	ok(st == EX_SOFTWARE, "a sign request without TLS ends the "
+	    "connection (exit %d)", st);
+	EVP_PKEY_free(key);
 
 	snprintf(path, sizeof(path), "%s/users", dir);
 	unlink(path);
