@@ -578,32 +578,6 @@ def _substitute_pop3d(words, cmd):
     raise ValueError(f"no pop3d in {words}")
 
 
-def unit_file(name):
-    """A systemd unit under systemd/: {section: {key: last value}}."""
-    out, section = {}, None
-    with open(os.path.join(UNITS, name)) as f:
-        for line in f:
-            line = line.strip()
-            if not line or line[0] in "#;":
-                continue
-            if line.startswith("[") and line.endswith("]"):
-                section = out.setdefault(line[1:-1], {})
-            elif "=" in line and section is not None:
-                k, v = line.split("=", 1)
-                section[k.strip()] = v.strip()
-    return out
-
-
-def _substitute_pop3d(words, cmd):
-    """words with pop3d's installed path (or stunnel's argv[0] "pop3d")
-    made cmd, the build's pop3d and -c CONFIG, and its arguments kept."""
-    for i, w in enumerate(words):
-        if w in (INSTALLED_POP3D, "pop3d"):
-            first = cmd if w == INSTALLED_POP3D else ["pop3d", *cmd[1:]]
-            return words[:i] + first + words[i + 1:]
-    raise ValueError(f"no pop3d in {words}")
-
-
 def _pgrp(pid):
     """The process group of pid, or None when it is gone (or a zombie)."""
     try:
