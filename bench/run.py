@@ -1136,7 +1136,7 @@ def readme_table(res, rev):
         behind += losses(res, keys)
     if behind:
         lines += ["", "Where pop3d is behind:", ""] + behind
-    return "\n".join(lines + [README_END])
+    return "\n".join(lines + ["", README_END])
 
 
 def update_readme(block):
