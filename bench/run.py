@@ -1679,6 +1679,7 @@ def main():
         + (", WITH UNCOMMITTED CHANGES: " + "; ".join(dirty.splitlines())
            if dirty else ", a clean tree")
         + f"; {a.build}/pop3d behind systemd-socket-activate --inetd -a",
+        "- Dovecot: not run (--pop3d-only)" if a.pop3d_only else
         f"- Dovecot {dovecot_version()} (Debian's dovecot-pop3d): its defaults, "
         "and tuned: pop3-login service_count = 0, process_min_avail = 2, "
         "auth_cache_size = 10M (pop3 processes are not reused: each mailbox "
