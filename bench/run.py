@@ -1597,7 +1597,7 @@ def main():
                     f"(poll; at most {POLL_POOL // POLL_BATCH})")
     ap.add_argument("--readme", action="store_true",
                     help="also write the table of ratios into README.md's "
-                    "Performance section (between its markers)")
+                    "Performance section (between its markers; full runs)")
     ap.add_argument("--allow-dirty", action="store_true",
                     help="write RESULTS.md or README.md from a tree with "
                     "uncommitted changes (marked so in the header)")
@@ -1612,6 +1612,10 @@ def main():
     scen = a.only or SCENARIOS
     out = a.out or (None if a.quick or a.only or a.reps or a.polls
                     else os.path.join(HERE, "RESULTS.md"))
+    partial = a.quick or a.only or a.reps or a.polls
+    if a.readme and partial:
+        raise BenchError("--readme wants a full run: a partial one would "
+                         "drop figures from README.md")
     rev, dirty = git_rev()
     if dirty and (a.readme or out == os.path.join(HERE, "RESULTS.md")) \
             and not a.allow_dirty:
@@ -1666,7 +1670,9 @@ def main():
     elapsed = time.monotonic() - t_start
     mach_end = machine()
     head = [
-        f"# pop3d benchmark results ({profile} run)",
+        f"# pop3d benchmark results ({profile} run"
+        + (f", only {' '.join(scen)}" if a.only else "")
+        + (f", {p['reps']} repetitions" if a.reps else "") + ")",
         "",
         *(["**NOT FROM A CLEAN COMMIT: the tree had uncommitted changes "
            "(below). Do not quote these figures.**", ""] if dirty else []),
