@@ -1338,8 +1338,9 @@ class Bench:
             for srv in self.servers:
                 t = starts[srv.name]
                 for a, b in zip(t, t[1:]):
-                    self.res.ref(sec, f"every {interval} s: time from one "
-                                 f"poll to the next, {srv.name}", "s", b - a)
+                    self.res.ref("2b. Polling", f"every {interval} s: time "
+                                 f"from one poll to the next, {srv.name}",
+                                 "s", b - a)
 
     def poll_start(self, base):
         """Fresh copies, read into the page cache, then one session per
@@ -1690,7 +1691,8 @@ def main():
         "and tuned: pop3-login service_count = 0, process_min_avail = 2, "
         "auth_cache_size = 10M (pop3 processes are not reused: each mailbox "
         "has its own uid, and a reused pop3 process cannot change uid)",
-        f"- {p['reps']} interleaved repetitions of every figure (login storm: "
+        f"- {p['reps']} interleaved repetition{'s' if p['reps'] > 1 else ''} "
+        "of every figure (polls: each poll; login storm: "
         f"{max(1, p['storm_sessions'] // p['reps']):,} sessions each): median "
         "(min–max); ratios are of the medians; ↑ higher is better, ↓ lower is "
         "better",
