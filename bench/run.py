@@ -1032,6 +1032,11 @@ REASONS = (
      "the tuned Dovecot reuses its login processes and caches "
      "authentication; pop3d starts a fresh process tree and checks the "
      "password for every connection (by design: no password cache)"),
+    (r"^(RSS|PSS) per idle logged-in session \(", None,
+     "every process of the connection counts: with log = stderr, as here, "
+     "pop3d keeps a log relay per connection (a copy of the monitor, most "
+     "of this figure); Dovecot's log process is shared and not counted. "
+     "The session process alone is the next rows"),
     (r"TLS", "Dovecot tuned",
      "the tuned Dovecot's login processes serve many connections with one "
      "TLS setup; pop3d sets up TLS in a fresh process tree for every "
@@ -1502,7 +1507,7 @@ class Bench:
                 srv.stop()
 
     def memory(self):
-        p, c, d = self.p, self.client, self.data
+        p, c = self.p, self.client
         k = p["idle"]
         sec = "4. Memory"
         for srv in self.servers:        # first sessions build indexes
@@ -1516,12 +1521,17 @@ class Bench:
                 proc = c.idle(srv, "-u", "u", "-n", p["storm_users"],
                               "-w", PASSWORD, "-K", k)
                 time.sleep(0.3)
-                m = srv.mem()
+                m, sess = srv.mem(), srv.mem(session_only=True)
                 c.idle_end(srv, proc)
                 for key, label in (("Rss", "RSS"), ("Pss", "PSS")):
                     self.res.add(sec, f"{label} per idle logged-in session "
                                  f"({k} sessions)", "KB", "lower", srv.name,
                                  (m[key] - base[key]) / k)
+                # No session process runs before: none is subtracted.
+                for key, label in (("Rss", "RSS"), ("Pss", "PSS")):
+                    self.res.add(sec, f"{label} per idle logged-in session, "
+                                 "session process alone", "KB", "lower",
+                                 srv.name, sess[key] / k)
         self.memory_per_message()
 
     def memory_per_message(self):
@@ -1673,7 +1683,8 @@ def main():
     head = [
         f"# pop3d benchmark results ({profile} run"
         + (f", only {' '.join(scen)}" if a.only else "")
-        + (f", {p['reps']} repetitions" if a.reps else "") + ")",
+        + (f", {p['reps']} repetition{'s' if p['reps'] > 1 else ''}"
+           if a.reps else "") + ")",
         "",
         *(["**NOT FROM A CLEAN COMMIT: the tree had uncommitted changes "
            "(below). Do not quote these figures.**", ""] if dirty else []),
