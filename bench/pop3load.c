@@ -1015,7 +1015,7 @@ poll_uidl_line(void *arg, const char *s, size_t len)
 	ps->l.count = ps->l.seen + 1;	/* no STAT: any count goes */
 	if (uidl_line(&ps->l, s, len) == -1)
 		return -1;
-	uid = memchr(s, ' ', len) + 1;
+	uid = (const char *)memchr(s, ' ', len) + 1;
 	if (uids_add(&ps->now, uid, len - (uid - s)) == -1)
 		return -1;
 	if (ps->all_seen ||
