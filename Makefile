@@ -176,11 +176,12 @@ fuzz: fuzz-build
 
 .PHONY: fuzz fuzz-build
 
-# Benchmark against Dovecot (as root; see bench/README.md).
+# Benchmark against Dovecot (as root; see bench/README.md).  BENCHFLAGS:
+# more options of bench/run.py, e.g. --readme or --only poll.
 bench: all
-	python3 bench/run.py --build $(O)
+	python3 bench/run.py --build $(O) $(BENCHFLAGS)
 
 bench-quick: all
-	python3 bench/run.py --build $(O) --quick
+	python3 bench/run.py --build $(O) --quick $(BENCHFLAGS)
 
 .PHONY: bench bench-quick

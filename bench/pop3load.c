@@ -5,7 +5,8 @@
  *   pop3load session -p PORT -u USER -w PASS
  *   pop3load retr    -p PORT -u USER -w PASS [-W WINDOW] [-t] [-s]
  *   pop3load raw     -p PORT
- *   pop3load idle    -p PORT -u PREFIX [-n USERS] -w PASS -K COUNT
+ *   pop3load idle    -p PORT -u PREFIX [-n USERS] -w PASS -K COUNT [-L]
+ *   pop3load poll    -p PORT -u USER -w PASS -S SEENFILE [-A] [-E NEW]
  *   pop3load crypt   -w PASS -H HASH -N CALLS
  *
  * storm: SESSIONS sessions of connect, USER, PASS, STAT, QUIT, CONC at a
@@ -20,7 +21,15 @@
  * raw: read everything the server sends until it closes (a cat(1) behind
  *   the same launcher: the ceiling for retr), scanning lines as retr does.
  * idle: log COUNT sessions in (PREFIX<i>, or PREFIX itself without -n),
- *   send STAT, print "ready", wait for standard input to close, then QUIT.
+ *   send STAT (with -L also LIST and UIDL), print "ready", wait for
+ *   standard input to close, then QUIT.
+ * poll: one session of a client that leaves mail on the server: USER,
+ *   PASS, UIDL, RETR (one at a time) of each message whose unique-id is
+ *   not among those in SEENFILE, QUIT; then SEENFILE holds the unique-ids
+ *   of this UIDL, one a line (a missing file is an empty list).  -A
+ *   retrieves nothing and takes every message as seen (a client set up on
+ *   an old maildrop); -E NEW fails unless exactly NEW were new.  Each RETR
+ *   whose "+OK" gives "N octets" is checked against N.
  * crypt: CALLS crypt(3) calls of PASS against HASH, the bare hash cost.
  *
  * Every mode prints key=value lines and exits 0 only when every reply was
@@ -31,6 +40,7 @@
  * on 127.0.0.1.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include <netinet/in.h>
@@ -39,6 +49,7 @@
 
 #include <crypt.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
@@ -59,6 +70,8 @@
 #define IDLE_MAX_S	600		/* idle: longest wait for stdin to close */
 #define CMD_MAX		512
 #define TLS_READ	(256 * 1024)	/* one SSL_read at most; records are 16 KB */
+#define UID_MAX		70		/* RFC 1939 section 7: a unique-id's length */
+#define SEEN_MAX	(64 * 1024 * 1024)	/* poll: the largest SEENFILE */
 
 struct conn {
 	int		 fd;
@@ -406,7 +419,7 @@ list_line(void *arg, const char *s, size_t len)
 	return 0;
 }
 
-/* UIDL lines: "n uid", numbered from 1 in order, uid 1..70 characters. */
+/* UIDL lines: "n uid", numbered from 1 in order, uid 1..UID_MAX characters. */
 static int
 uidl_line(void *arg, const char *s, size_t len)
 {
@@ -416,7 +429,7 @@ uidl_line(void *arg, const char *s, size_t len)
 	const char	*p;
 
 	if (sp == NULL || sp == s || len - (sp - s) - 1 < 1 ||
-	    len - (sp - s) - 1 > 70)
+	    len - (sp - s) - 1 > UID_MAX)
 		return -1;
 	for (p = s; p < sp; p++) {
 		if (*p < '0' || *p > '9')
@@ -773,8 +786,28 @@ mode_raw(void)
 
 /* ---- idle ---- */
 
+/* LIST and UIDL after STAT, checked against it, the bodies dropped. */
 static int
-mode_idle(const char *prefix, int nusers, const char *pass, int k)
+list_uidl(struct conn *c, uint64_t count, uint64_t octets)
+{
+	struct listing	l;
+	struct mstat	ms;
+
+	if (list_all(c, &l, count, octets, 0) == -1)
+		return -1;
+	memset(&l, 0, sizeof(l));
+	l.count = count;
+	if (conn_cmd(c, "UIDL") == -1 || conn_ok(c, "UIDL", NULL, 0) == -1 ||
+	    conn_multi(c, &ms, uidl_line, &l) == -1)
+		return -1;
+	if (l.seen != count)
+		return fail(c, "UIDL: %" PRIu64 " lines, STAT said %" PRIu64,
+		    l.seen, count);
+	return 0;
+}
+
+static int
+mode_idle(const char *prefix, int nusers, const char *pass, int k, int lists)
 {
 	struct conn	*cs;
 	struct pollfd	 pfd = { 0, POLLIN, 0 };
@@ -795,7 +828,8 @@ mode_idle(const char *prefix, int nusers, const char *pass, int k)
 		user_name(user, sizeof(user), prefix, nusers, i);
 		if (conn_open(&cs[i], SMALL_BUF) == -1 ||
 		    login(&cs[i], user, pass) == -1 ||
-		    stat_reply(&cs[i], &count, &octets) == -1) {
+		    stat_reply(&cs[i], &count, &octets) == -1 ||
+		    (lists && list_uidl(&cs[i], count, octets) == -1)) {
 			printf("error=%s: %s\n", user, cs[i].err);
 			for (; i >= 0; i--)
 				conn_close(&cs[i]);
@@ -820,6 +854,269 @@ mode_idle(const char *prefix, int nusers, const char *pass, int k)
 	free(cs);
 	printf("closed=%d\n", k);
 	return rc;
+}
+
+/* ---- poll: a leave-on-server client ---- */
+
+/* Unique-ids, one string each in one growing buffer. */
+struct uids {
+	char		*buf;
+	size_t		 len, cap;
+	size_t		*off;		/* off[i]: start of string i in buf */
+	size_t		 n, ncap;
+};
+
+static int
+uids_add(struct uids *u, const char *s, size_t len)
+{
+	void *p;
+
+	if (u->len + len + 1 > u->cap) {
+		size_t cap = u->cap ? u->cap * 2 : 1 << 20;
+
+		while (cap < u->len + len + 1)
+			cap *= 2;
+		if ((p = realloc(u->buf, cap)) == NULL)
+			return -1;
+		u->buf = p;
+		u->cap = cap;
+	}
+	if (u->n == u->ncap) {
+		size_t ncap = u->ncap ? u->ncap * 2 : 4096;
+
+		if ((p = reallocarray(u->off, ncap, sizeof(*u->off))) == NULL)
+			return -1;
+		u->off = p;
+		u->ncap = ncap;
+	}
+	u->off[u->n++] = u->len;
+	memcpy(u->buf + u->len, s, len);
+	u->buf[u->len + len] = '\0';
+	u->len += len + 1;
+	return 0;
+}
+
+static void
+uids_free(struct uids *u)
+{
+	free(u->buf);
+	free(u->off);
+	memset(u, 0, sizeof(*u));
+}
+
+static const char	*sort_base;	/* uids_sort's buffer for cmp_uid */
+
+static int
+cmp_uid(const void *a, const void *b)
+{
+	return strcmp(sort_base + *(const size_t *)a,
+	    sort_base + *(const size_t *)b);
+}
+
+/* The seen list: SEENFILE's lines, sorted for bsearch. */
+static int
+seen_load(const char *path, struct uids *u, char *err, size_t errlen)
+{
+	struct stat	 st;
+	char		*data, *p, *nl;
+	ssize_t		 n;
+	size_t		 got = 0;
+	int		 fd;
+
+	memset(u, 0, sizeof(*u));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%.200s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || st.st_size > SEEN_MAX ||
+	    (data = malloc(st.st_size + 1)) == NULL) {
+		snprintf(err, errlen, "%.200s: unreadable or too large", path);
+		close(fd);
+		return -1;
+	}
+	while (got < (size_t)st.st_size &&
+	    (n = read(fd, data + got, st.st_size - got)) > 0)
+		got += n;
+	close(fd);
+	data[got] = '\0';
+	for (p = data; *p != '\0'; p = *nl == '\0' ? nl : nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			nl = p + strlen(p);
+		if (nl > p && uids_add(u, p, nl - p) == -1) {
+			snprintf(err, errlen, "out of memory");
+			free(data);
+			return -1;
+		}
+	}
+	free(data);
+	sort_base = u->buf;
+	qsort(u->off, u->n, sizeof(*u->off), cmp_uid);
+	return 0;
+}
+
+static int
+seen_has(const struct uids *seen, const char *uid)
+{
+	size_t lo = 0, hi = seen->n, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((c = strcmp(uid, seen->buf + seen->off[mid])) == 0)
+			return 1;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return 0;
+}
+
+/* The new list of seen unique-ids, written whole and renamed over. */
+static int
+seen_save(const char *path, const struct uids *now, char *err, size_t errlen)
+{
+	char	 tmp[4096];
+	FILE	*f;
+	size_t	 i;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((f = fopen(tmp, "w")) == NULL) {
+		snprintf(err, errlen, "%.200s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < now->n; i++)
+		fprintf(f, "%s\n", now->buf + now->off[i]);
+	if (fclose(f) == EOF || rename(tmp, path) == -1) {
+		snprintf(err, errlen, "%.200s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct pollstate {
+	struct listing	 l;		/* numbering of the UIDL lines */
+	const struct uids *seen;
+	struct uids	 now;		/* this UIDL's unique-ids */
+	uint64_t	*fresh;		/* message numbers not seen before */
+	size_t		 nfresh, freshcap;
+	int		 all_seen;	/* -A */
+};
+
+static int
+poll_uidl_line(void *arg, const char *s, size_t len)
+{
+	struct pollstate	*ps = arg;
+	const char		*uid;
+	void			*p;
+
+	ps->l.count = ps->l.seen + 1;	/* no STAT: any count goes */
+	if (uidl_line(&ps->l, s, len) == -1)
+		return -1;
+	uid = (const char *)memchr(s, ' ', len) + 1;
+	if (uids_add(&ps->now, uid, len - (uid - s)) == -1)
+		return -1;
+	if (ps->all_seen ||
+	    seen_has(ps->seen, ps->now.buf + ps->now.off[ps->now.n - 1]))
+		return 0;
+	if (ps->nfresh == ps->freshcap) {
+		ps->freshcap = ps->freshcap ? ps->freshcap * 2 : 64;
+		if ((p = reallocarray(ps->fresh, ps->freshcap,
+		    sizeof(*ps->fresh))) == NULL)
+			return -1;
+		ps->fresh = p;
+	}
+	ps->fresh[ps->nfresh++] = ps->l.seen;
+	return 0;
+}
+
+/* RETR n, checked against the size its "+OK" gives, if it gives one. */
+static int
+retr_one(struct conn *c, uint64_t n, uint64_t *octets)
+{
+	struct mstat	ms;
+	char		rest[128];
+	uint64_t	said;
+	int		told;
+
+	if (conn_cmd(c, "RETR %" PRIu64, n) == -1 ||
+	    conn_ok(c, "RETR", rest, sizeof(rest)) == -1)
+		return -1;
+	told = sscanf(rest, " %" SCNu64 " octets", &said) == 1;
+	if (conn_multi(c, &ms, NULL, NULL) == -1)
+		return -1;
+	if (told && said != ms.octets)
+		return fail(c, "RETR %" PRIu64 ": %" PRIu64 " octets, +OK said %"
+		    PRIu64, n, ms.octets, said);
+	*octets += ms.octets;
+	return 0;
+}
+
+static int
+mode_poll(const char *user, const char *pass, const char *seenfile,
+    int all_seen, int expect)
+{
+	struct conn		c;
+	struct pollstate	ps;
+	struct uids		seen;
+	struct mstat		ms;
+	uint64_t		octets = 0;
+	double			t0, t1, t_pass = 0, t_uidl = 0, t_retr = 0,
+				t_quit = 0, total = 0;
+	size_t			i;
+	int			rc = -1;
+
+	memset(&c, 0, sizeof(c));
+	c.fd = -1;
+	memset(&ps, 0, sizeof(ps));
+	if (seen_load(seenfile, &seen, c.err, sizeof(c.err)) == -1)
+		goto out;
+	ps.seen = &seen;
+	ps.all_seen = all_seen;
+	t0 = now();
+	if (conn_open(&c, BIG_BUF) == -1 || conn_ok(&c, "greeting", NULL, 0) == -1 ||
+	    conn_cmd(&c, "USER %s", user) == -1 || conn_ok(&c, "USER", NULL, 0) == -1)
+		goto out;
+	t1 = now();
+	if (conn_cmd(&c, "PASS %s", pass) == -1 || conn_ok(&c, "PASS", NULL, 0) == -1)
+		goto out;
+	t_pass = now() - t1;
+	t1 = now();
+	if (conn_cmd(&c, "UIDL") == -1 || conn_ok(&c, "UIDL", NULL, 0) == -1 ||
+	    conn_multi(&c, &ms, poll_uidl_line, &ps) == -1)
+		goto out;
+	t_uidl = now() - t1;
+	t1 = now();
+	for (i = 0; i < ps.nfresh; i++)
+		if (retr_one(&c, ps.fresh[i], &octets) == -1)
+			goto out;
+	t_retr = now() - t1;
+	t1 = now();
+	if (quit(&c) == -1)
+		goto out;
+	t_quit = now() - t1;
+	total = now() - t0;
+	if (expect >= 0 && ps.nfresh != (size_t)expect) {
+		fail(&c, "%zu new messages, not %d", ps.nfresh, expect);
+		goto out;
+	}
+	if (seen_save(seenfile, &ps.now, c.err, sizeof(c.err)) == -1)
+		goto out;
+	rc = 0;
+out:
+	printf("messages=%" PRIu64 "\nnew=%zu\nretr_octets=%" PRIu64 "\n"
+	    "pass_ms=%.3f\nuidl_ms=%.3f\nretr_ms=%.3f\nquit_ms=%.3f\n"
+	    "total_ms=%.3f\n", ps.l.seen, ps.nfresh, octets, t_pass * 1e3,
+	    t_uidl * 1e3, t_retr * 1e3, t_quit * 1e3, total * 1e3);
+	if (rc == -1)
+		printf("error=%s\n", c.err);
+	conn_close(&c);
+	uids_free(&seen);
+	uids_free(&ps.now);
+	free(ps.fresh);
+	return rc == 0 ? 0 : 1;
 }
 
 /* ---- crypt ---- */
@@ -876,7 +1173,8 @@ usage(void)
 	    "       pop3load session -p port -u user -w pass\n"
 	    "       pop3load retr    -p port -u user -w pass [-W window] [-t] [-s]\n"
 	    "       pop3load raw     -p port\n"
-	    "       pop3load idle    -p port -u prefix [-n users] -w pass -K count\n"
+	    "       pop3load idle    -p port -u prefix [-n users] -w pass -K count [-L]\n"
+	    "       pop3load poll    -p port -u user -w pass -S seenfile [-A] [-E new]\n"
 	    "       pop3load crypt   -w pass -H hash -N calls\n");
 	exit(2);
 }
@@ -898,19 +1196,24 @@ int
 main(int argc, char *argv[])
 {
 	const char	*mode, *user = NULL, *pass = NULL, *hash = NULL;
+	const char	*seenfile = NULL;
 	int		 ch, nusers = 0, sessions = 1, conc = 1, window = 1, top = 0;
-	int		 k = 1;
+	int		 k = 1, lists = 0, all_seen = 0, expect = -1;
 
 	if (argc < 2)
 		usage();
 	mode = argv[1];
 	optind = 2;
-	while ((ch = getopt(argc, argv, "C:H:K:N:W:n:p:stu:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "AC:E:H:K:LN:S:W:n:p:stu:w:")) != -1) {
 		switch (ch) {
+		case 'A': all_seen = 1; break;
 		case 'C': conc = number(optarg, 1, 4096); break;
+		case 'E': expect = number(optarg, 0, 10000000); break;
 		case 'H': hash = optarg; break;
 		case 'K': k = number(optarg, 1, 100000); break;
+		case 'L': lists = 1; break;
 		case 'N': sessions = number(optarg, 1, 10000000); break;
+		case 'S': seenfile = optarg; break;
 		case 'W': window = number(optarg, 1, 64); break;
 		case 'n': nusers = number(optarg, 1, 1000); break;
 		case 'p': opt_port = number(optarg, 1, 65535); break;
@@ -941,6 +1244,8 @@ main(int argc, char *argv[])
 	if (strcmp(mode, "retr") == 0)
 		return mode_retr(user, pass, window, top);
 	if (strcmp(mode, "idle") == 0)
-		return mode_idle(user, nusers, pass, k);
+		return mode_idle(user, nusers, pass, k, lists);
+	if (strcmp(mode, "poll") == 0 && seenfile != NULL)
+		return mode_poll(user, pass, seenfile, all_seen, expect);
 	usage();
 }
