@@ -60,6 +60,8 @@ struct cache {
 	size_t		 mask;		/* number of slots - 1 */
 	uint64_t	 seed;
 	size_t		 next;		/* the entry after the last match */
+	int		 in_order;	/* the last match was the one after its
+					   own last match */
 	size_t		 iter;		/* cache_next(): offset of the next */
 	unsigned char	*add;		/* entries added, as in the file */
 	size_t		 addlen;
@@ -374,6 +376,7 @@ cache_open(int dirfd)
 	}
 	c->stale = 0;
 	c->next = CACHE_HEADER;
+	c->in_order = 1;
 	c->complete = (get_le(c->buf + H_FLAGS, 4) & CACHE_COMPLETE) != 0;
 	memcpy(c->stamps, c->buf + H_STAMPS, sizeof(c->stamps));
 	return c;
@@ -388,21 +391,50 @@ key_eq(const unsigned char *e, const struct stat *st)
 	    get_le(e + E_NSEC, 4) == (uint64_t)st->st_mtim.tv_nsec;
 }
 
-/* A file looked up: stat(2)ed once, when an entry has its name. */
+/*
+ * A file looked up: matched by its directory entry alone, else stat(2)ed
+ * once, when an entry has its base name.
+ */
 struct probe {
 	int		 dfd;
 	const char	*name;
 	size_t		 blen;		/* of the base name */
+	uint64_t	 ino;		/* d_ino; 0: unknown */
 	int		 statted;	/* 1 done, -1 failed or not regular */
-	struct stat	 st;
+	struct stat	 st;		/* the key the size was counted for */
 };
 
+/* The key of entry e as a stat(2) would give it, for cache_add(). */
+static void
+entry_key(const unsigned char *e, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = get_le(e + E_INO, 8);
+	st->st_size = get_le(e + E_LEN, 8);
+	st->st_mtim.tv_sec = get_le(e + E_SEC, 8);
+	st->st_mtim.tv_nsec = get_le(e + E_NSEC, 4);
+}
+
+/*
+ * The base name, then the inode: readdir(3) gave the caller a regular file
+ * under this base name with the inode of the entry, and the entry is taken
+ * without a stat(2).  A file with that inode and base name is the file
+ * counted (a file replaced under its name has another inode), unless it
+ * was rewritten in place, which no Maildir writer does and which the open
+ * of the message catches (maildrop_open_message()).  Where readdir(3)
+ * gives an inode other than stat(2)'s (overlayfs without xino), every
+ * file is stat(2)ed as before: slower, never wrong.
+ */
 static int
 probe_match(struct probe *p, const unsigned char *e)
 {
 	if (base_len(e + CACHE_RECORD, get_le(e + E_NAMELEN, 2)) != p->blen ||
 	    memcmp(e + CACHE_RECORD, p->name, p->blen) != 0)
 		return 0;
+	if (p->ino != 0 && get_le(e + E_INO, 8) == p->ino) {
+		entry_key(e, &p->st);
+		return 1;
+	}
 	if (p->statted == 0)
 		p->statted = fstatat(p->dfd, p->name, &p->st,
 		    AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -411,9 +443,11 @@ probe_match(struct probe *p, const unsigned char *e)
 }
 
 /*
- * Entries are written in listing order, and readdir(3) gives the same
- * order again while a directory is unchanged: the entry after the last
- * match is tried before the hash table, which saves two cache misses.
+ * Entries are written in listing order, which readdir(3) gives on some
+ * file systems: there the entry after the last match is tried before the
+ * hash table, which saves two cache misses.  Where readdir(3) gives
+ * another order (hash order on ext4 and XFS) the try would be a cache
+ * miss of its own, so it is made only while the last one matched.
  */
 static unsigned char *
 cache_find(struct cache *c, struct probe *p)
@@ -423,7 +457,8 @@ cache_find(struct cache *c, struct probe *p)
 	size_t		 i;
 
 	e = c->buf + c->next;
-	if (c->next < c->len - CACHE_TRAILER && probe_match(p, e))
+	if (c->in_order && c->next < c->len - CACHE_TRAILER &&
+	    probe_match(p, e))
 		return e;
 	if (p->statted == -1)
 		return NULL;
@@ -440,8 +475,8 @@ cache_find(struct cache *c, struct probe *p)
 }
 
 int
-cache_lookup(struct cache *c, int dfd, const char *name, int in_new,
-    uint64_t *size, uint32_t *ref)
+cache_lookup(struct cache *c, int dfd, const char *name, uint64_t ino,
+    int in_new, uint64_t *size, uint32_t *ref, struct stat *key)
 {
 	struct probe	 p;
 	unsigned char	*e;
@@ -452,13 +487,16 @@ cache_lookup(struct cache *c, int dfd, const char *name, int in_new,
 	p.dfd = dfd;
 	p.name = name;
 	p.blen = strcspn(name, ":");
+	p.ino = ino;
 	p.statted = 0;
 	if (p.blen == 0 || p.blen > MAILDIR_NAME_MAX ||
 	    (e = cache_find(c, &p)) == NULL)
 		return 0;
 	nlen = get_le(e + E_NAMELEN, 2);
+	c->in_order = (size_t)(e - c->buf) == c->next;
 	c->next = e - c->buf + CACHE_RECORD + nlen;
 	*size = get_le(e + E_SIZE, 8);
+	*key = p.st;
 	/* Moved to cur/ or flags changed: the same file under a new name. */
 	if (e[E_DIR] == in_new && nlen == strlen(name) &&
 	    memcmp(e + CACHE_RECORD, name, nlen) == 0)
@@ -738,7 +776,7 @@ cache_listing(struct cache *c, const struct stat dirs[2])
 
 int
 cache_next(struct cache *c, char name[MAILDIR_NAME_MAX + 1], int *in_new,
-    uint64_t *size, uint32_t *ref)
+    uint64_t *size, uint32_t *ref, struct stat *key)
 {
 	const unsigned char	*e = c->buf + c->iter;
 	size_t			 nlen;
@@ -750,6 +788,7 @@ cache_next(struct cache *c, char name[MAILDIR_NAME_MAX + 1], int *in_new,
 	name[nlen] = '\0';
 	*in_new = e[E_DIR];
 	*size = get_le(e + E_SIZE, 8);
+	entry_key(e, key);
 	*ref = c->iter;
 	c->iter += CACHE_RECORD + nlen;
 	return 1;

@@ -116,22 +116,26 @@ struct cache	*cache_open(int dirfd);
  * Whether the listing can come from the cache: it was complete, names no
  * base name twice, and the fstat(2) of new/ (dirs[0]) and cur/ (dirs[1])
  * taken before this call matches its stamps.  Then cache_next() gives each
- * file in turn: its name, whether it is in new/, its size and its entry;
- * 0 at the end.  cache_next() only follows a cache_listing() that said 1.
+ * file in turn: its name, whether it is in new/, its size, its entry and
+ * its key (st_ino, st_size and st_mtim of the file counted, the rest of
+ * *key zero); 0 at the end.  cache_next() only follows a cache_listing()
+ * that said 1.
  */
 int	cache_listing(struct cache *, const struct stat dirs[2]);
 int	cache_next(struct cache *, char name[MAILDIR_NAME_MAX + 1],
-	    int *in_new, uint64_t *size, uint32_t *ref);
+	    int *in_new, uint64_t *size, uint32_t *ref, struct stat *key);
 
 /*
- * The cached size of the file name in dfd (in new/ when in_new), if the
- * file is a regular file whose fstatat(2) still matches the entry of its
- * base name: 1, the size in *size and the file's entry in *ref (a new one
- * when the name has changed, as cache_add() gives it).  0 when it has to
- * be counted.
+ * The cached size of the regular file name in dfd (in new/ when in_new),
+ * which readdir(3) gave with the inode ino (0: unknown): 1 when an entry
+ * has its base name and either that inode or, stat(2)ed, its inode,
+ * length and modification time; the size in *size, the file's entry in
+ * *ref (a new one when the name has changed, as cache_add() gives it) and
+ * the entry's key in *key, as cache_next() gives it.  0 when the file has
+ * to be counted.
  */
-int	cache_lookup(struct cache *, int dfd, const char *name, int in_new,
-	    uint64_t *size, uint32_t *ref);
+int	cache_lookup(struct cache *, int dfd, const char *name, uint64_t ino,
+	    int in_new, uint64_t *size, uint32_t *ref, struct stat *key);
 
 /*
  * Note the size just counted of the file name, whose fstat(2) is st; its

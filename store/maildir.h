@@ -20,6 +20,16 @@ const char *maildir_base(const struct maildrop *, size_t i);
 /* The info after the ':', or NULL when the name has none. */
 const char *maildir_info(const struct maildrop *, size_t i);
 
+/*
+ * 24 bits of a file's length and modification time: the check of the
+ * message whose size was counted for them (struct message).  Any other
+ * length with the same time gives another check unless the two differ by
+ * a multiple of 16 MiB; another time, all but once in 2^24.  A whole
+ * RETR counts the octets it sends as well (msgout.h).
+ */
+void	maildir_check_set(struct message *, const struct stat *);
+int	maildir_check_ok(const struct message *, const struct stat *);
+
 /* The descriptor of the directory message i was listed in. */
 int	maildir_dirfd(const struct maildrop *, size_t i);
 

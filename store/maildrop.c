@@ -99,11 +99,6 @@ struct sortkey {
 	uint8_t		 flags;
 };
 
-struct uidkey {
-	const char	*uidl;
-	size_t		 idx;
-};
-
 static enum store_status
 fail(char *err, size_t errlen, enum store_status st, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -411,9 +406,10 @@ ino_find(const struct scan *sc, uint64_t ino, const char *name)
 	return SIZE_MAX;
 }
 
+/* key: the fstat(2) the size was counted for, or the cache's record of it. */
 static enum store_status
 scan_add(struct scan *sc, const char *name, uint8_t flags, uint64_t size,
-    uint32_t ref, uint64_t ino)
+    uint32_t ref, uint64_t ino, const struct stat *key)
 {
 	struct scan_entry *e;
 	struct message	*m;
@@ -445,6 +441,7 @@ scan_add(struct scan *sc, const char *name, uint8_t flags, uint64_t size,
 	m = &sc->msgs[sc->count];
 	m->size = size;
 	m->flags = flags;
+	maildir_check_set(m, key);
 	if ((st = pool_add_name(sc, name, &m->name, &m->flags)) != STORE_OK)
 		return st;
 	ino_insert(sc, sc->count++);
@@ -493,7 +490,7 @@ scan_file(struct scan *sc, int dfd, const struct dirent *de, uint8_t flags)
 	sc->md->counted++;
 	/* The key is the fstat(2) taken before the read, not after. */
 	return scan_add(sc, de->d_name, flags, size, cache_add(sc->cache,
-	    de->d_name, (flags & MSG_NEW) != 0, &st, size), de->d_ino);
+	    de->d_name, (flags & MSG_NEW) != 0, &st, size), de->d_ino, &st);
 }
 
 /* Whether entry j is listed as name in the directory of flags. */
@@ -567,6 +564,7 @@ scan_visit(void *arg, int dfd, const struct dirent *de)
 {
 	struct scan	*sc = arg;
 	uint8_t		 flags = dfd == sc->md->newfd ? MSG_NEW : 0;
+	struct stat	 key;
 	uint64_t	 size;
 	uint32_t	 ref;
 	size_t		 j;
@@ -576,10 +574,10 @@ scan_visit(void *arg, int dfd, const struct dirent *de)
 		sc->status = scan_again(sc, j, dfd, de->d_name, flags);
 	else if (!is_regular(dfd, de))
 		return 0;
-	else if (cache_lookup(sc->cache, dfd, de->d_name,
-	    (flags & MSG_NEW) != 0, &size, &ref))
+	else if (cache_lookup(sc->cache, dfd, de->d_name, de->d_ino,
+	    (flags & MSG_NEW) != 0, &size, &ref, &key))
 		sc->status = scan_add(sc, de->d_name, flags, size, ref,
-		    de->d_ino);
+		    de->d_ino, &key);
 	else
 		sc->status = scan_file(sc, dfd, de, flags);
 	return sc->status != STORE_OK;
@@ -818,46 +816,61 @@ sort_listing(struct scan *sc)
 	return STORE_OK;
 }
 
-static int
-uidkey_cmp(const void *va, const void *vb)
+/* FNV-1a, seeded, mixed so that the low bits depend on every octet. */
+static uint64_t
+uidl_hash_of(const char *s, uint64_t seed)
 {
-	const struct uidkey	*a = va, *b = vb;
-	int			 c;
+	uint64_t	h = UINT64_C(0xcbf29ce484222325) ^ seed;
 
-	if ((c = strcmp(a->uidl, b->uidl)) != 0)
-		return c;
-	return a->idx < b->idx ? -1 : a->idx > b->idx;
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= UINT64_C(0x100000001b3);
+	}
+	h ^= h >> 33;
+	h *= UINT64_C(0xff51afd7ed558ccd);
+	return h ^ (h >> 33);
 }
 
 /*
  * Mark every message whose unique-id an earlier one already has, and every
  * message that shares its base name with another (the same thing before
- * the duplicates are renamed).
+ * the duplicates are renamed).  A hash table of the first of each
+ * unique-id, at most half full: one pass, where sorting 100,000 unique-ids
+ * cost a sixth of a listing.  The seed keeps file names chosen to collide
+ * from making the probes long.
  */
 static enum store_status
 find_duplicates(struct scan *sc, size_t *ndup)
 {
 	struct maildrop	*md = sc->md;
-	struct uidkey	*keys;
-	size_t		 i;
+	uint32_t	*slots;
+	uint64_t	 seed, h;
+	size_t		 nslots = 16, i, j;
+	const char	*u;
 
 	*ndup = 0;
-	if ((keys = reallocarray(NULL, md->count, sizeof(*keys))) == NULL)
+	while (nslots < 2 * md->count)
+		nslots *= 2;
+	if ((slots = calloc(nslots, sizeof(*slots))) == NULL)
 		return fail(sc->err, sc->errlen, STORE_TEMPFAIL,
 		    "out of memory");
+	seed = (uint64_t)arc4random() << 32 | arc4random();
 	for (i = 0; i < md->count; i++) {
-		keys[i].uidl = maildrop_uidl(md, i);
-		keys[i].idx = i;
+		u = maildrop_uidl(md, i);
+		for (h = uidl_hash_of(u, seed);; h++) {
+			if ((j = slots[h & (nslots - 1)]) == 0) {
+				slots[h & (nslots - 1)] = i + 1;
+				break;
+			}
+			if (strcmp(maildrop_uidl(md, j - 1), u) == 0) {
+				md->msgs[j - 1].flags |= MSG_SHARED;
+				md->msgs[i].flags |= MSG_SHARED | MSG_DUP;
+				(*ndup)++;
+				break;
+			}
+		}
 	}
-	qsort(keys, md->count, sizeof(*keys), uidkey_cmp);
-	for (i = 1; i < md->count; i++) {
-		if (strcmp(keys[i].uidl, keys[i - 1].uidl) != 0)
-			continue;
-		md->msgs[keys[i - 1].idx].flags |= MSG_SHARED;
-		md->msgs[keys[i].idx].flags |= MSG_SHARED | MSG_DUP;
-		(*ndup)++;
-	}
-	free(keys);
+	free(slots);
 	return STORE_OK;
 }
 
@@ -963,14 +976,15 @@ static enum store_status
 scan_cached(struct scan *sc)
 {
 	char			name[MAILDIR_NAME_MAX + 1];
+	struct stat		key;
 	enum store_status	st;
 	uint64_t		size;
 	uint32_t		ref;
 	int			in_new;
 
-	while (cache_next(sc->cache, name, &in_new, &size, &ref))
+	while (cache_next(sc->cache, name, &in_new, &size, &ref, &key))
 		if ((st = scan_add(sc, name, in_new ? MSG_NEW : 0, size, ref,
-		    0)) != STORE_OK)
+		    0, &key)) != STORE_OK)
 			return st;
 	sc->md->from_cache = 1;
 	/* The stamps matched: new/ and cur/ are as they were before. */
@@ -1094,6 +1108,12 @@ maildrop_open_message(struct maildrop *md, size_t i)
 			close(fd);
 			fd = -1;
 			errno = ENOENT;
+		}
+		if (fd != -1 && !maildir_check_ok(&md->msgs[i], &st)) {
+			close(fd);
+			maildrop_distrust_sizes(md);
+			errno = ESTALE;
+			return -1;
 		}
 		if (fd != -1 || errno != ENOENT || tries == MAILDROP_FIND_TRIES)
 			return fd;
