@@ -152,19 +152,35 @@ cache_warn(const char *what)
 	log_warn("%s %s, going on without it", what, CACHE_FILE);
 }
 
-/* FNV-1a, seeded, then mixed so that the low bits depend on every octet. */
+/*
+ * Eight octets at a time, so that a name of 50 costs 7 multiplications,
+ * not 50 as octet by octet: the listing hashes each name two or three
+ * times.  The final mix makes the low bits, which pick the slot, depend
+ * on every octet; the seed is random per process.
+ */
+uint64_t
+cache_hash(uint64_t seed, const void *vp, size_t len)
+{
+	const unsigned char	*p = vp;
+	uint64_t		 h = seed ^ len * UINT64_C(0x9e3779b97f4a7c15), w;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
+		h ^= h >> 29;
+	}
+	w = 0;
+	memcpy(&w, p, len);
+	h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 32;
+	h *= UINT64_C(0xc4ceb9fe1a85ec53);
+	return h ^ (h >> 29);
+}
+
 static uint64_t
 name_hash(const struct cache *c, const char *s, size_t len)
 {
-	uint64_t	h = UINT64_C(0xcbf29ce484222325) ^ c->seed;
-
-	while (len-- > 0) {
-		h ^= (unsigned char)*s++;
-		h *= UINT64_C(0x100000001b3);
-	}
-	h ^= h >> 33;
-	h *= UINT64_C(0xff51afd7ed558ccd);
-	return h ^ (h >> 33);
+	return cache_hash(c->seed, s, len);
 }
 
 /* Length of the base name: the file name up to its first ':'. */

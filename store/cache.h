@@ -8,11 +8,29 @@
  * flag change or a move from new/ to cur/ keeps it) and by the inode, the
  * length (st_size) and the modification time in nanoseconds of the file;
  * it also keeps the whole name and whether the file is in new/ or cur/.
- * A file replaced under its name has another inode, one changed in place
- * another length or time: either way the entry no longer matches, the file
- * is read again and the next cache drops the old entry.  A file modified
- * within CACHE_SETTLE_SECONDS of being counted could keep its time stamp,
- * so such a file is not cached until it has settled.
+ * A file modified within CACHE_SETTLE_SECONDS of being counted could keep
+ * its time stamp, so such a file is not cached until it has settled.
+ *
+ * What a login looks at.  A file whose base name and inode, as readdir(3)
+ * gives them (d_ino), match an entry takes its size without a stat(2):
+ * 100,000 stat(2)s cost more than the rest of a listing together, and in
+ * a maildrop polled by a client that leaves mail on the server, every
+ * session finds new/ and cur/ changed (deliveries, and the moves of the
+ * last session).  A file replaced under its name, as Maildir writers
+ * replace files, has another inode and is read again; the next cache drops
+ * the old entry.  Where d_ino is not st_ino (overlayfs without xino) the
+ * inodes never match, and each file is stat(2)ed and matched by inode,
+ * length and time as before: slower, never wrong.
+ *
+ * What is not detected at login: a file rewritten in place (same inode),
+ * which no Maildir writer does.  The listing keeps 24 bits of the length
+ * and time each size was counted for (struct message), and the open of
+ * the message for RETR or TOP compares them with its fstat(2): a change
+ * makes the open fail (maildrop_open_message(), ESTALE), so the stale size
+ * is never sent, and the cache is removed, so the next login counts every
+ * file.  One time change in 2^24 passes that check, and a length change
+ * by a multiple of 16 MiB with the time put back; a whole RETR also counts
+ * the octets it sends against the size (msgout.h).
  *
  * ",S=<n>" and ",W=<n>" in names are never taken for a size: ",W=" cannot
  * be known true without reading the file, and ",S=" (the on-disk length)
@@ -28,10 +46,7 @@
  * stat(2) per message.  A stamp is recorded only for a directory that did
  * not change while it was read and whose times are CACHE_SETTLE_SECONDS
  * old, so that a later change in the same clock tick cannot go unseen.
- * What this cannot see is a message file rewritten in place, which no
- * Maildir writer does; RETR and TOP check each file against its listed
- * size anyway, and a mismatch removes the cache, so the next login counts
- * every message again.
+ * A file rewritten in place is caught at its open, as above.
  *
  * The file is untrusted input: a bad magic, version, length, checksum or
  * any field out of range makes the whole file count as absent (it is then
@@ -162,6 +177,12 @@ void	cache_free(struct cache *);
 
 /* Remove the cache of the Maildir at dirfd: the next login counts again. */
 void	cache_remove(int dirfd);
+
+/*
+ * A seeded hash of len octets at p, for the hash tables of a listing (the
+ * cache's index, the unique-ids): not for anything kept on disk.
+ */
+uint64_t cache_hash(uint64_t seed, const void *p, size_t len);
 
 /* For the unit tests and fuzz targets, which forge valid files: */
 

@@ -5,9 +5,10 @@
  * to the new/ or cur/ descriptor with O_NOFOLLOW, and anything that is not
  * a regular file is passed over.
  *
- * Sizes: a file whose base name, inode, length and modification time match
- * its entry in the size cache (cache.h) is not opened; every other file is
+ * Sizes: a file whose base name and inode match its entry in the size
+ * cache (cache.h) is neither opened nor stat(2)ed; every other file is
  * read and counted, and the cache is written back before the open returns.
+ * The open of a message checks what the size was counted for (ESTALE).
  *
  * Order: oldest first by the delivery time in the name ("SECONDS.M<usec>
  * P<pid>.host"; a name without leading digits counts as time 0), then by
@@ -767,13 +768,96 @@ save_cache(struct scan *sc, const struct sortkey *keys, int sorted)
 	free(refs);
 }
 
+/*
+ * The entries by their cache entry: those kept from the file in its order,
+ * which is the last listing's, then those added and those without one.
+ * A radix sort of (entry, index) pairs, 11 bits a pass: no comparisons,
+ * where readdir(3) gives the files in hash order.
+ */
+static uint64_t *
+order_by_ref(const struct scan *sc)
+{
+	uint64_t	*a, *b, *t;
+	size_t		 cnt[1 << 11], i, c, sum, n = sc->count;
+	int		 shift;
+
+	a = reallocarray(NULL, n, sizeof(*a));
+	b = reallocarray(NULL, n, sizeof(*b));
+	if (a == NULL || b == NULL) {
+		free(a);
+		free(b);
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		a[i] = (uint64_t)sc->ents[i].ref << 32 | i;
+	for (shift = 32; shift < 64; shift += 11) {
+		memset(cnt, 0, sizeof(cnt));
+		for (i = 0; i < n; i++)
+			cnt[a[i] >> shift & 2047]++;
+		for (sum = 0, i = 0; i < 2048; i++) {
+			c = cnt[i];
+			cnt[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			b[cnt[a[i] >> shift & 2047]++] = a[i];
+		t = a;
+		a = b;
+		b = t;
+	}
+	free(b);
+	return a;
+}
+
+/* keys[0, h) and keys[h, n) are each in order: merge them. */
+static int
+merge_tail(struct sortkey *keys, size_t h, size_t n)
+{
+	struct sortkey	*t;
+	size_t		 i = h, j = n - h, o = n;
+
+	if ((t = reallocarray(NULL, n - h, sizeof(*t))) == NULL)
+		return -1;
+	memcpy(t, keys + h, (n - h) * sizeof(*t));
+	while (j > 0)
+		if (i > 0 && sortkey_cmp(&keys[i - 1], &t[j - 1]) > 0)
+			keys[--o] = keys[--i];
+		else
+			keys[--o] = t[--j];
+	free(t);
+	return 0;
+}
+
+/*
+ * Sort keys: in the cache's order they are mostly in order already (the
+ * files met since are few, and come last), so the run in order at the
+ * start is kept, the rest sorted and merged into it.  Only a renamed
+ * file that sorts elsewhere breaks the run early and costs a bigger sort.
+ */
+static int
+sort_keys(struct sortkey *keys, size_t n)
+{
+	size_t	h;
+
+	for (h = 1; h < n; h++)
+		if (sortkey_cmp(&keys[h - 1], &keys[h]) > 0)
+			break;
+	if (h >= n)
+		return 1;
+	qsort(keys + h, n - h, sizeof(*keys), sortkey_cmp);
+	if (merge_tail(keys, h, n) == -1)
+		qsort(keys, n, sizeof(*keys), sortkey_cmp);
+	return 0;
+}
+
 /* Move the listing into md->msgs, oldest first, allocated to fit. */
 static enum store_status
 sort_listing(struct scan *sc)
 {
 	struct maildrop	*md = sc->md;
 	struct sortkey	*keys;
-	size_t		 i;
+	uint64_t	*by_ref = NULL;
+	size_t		 i, j;
 	int		 sorted;
 
 	if (sc->count == 0) {
@@ -782,24 +866,25 @@ sort_listing(struct scan *sc)
 	}
 	keys = reallocarray(NULL, sc->count, sizeof(*keys));
 	md->msgs = reallocarray(NULL, sc->count, sizeof(*md->msgs));
-	if (keys == NULL || md->msgs == NULL) {
+	/* From the cache alone, the entries are in its order already. */
+	if (keys != NULL && md->msgs != NULL && !md->from_cache)
+		by_ref = order_by_ref(sc);
+	if (keys == NULL || md->msgs == NULL ||
+	    (!md->from_cache && by_ref == NULL)) {
 		free(keys);
 		return fail(sc->err, sc->errlen, STORE_TEMPFAIL,
 		    "out of memory");
 	}
 	for (i = 0; i < sc->count; i++) {
-		keys[i].base = md->pool + sc->msgs[i].name;
+		j = by_ref != NULL ? (uint32_t)by_ref[i] : i;
+		keys[i].base = md->pool + sc->msgs[j].name;
 		parse_time(keys[i].base, &keys[i].sec, &keys[i].usec);
-		keys[i].idx = i;
-		keys[i].flags = sc->msgs[i].flags;
+		keys[i].idx = j;
+		keys[i].flags = sc->msgs[j].flags;
 	}
+	free(by_ref);
 	/* A listing from a cache written in this order needs no sorting. */
-	for (i = 1; i < sc->count; i++)
-		if (sortkey_cmp(&keys[i - 1], &keys[i]) > 0)
-			break;
-	sorted = i >= sc->count;
-	if (!sorted)
-		qsort(keys, sc->count, sizeof(*keys), sortkey_cmp);
+	sorted = sort_keys(keys, sc->count);
 	save_cache(sc, keys, sorted);
 	for (i = 0; i < sc->count; i++)
 		md->msgs[i] = sc->msgs[keys[i].idx];
@@ -814,21 +899,6 @@ sort_listing(struct scan *sc)
 		return fail(sc->err, sc->errlen, STORE_TEMPFAIL,
 		    "out of memory");
 	return STORE_OK;
-}
-
-/* FNV-1a, seeded, mixed so that the low bits depend on every octet. */
-static uint64_t
-uidl_hash_of(const char *s, uint64_t seed)
-{
-	uint64_t	h = UINT64_C(0xcbf29ce484222325) ^ seed;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= UINT64_C(0x100000001b3);
-	}
-	h ^= h >> 33;
-	h *= UINT64_C(0xff51afd7ed558ccd);
-	return h ^ (h >> 33);
 }
 
 /*
@@ -857,7 +927,7 @@ find_duplicates(struct scan *sc, size_t *ndup)
 	seed = (uint64_t)arc4random() << 32 | arc4random();
 	for (i = 0; i < md->count; i++) {
 		u = maildrop_uidl(md, i);
-		for (h = uidl_hash_of(u, seed);; h++) {
+		for (h = cache_hash(seed, u, strlen(u));; h++) {
 			if ((j = slots[h & (nslots - 1)]) == 0) {
 				slots[h & (nslots - 1)] = i + 1;
 				break;
