@@ -63,11 +63,13 @@ struct cache {
 	int		 in_order;	/* the last match was the one after its
 					   own last match */
 	size_t		 iter;		/* cache_next(): offset of the next */
+	int		 iter_dir;	/* 0 new/, 1 cur/, -1 both */
 	unsigned char	*add;		/* entries added, as in the file */
 	size_t		 addlen;
 	size_t		 addalloc;
 	int		 stale;		/* a file was there but not valid */
 	int		 complete;	/* its entries were the whole listing */
+	int		 cur_complete;	/* and those of cur/ the whole of cur/ */
 	int		 unique;	/* no base name twice, all indexed */
 	unsigned char	 stamps[2][STAMP_LEN];	/* as read; zero: none */
 	time_t		 settled;	/* files older than this are cached */
@@ -271,7 +273,8 @@ cache_check(struct cache *c)
 	if (memcmp(c->buf, CACHE_MAGIC, 8) != 0 ||
 	    get_le(c->buf + H_VERSION, 4) != CACHE_VERSION ||
 	    (c->count = get_le(c->buf + H_COUNT, 4)) > MAILDROP_MAX_MESSAGES ||
-	    (get_le(c->buf + H_FLAGS, 4) & ~(uint64_t)CACHE_COMPLETE) != 0 ||
+	    (get_le(c->buf + H_FLAGS, 4) &
+	    ~(uint64_t)(CACHE_COMPLETE | CACHE_CUR_COMPLETE)) != 0 ||
 	    get_le(c->buf + H_ZERO, 4) != 0 ||
 	    !stamp_ok(c->buf + H_STAMPS) ||
 	    !stamp_ok(c->buf + H_STAMPS + STAMP_LEN) ||
@@ -394,6 +397,8 @@ cache_open(int dirfd)
 	c->next = CACHE_HEADER;
 	c->in_order = 1;
 	c->complete = (get_le(c->buf + H_FLAGS, 4) & CACHE_COMPLETE) != 0;
+	c->cur_complete = c->complete ||
+	    (get_le(c->buf + H_FLAGS, 4) & CACHE_CUR_COMPLETE) != 0;
 	memcpy(c->stamps, c->buf + H_STAMPS, sizeof(c->stamps));
 	return c;
 }
@@ -739,12 +744,12 @@ stamp_for(const struct cache *c, unsigned char *out, const struct stat *before,
 void
 cache_save(struct cache *c, int dirfd, size_t listed,
     const struct stat before[2], const struct stat after[2],
-    const uint32_t *refs)
+    const uint32_t *refs, int cur_whole)
 {
 	unsigned char	head[CACHE_HEADER];
 	size_t		i, kept = 0;
 	uint32_t	prev = 0;
-	int		complete, same = 1;
+	int		complete, cur_complete, same = 1;
 
 	if (c == NULL)
 		return;
@@ -758,35 +763,52 @@ cache_save(struct cache *c, int dirfd, size_t listed,
 		kept++;
 	}
 	complete = kept == listed;
+	cur_complete = complete || cur_whole;
 	memset(head, 0, sizeof(head));
 	memcpy(head, CACHE_MAGIC, 8);
 	put_le(head + H_VERSION, CACHE_VERSION, 4);
 	put_le(head + H_COUNT, kept, 4);
-	put_le(head + H_FLAGS, complete ? CACHE_COMPLETE : 0, 4);
+	put_le(head + H_FLAGS, (complete ? CACHE_COMPLETE : 0) |
+	    (cur_complete ? CACHE_CUR_COMPLETE : 0), 4);
 	stamp_for(c, head + H_STAMPS, &before[0], &after[0]);
 	stamp_for(c, head + H_STAMPS + STAMP_LEN, &before[1], &after[1]);
 	if (same && kept == c->count && !c->stale &&
-	    complete == c->complete &&
+	    complete == c->complete && cur_complete == c->cur_complete &&
 	    memcmp(head + H_STAMPS, c->stamps, sizeof(c->stamps)) == 0)
 		return;
 	cache_replace(c, dirfd, head, refs, listed);
 }
 
+/* Whether directory i (0 new/, 1 cur/) is as its stamp recorded it. */
+static int
+dir_still(const struct cache *c, int i, const struct stat *dir)
+{
+	unsigned char	now[STAMP_LEN];
+
+	stamp_make(now, dir);
+	return !stamp_is_none(c->stamps[i]) &&
+	    memcmp(now, c->stamps[i], STAMP_LEN) == 0;
+}
+
 int
 cache_listing(struct cache *c, const struct stat dirs[2])
 {
-	unsigned char	now[STAMP_LEN];
-	int		i;
-
-	if (c == NULL || !c->complete || !c->unique)
+	if (c == NULL || !c->complete || !c->unique ||
+	    !dir_still(c, 0, &dirs[0]) || !dir_still(c, 1, &dirs[1]))
 		return 0;
-	for (i = 0; i < 2; i++) {
-		stamp_make(now, &dirs[i]);
-		if (stamp_is_none(c->stamps[i]) ||
-		    memcmp(now, c->stamps[i], STAMP_LEN) != 0)
-			return 0;
-	}
 	c->iter = CACHE_HEADER;
+	c->iter_dir = -1;
+	return 1;
+}
+
+int
+cache_listing_cur(struct cache *c, const struct stat *cur)
+{
+	if (c == NULL || !c->cur_complete || !c->unique ||
+	    !dir_still(c, 1, cur))
+		return 0;
+	c->iter = CACHE_HEADER;
+	c->iter_dir = 1;
 	return 1;
 }
 
@@ -797,9 +819,15 @@ cache_next(struct cache *c, char name[MAILDIR_NAME_MAX + 1], int *in_new,
 	const unsigned char	*e = c->buf + c->iter;
 	size_t			 nlen;
 
-	if (c->iter == c->len - CACHE_TRAILER)
-		return 0;
-	nlen = get_le(e + E_NAMELEN, 2);	/* checked at open */
+	for (;; e = c->buf + c->iter) {
+		if (c->iter == c->len - CACHE_TRAILER)
+			return 0;
+		nlen = get_le(e + E_NAMELEN, 2);	/* checked at open */
+		/* E_DIR says new/, iter_dir 0 new/ and 1 cur/: unlike. */
+		if (c->iter_dir == -1 || e[E_DIR] != c->iter_dir)
+			break;
+		c->iter += CACHE_RECORD + nlen;
+	}
 	memcpy(name, e + CACHE_RECORD, nlen);
 	name[nlen] = '\0';
 	*in_new = e[E_DIR];

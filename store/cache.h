@@ -46,6 +46,14 @@
  * stat(2) per message.  A stamp is recorded only for a directory that did
  * not change while it was read and whose times are CACHE_SETTLE_SECONDS
  * old, so that a later change in the same clock tick cannot go unseen.
+ * When cur/ alone still matches (new mail arrived in new/) and every file
+ * in cur/ had an entry (CACHE_CUR_COMPLETE), only new/ is read and cur/
+ * comes from the cache, provided cur/ is still unchanged once new/ has
+ * been read: a file moved from new/ to cur/ meanwhile changes cur/.
+ * Not done: letting the session that moved messages into cur/ record
+ * cur/ as it left it.  Another client may change cur/ during the moves,
+ * and the times of that change could equal those of ours, so nothing
+ * proves that the stamp taken after them shows only ours.
  * A file rewritten in place is caught at its open, as above.
  *
  * The file is untrusted input: a bad magic, version, length, checksum or
@@ -61,12 +69,13 @@
  * below, which RETR then catches.  It is not a cryptographic hash, so that
  * a login need not start a crypto library to read the cache.
  *
- * Format, version 3, integers little-endian:
+ * Format, version 4, integers little-endian (version 3 had no
+ * CACHE_CUR_COMPLETE; a file of another version is rebuilt):
  *
  *	header	 8 octets  magic "POP3DSZ\n"
  *		 4	   version, 3
  *		 4	   number of entries, at most MAILDROP_MAX_MESSAGES
- *		 4	   flags: CACHE_COMPLETE or 0
+ *		 4	   flags: CACHE_COMPLETE, CACHE_CUR_COMPLETE, both or 0
  *		 4	   zero
  *		40	   stamp of new/, all zero for none:
  *			   st_ino 8, st_size 8, mtime sec 8, ctime sec 8,
@@ -101,10 +110,11 @@
 #define CACHE_FILE	"pop3d.cache"		/* in the top directory */
 #define CACHE_TMP	"pop3d.cache.tmp"	/* in tmp/, then renamed */
 #define CACHE_MAGIC	"POP3DSZ\n"
-#define CACHE_VERSION	3
+#define CACHE_VERSION	4
 
 #define CACHE_HEADER	104	/* magic, version, count, flags, stamps */
 #define CACHE_COMPLETE	1	/* flag: the entries are the whole listing */
+#define CACHE_CUR_COMPLETE 2	/* flag: those in cur/ the whole of cur/ */
 #define CACHE_RECORD	40	/* an entry without its name */
 #define CACHE_TRAILER	8	/* the checksum */
 
@@ -137,6 +147,13 @@ struct cache	*cache_open(int dirfd);
  * that said 1.
  */
 int	cache_listing(struct cache *, const struct stat dirs[2]);
+
+/*
+ * The same for cur/ alone, whose fstat(2) is cur: cache_next() then gives
+ * the files in cur/ only.  The caller reads new/ itself, and takes these
+ * only if cur/ did not change while it did.
+ */
+int	cache_listing_cur(struct cache *, const struct stat *cur);
 int	cache_next(struct cache *, char name[MAILDIR_NAME_MAX + 1],
 	    int *in_new, uint64_t *size, uint32_t *ref, struct stat *key);
 
@@ -168,10 +185,11 @@ uint32_t cache_add(struct cache *, const char *name, int in_new,
  * when the file read would come out the same.  before and after are the
  * fstat(2) of new/ and cur/ before and after they were read; a directory
  * gets a stamp only when the two agree and its times have settled.
+ * cur_whole: every listed file in cur/ has an entry (CACHE_CUR_COMPLETE).
  */
 void	cache_save(struct cache *, int dirfd, size_t listed,
 	    const struct stat before[2], const struct stat after[2],
-	    const uint32_t *refs);
+	    const uint32_t *refs, int cur_whole);
 
 void	cache_free(struct cache *);
 

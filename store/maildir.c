@@ -131,8 +131,7 @@ maildir_opendir(int dfd)
 	return d;
 }
 
-/* Whether a directory's fstat(2) shows no change between a and b. */
-static int
+int
 maildir_same_times(const struct stat *a, const struct stat *b)
 {
 	return a->st_ino == b->st_ino && a->st_size == b->st_size &&

@@ -64,6 +64,9 @@ typedef int (*maildir_visit)(void *arg, int dfd, const struct dirent *);
 #define MAILDIR_CHANGED	1	/* read whole, but it changed meanwhile */
 #define MAILDIR_STOPPED	2	/* the visitor stopped the reading */
 
+/* Whether a directory's fstat(2) shows no change between a and b. */
+int	maildir_same_times(const struct stat *a, const struct stat *b);
+
 /*
  * Read the directory dfd with a stream of its own.  -1 with errno on a
  * read error.  MAILDIR_CHANGED says that entries were created, renamed or

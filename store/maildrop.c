@@ -755,16 +755,20 @@ save_cache(struct scan *sc, const struct sortkey *keys, int sorted)
 {
 	uint32_t	*refs;
 	size_t		 i;
+	int		 cur_whole = 1;
 
 	if ((sc->md->from_cache && sorted) || sc->after[0].st_ino == 0)
 		return;
 	/* One more: an empty listing still writes an empty cache. */
 	if ((refs = reallocarray(NULL, sc->count + 1, sizeof(*refs))) == NULL)
 		return;
-	for (i = 0; i < sc->count; i++)
+	for (i = 0; i < sc->count; i++) {
 		refs[i] = sc->ents[keys[i].idx].ref;
+		if (refs[i] == CACHE_NOREF && !(keys[i].flags & MSG_NEW))
+			cur_whole = 0;
+	}
 	cache_save(sc->cache, sc->md->dirfd, sc->count, sc->dirs, sc->after,
-	    refs);
+	    refs, cur_whole);
 	free(refs);
 }
 
@@ -1022,17 +1026,55 @@ unique_uidls(struct scan *sc)
 }
 
 /*
+ * cur/ as the cache has it, when its stamp matched before new/ was read
+ * and cur/ is still as it was now that new/ has been: nothing was renamed
+ * into cur/ meanwhile, so what the reading of new/ missed is nowhere.  The
+ * files count as met by one read of cur/ that saw no change.
+ */
+static enum store_status
+scan_cached_cur(struct scan *sc, int *done)
+{
+	char			name[MAILDIR_NAME_MAX + 1];
+	struct stat		key, now;
+	enum store_status	st;
+	uint64_t		size;
+	uint32_t		ref;
+	int			in_new;
+
+	*done = 0;
+	if (fstat(sc->md->curfd, &now) == -1 ||
+	    !maildir_same_times(&now, &sc->dirs[1]))
+		return STORE_OK;
+	sc->pass++;
+	while (cache_next(sc->cache, name, &in_new, &size, &ref, &key))
+		if ((st = scan_add(sc, name, 0, size, ref, key.st_ino,
+		    &key)) != STORE_OK)
+			return st;
+	sc->last[1] = sc->pass;
+	sc->md->cur_from_cache = 1;
+	*done = 1;
+	return STORE_OK;
+}
+
+/*
  * Both directories, file by file, new/ first: a file moved to cur/ between
- * the two reads is met in both, never in neither.  The cache is saved once
- * the listing is sorted.
+ * the two reads is met in both, never in neither.  cur/ is not read when
+ * it has not changed since the cache recorded it: a poll finds new mail in
+ * new/, and in a maildrop left on the server most files are in cur/.  The
+ * cache is saved once the listing is sorted.
  */
 static enum store_status
 scan_dirs(struct scan *sc)
 {
 	enum store_status	st;
+	int			cached;
 
+	cached = !shared_storage &&
+	    cache_listing_cur(sc->cache, &sc->dirs[1]);
 	if ((st = scan_dir(sc, sc->md->newfd, "new/", 0)) != STORE_OK ||
-	    (st = scan_dir(sc, sc->md->curfd, "cur/", 1)) != STORE_OK ||
+	    (cached && (st = scan_cached_cur(sc, &cached)) != STORE_OK) ||
+	    (!cached &&
+	    (st = scan_dir(sc, sc->md->curfd, "cur/", 1)) != STORE_OK) ||
 	    (st = scan_recheck(sc)) != STORE_OK)
 		return st;
 	if (fstat(sc->md->newfd, &sc->after[0]) == -1 ||

@@ -69,6 +69,7 @@ struct maildrop {
 	uint64_t	 total;		/* sum of sizes, deleted ones included */
 	size_t		 counted;	/* sized by reading, not from the cache */
 	int		 from_cache;	/* listed from the cache: no readdir */
+	int		 cur_from_cache; /* cur/ from it, new/ read */
 	char		*pool;		/* NUL-terminated names and uidls */
 	size_t		 poolsize;
 	size_t		 poolalloc;

@@ -377,6 +377,55 @@ test_by_inode(void)
 	ok(session(4) == 4, "the next login counts every file again");
 }
 
+/* Open and close; cur_from_cache, or -1 when the listing is wrong. */
+static int
+cur_cached(size_t want, size_t *counted)
+{
+	struct maildrop	md;
+	int		cur;
+
+	if (!open_md(&md))
+		return -1;
+	cur = md.count == want && sizes_right(&md) && !md.from_cache ?
+	    md.cur_from_cache : -1;
+	*counted = md.counted;
+	maildrop_close(&md);
+	return cur;
+}
+
+/*
+ * cur/ unchanged since its stamp was recorded: only new/ is read, as when
+ * a client polls a maildrop it leaves on the server and new mail arrived.
+ */
+static void
+test_cur_cached(void)
+{
+	char	a[512], b[512];
+	size_t	n;
+
+	fresh("curcached");
+	old_file("cur", "1.c:2,S", "one\n");
+	old_file("cur", "2.c:2,S", "two\n");
+	old_file("new", "3.c", "three\n");
+	settle();
+	ok(cur_cached(3, &n) == 0 && n == 3, "first login counts all");
+	old_file("new", "4.c", "four\n");
+	ok(cur_cached(4, &n) == 1 && n == 1, "a delivery to new/: cur/ from "
+	    "the cache, new/ read, the new file counted");
+	put_file("new", "5.c", "five, just now\n", 0);
+	ok(cur_cached(5, &n) == 1 && n == 1 && cache_count() == 4,
+	    "a file still settling is not cached...");
+	ok(cur_cached(5, &n) == 1 && n == 1,
+	    "...yet cur/ still comes from the cache");
+	path_of(a, sizeof(a), "new", "3.c");
+	path_of(b, sizeof(b), "cur", "3.c:2,S");
+	ok(rename(a, b) == 0 && cur_cached(5, &n) == 0 && n == 1,
+	    "a move into cur/: cur/ read again");
+	path_of(a, sizeof(a), "cur", "1.c:2,S");
+	ok(unlink(a) == 0 && cur_cached(4, &n) == 0,
+	    "a deletion in cur/: read again, the file not listed");
+}
+
 /* A base name twice (cur/ and new/): never a listing from the cache. */
 static void
 test_listing_twice(void)
@@ -984,6 +1033,7 @@ main(void)
 	test_basic();
 	test_unchanged();
 	test_by_inode();
+	test_cur_cached();
 	test_listing();
 	test_listing_twice();
 	test_settle();
