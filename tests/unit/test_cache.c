@@ -396,7 +396,17 @@ cur_cached(size_t want, size_t *counted)
 /*
  * cur/ unchanged since its stamp was recorded: only new/ is read, as when
  * a client polls a maildrop it leaves on the server and new mail arrived.
+ * Made before test_listing(), whose wait lets its directories settle too.
  */
+static void
+make_cur_cached(void)
+{
+	fresh("curcached");
+	old_file("cur", "1.c:2,S", "one\n");
+	old_file("cur", "2.c:2,S", "two\n");
+	old_file("new", "3.c", "three\n");
+}
+
 static void
 test_cur_cached(void)
 {
@@ -404,10 +414,6 @@ test_cur_cached(void)
 	size_t	n;
 
 	fresh("curcached");
-	old_file("cur", "1.c:2,S", "one\n");
-	old_file("cur", "2.c:2,S", "two\n");
-	old_file("new", "3.c", "three\n");
-	settle();
 	ok(cur_cached(3, &n) == 0 && n == 3, "first login counts all");
 	old_file("new", "4.c", "four\n");
 	ok(cur_cached(4, &n) == 1 && n == 1, "a delivery to new/: cur/ from "
@@ -1033,8 +1039,9 @@ main(void)
 	test_basic();
 	test_unchanged();
 	test_by_inode();
-	test_cur_cached();
+	make_cur_cached();
 	test_listing();
+	test_cur_cached();
 	test_listing_twice();
 	test_settle();
 	test_stale();
