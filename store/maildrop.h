@@ -52,6 +52,7 @@ struct message {
 	uint8_t		flags;
 	uint8_t		check[3];
 };
+_Static_assert(sizeof(struct message) == 16, "16 bytes a message");
 
 /* The inode of a message whose base name another one shares. */
 struct maildrop_ino {
