@@ -215,6 +215,13 @@ open_message(struct session *s, struct cmd_reply *r, size_t idx,
 		if (errno == ENOENT)
 			return cmd_say(r, CMD_ERR,
 			    "Message %zu is no longer available", idx + 1);
+		/* Rewritten in place: its listed size would be wrong. */
+		if (errno == ESTALE) {
+			log_warnx("message %s changed since it was listed, "
+			    "size cache removed", safe_name(s, idx));
+			return cmd_say(r, CMD_ERR, "Message %zu changed since "
+			    "it was listed, log in again", idx + 1);
+		}
 		log_warn("open %s", safe_name(s, idx));
 		return cmd_say(r, CMD_ERR, "[SYS/TEMP] Cannot read message %zu",
 		    idx + 1);

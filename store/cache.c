@@ -60,12 +60,16 @@ struct cache {
 	size_t		 mask;		/* number of slots - 1 */
 	uint64_t	 seed;
 	size_t		 next;		/* the entry after the last match */
+	int		 in_order;	/* the last match was the one after its
+					   own last match */
 	size_t		 iter;		/* cache_next(): offset of the next */
+	int		 iter_dir;	/* 0 new/, 1 cur/, -1 both */
 	unsigned char	*add;		/* entries added, as in the file */
 	size_t		 addlen;
 	size_t		 addalloc;
 	int		 stale;		/* a file was there but not valid */
 	int		 complete;	/* its entries were the whole listing */
+	int		 cur_complete;	/* and those of cur/ the whole of cur/ */
 	int		 unique;	/* no base name twice, all indexed */
 	unsigned char	 stamps[2][STAMP_LEN];	/* as read; zero: none */
 	time_t		 settled;	/* files older than this are cached */
@@ -150,19 +154,35 @@ cache_warn(const char *what)
 	log_warn("%s %s, going on without it", what, CACHE_FILE);
 }
 
-/* FNV-1a, seeded, then mixed so that the low bits depend on every octet. */
+/*
+ * Eight octets at a time, so that a name of 50 costs 7 multiplications,
+ * not 50 as octet by octet: the listing hashes each name two or three
+ * times.  The final mix makes the low bits, which pick the slot, depend
+ * on every octet; the seed is random per process.
+ */
+uint64_t
+cache_hash(uint64_t seed, const void *vp, size_t len)
+{
+	const unsigned char	*p = vp;
+	uint64_t		 h = seed ^ len * UINT64_C(0x9e3779b97f4a7c15), w;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
+		h ^= h >> 29;
+	}
+	w = 0;
+	memcpy(&w, p, len);
+	h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 32;
+	h *= UINT64_C(0xc4ceb9fe1a85ec53);
+	return h ^ (h >> 29);
+}
+
 static uint64_t
 name_hash(const struct cache *c, const char *s, size_t len)
 {
-	uint64_t	h = UINT64_C(0xcbf29ce484222325) ^ c->seed;
-
-	while (len-- > 0) {
-		h ^= (unsigned char)*s++;
-		h *= UINT64_C(0x100000001b3);
-	}
-	h ^= h >> 33;
-	h *= UINT64_C(0xff51afd7ed558ccd);
-	return h ^ (h >> 33);
+	return cache_hash(c->seed, s, len);
 }
 
 /* Length of the base name: the file name up to its first ':'. */
@@ -253,7 +273,8 @@ cache_check(struct cache *c)
 	if (memcmp(c->buf, CACHE_MAGIC, 8) != 0 ||
 	    get_le(c->buf + H_VERSION, 4) != CACHE_VERSION ||
 	    (c->count = get_le(c->buf + H_COUNT, 4)) > MAILDROP_MAX_MESSAGES ||
-	    (get_le(c->buf + H_FLAGS, 4) & ~(uint64_t)CACHE_COMPLETE) != 0 ||
+	    (get_le(c->buf + H_FLAGS, 4) &
+	    ~(uint64_t)(CACHE_COMPLETE | CACHE_CUR_COMPLETE)) != 0 ||
 	    get_le(c->buf + H_ZERO, 4) != 0 ||
 	    !stamp_ok(c->buf + H_STAMPS) ||
 	    !stamp_ok(c->buf + H_STAMPS + STAMP_LEN) ||
@@ -374,7 +395,10 @@ cache_open(int dirfd)
 	}
 	c->stale = 0;
 	c->next = CACHE_HEADER;
+	c->in_order = 1;
 	c->complete = (get_le(c->buf + H_FLAGS, 4) & CACHE_COMPLETE) != 0;
+	c->cur_complete = c->complete ||
+	    (get_le(c->buf + H_FLAGS, 4) & CACHE_CUR_COMPLETE) != 0;
 	memcpy(c->stamps, c->buf + H_STAMPS, sizeof(c->stamps));
 	return c;
 }
@@ -388,21 +412,50 @@ key_eq(const unsigned char *e, const struct stat *st)
 	    get_le(e + E_NSEC, 4) == (uint64_t)st->st_mtim.tv_nsec;
 }
 
-/* A file looked up: stat(2)ed once, when an entry has its name. */
+/*
+ * A file looked up: matched by its directory entry alone, else stat(2)ed
+ * once, when an entry has its base name.
+ */
 struct probe {
 	int		 dfd;
 	const char	*name;
 	size_t		 blen;		/* of the base name */
+	uint64_t	 ino;		/* d_ino; 0: unknown */
 	int		 statted;	/* 1 done, -1 failed or not regular */
-	struct stat	 st;
+	struct stat	 st;		/* the key the size was counted for */
 };
 
+/* The key of entry e as a stat(2) would give it, for cache_add(). */
+static void
+entry_key(const unsigned char *e, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = get_le(e + E_INO, 8);
+	st->st_size = get_le(e + E_LEN, 8);
+	st->st_mtim.tv_sec = get_le(e + E_SEC, 8);
+	st->st_mtim.tv_nsec = get_le(e + E_NSEC, 4);
+}
+
+/*
+ * The base name, then the inode: readdir(3) gave the caller a regular file
+ * under this base name with the inode of the entry, and the entry is taken
+ * without a stat(2).  A file with that inode and base name is the file
+ * counted (a file replaced under its name has another inode), unless it
+ * was rewritten in place, which no Maildir writer does and which the open
+ * of the message catches (maildrop_open_message()).  Where readdir(3)
+ * gives an inode other than stat(2)'s (overlayfs without xino), every
+ * file is stat(2)ed as before: slower, never wrong.
+ */
 static int
 probe_match(struct probe *p, const unsigned char *e)
 {
 	if (base_len(e + CACHE_RECORD, get_le(e + E_NAMELEN, 2)) != p->blen ||
 	    memcmp(e + CACHE_RECORD, p->name, p->blen) != 0)
 		return 0;
+	if (p->ino != 0 && get_le(e + E_INO, 8) == p->ino) {
+		entry_key(e, &p->st);
+		return 1;
+	}
 	if (p->statted == 0)
 		p->statted = fstatat(p->dfd, p->name, &p->st,
 		    AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -411,9 +464,11 @@ probe_match(struct probe *p, const unsigned char *e)
 }
 
 /*
- * Entries are written in listing order, and readdir(3) gives the same
- * order again while a directory is unchanged: the entry after the last
- * match is tried before the hash table, which saves two cache misses.
+ * Entries are written in listing order, which readdir(3) gives on some
+ * file systems: there the entry after the last match is tried before the
+ * hash table, which saves two cache misses.  Where readdir(3) gives
+ * another order (hash order on ext4 and XFS) the try would be a cache
+ * miss of its own, so it is made only while the last one matched.
  */
 static unsigned char *
 cache_find(struct cache *c, struct probe *p)
@@ -423,7 +478,8 @@ cache_find(struct cache *c, struct probe *p)
 	size_t		 i;
 
 	e = c->buf + c->next;
-	if (c->next < c->len - CACHE_TRAILER && probe_match(p, e))
+	if (c->in_order && c->next < c->len - CACHE_TRAILER &&
+	    probe_match(p, e))
 		return e;
 	if (p->statted == -1)
 		return NULL;
@@ -440,8 +496,8 @@ cache_find(struct cache *c, struct probe *p)
 }
 
 int
-cache_lookup(struct cache *c, int dfd, const char *name, int in_new,
-    uint64_t *size, uint32_t *ref)
+cache_lookup(struct cache *c, int dfd, const char *name, uint64_t ino,
+    int in_new, uint64_t *size, uint32_t *ref, struct stat *key)
 {
 	struct probe	 p;
 	unsigned char	*e;
@@ -452,13 +508,16 @@ cache_lookup(struct cache *c, int dfd, const char *name, int in_new,
 	p.dfd = dfd;
 	p.name = name;
 	p.blen = strcspn(name, ":");
+	p.ino = ino;
 	p.statted = 0;
 	if (p.blen == 0 || p.blen > MAILDIR_NAME_MAX ||
 	    (e = cache_find(c, &p)) == NULL)
 		return 0;
 	nlen = get_le(e + E_NAMELEN, 2);
+	c->in_order = (size_t)(e - c->buf) == c->next;
 	c->next = e - c->buf + CACHE_RECORD + nlen;
 	*size = get_le(e + E_SIZE, 8);
+	*key = p.st;
 	/* Moved to cur/ or flags changed: the same file under a new name. */
 	if (e[E_DIR] == in_new && nlen == strlen(name) &&
 	    memcmp(e + CACHE_RECORD, name, nlen) == 0)
@@ -685,12 +744,12 @@ stamp_for(const struct cache *c, unsigned char *out, const struct stat *before,
 void
 cache_save(struct cache *c, int dirfd, size_t listed,
     const struct stat before[2], const struct stat after[2],
-    const uint32_t *refs)
+    const uint32_t *refs, int cur_whole)
 {
 	unsigned char	head[CACHE_HEADER];
 	size_t		i, kept = 0;
 	uint32_t	prev = 0;
-	int		complete, same = 1;
+	int		complete, cur_complete, same = 1;
 
 	if (c == NULL)
 		return;
@@ -704,52 +763,76 @@ cache_save(struct cache *c, int dirfd, size_t listed,
 		kept++;
 	}
 	complete = kept == listed;
+	cur_complete = complete || cur_whole;
 	memset(head, 0, sizeof(head));
 	memcpy(head, CACHE_MAGIC, 8);
 	put_le(head + H_VERSION, CACHE_VERSION, 4);
 	put_le(head + H_COUNT, kept, 4);
-	put_le(head + H_FLAGS, complete ? CACHE_COMPLETE : 0, 4);
+	put_le(head + H_FLAGS, (complete ? CACHE_COMPLETE : 0) |
+	    (cur_complete ? CACHE_CUR_COMPLETE : 0), 4);
 	stamp_for(c, head + H_STAMPS, &before[0], &after[0]);
 	stamp_for(c, head + H_STAMPS + STAMP_LEN, &before[1], &after[1]);
 	if (same && kept == c->count && !c->stale &&
-	    complete == c->complete &&
+	    complete == c->complete && cur_complete == c->cur_complete &&
 	    memcmp(head + H_STAMPS, c->stamps, sizeof(c->stamps)) == 0)
 		return;
 	cache_replace(c, dirfd, head, refs, listed);
 }
 
+/* Whether directory i (0 new/, 1 cur/) is as its stamp recorded it. */
+static int
+dir_still(const struct cache *c, int i, const struct stat *dir)
+{
+	unsigned char	now[STAMP_LEN];
+
+	stamp_make(now, dir);
+	return !stamp_is_none(c->stamps[i]) &&
+	    memcmp(now, c->stamps[i], STAMP_LEN) == 0;
+}
+
 int
 cache_listing(struct cache *c, const struct stat dirs[2])
 {
-	unsigned char	now[STAMP_LEN];
-	int		i;
-
-	if (c == NULL || !c->complete || !c->unique)
+	if (c == NULL || !c->complete || !c->unique ||
+	    !dir_still(c, 0, &dirs[0]) || !dir_still(c, 1, &dirs[1]))
 		return 0;
-	for (i = 0; i < 2; i++) {
-		stamp_make(now, &dirs[i]);
-		if (stamp_is_none(c->stamps[i]) ||
-		    memcmp(now, c->stamps[i], STAMP_LEN) != 0)
-			return 0;
-	}
 	c->iter = CACHE_HEADER;
+	c->iter_dir = -1;
+	return 1;
+}
+
+int
+cache_listing_cur(struct cache *c, const struct stat *cur)
+{
+	if (c == NULL || !c->cur_complete || !c->unique ||
+	    !dir_still(c, 1, cur))
+		return 0;
+	c->iter = CACHE_HEADER;
+	c->iter_dir = 1;
 	return 1;
 }
 
 int
 cache_next(struct cache *c, char name[MAILDIR_NAME_MAX + 1], int *in_new,
-    uint64_t *size, uint32_t *ref)
+    uint64_t *size, uint32_t *ref, struct stat *key)
 {
 	const unsigned char	*e = c->buf + c->iter;
 	size_t			 nlen;
 
-	if (c->iter == c->len - CACHE_TRAILER)
-		return 0;
-	nlen = get_le(e + E_NAMELEN, 2);	/* checked at open */
+	for (;; e = c->buf + c->iter) {
+		if (c->iter == c->len - CACHE_TRAILER)
+			return 0;
+		nlen = get_le(e + E_NAMELEN, 2);	/* checked at open */
+		/* E_DIR says new/, iter_dir 0 new/ and 1 cur/: unlike. */
+		if (c->iter_dir == -1 || e[E_DIR] != c->iter_dir)
+			break;
+		c->iter += CACHE_RECORD + nlen;
+	}
 	memcpy(name, e + CACHE_RECORD, nlen);
 	name[nlen] = '\0';
 	*in_new = e[E_DIR];
 	*size = get_le(e + E_SIZE, 8);
+	entry_key(e, key);
 	*ref = c->iter;
 	c->iter += CACHE_RECORD + nlen;
 	return 1;

@@ -8,11 +8,29 @@
  * flag change or a move from new/ to cur/ keeps it) and by the inode, the
  * length (st_size) and the modification time in nanoseconds of the file;
  * it also keeps the whole name and whether the file is in new/ or cur/.
- * A file replaced under its name has another inode, one changed in place
- * another length or time: either way the entry no longer matches, the file
- * is read again and the next cache drops the old entry.  A file modified
- * within CACHE_SETTLE_SECONDS of being counted could keep its time stamp,
- * so such a file is not cached until it has settled.
+ * A file modified within CACHE_SETTLE_SECONDS of being counted could keep
+ * its time stamp, so such a file is not cached until it has settled.
+ *
+ * What a login looks at.  A file whose base name and inode, as readdir(3)
+ * gives them (d_ino), match an entry takes its size without a stat(2):
+ * 100,000 stat(2)s cost more than the rest of a listing together, and in
+ * a maildrop polled by a client that leaves mail on the server, every
+ * session finds new/ and cur/ changed (deliveries, and the moves of the
+ * last session).  A file replaced under its name, as Maildir writers
+ * replace files, has another inode and is read again; the next cache drops
+ * the old entry.  Where d_ino is not st_ino (overlayfs without xino) the
+ * inodes never match, and each file is stat(2)ed and matched by inode,
+ * length and time as before: slower, never wrong.
+ *
+ * What is not detected at login: a file rewritten in place (same inode),
+ * which no Maildir writer does.  The listing keeps 24 bits of the length
+ * and time each size was counted for (struct message), and the open of
+ * the message for RETR or TOP compares them with its fstat(2): a change
+ * makes the open fail (maildrop_open_message(), ESTALE), so the stale size
+ * is never sent, and the cache is removed, so the next login counts every
+ * file.  One time change in 2^24 passes that check, and a length change
+ * by a multiple of 16 MiB with the time put back; a whole RETR also counts
+ * the octets it sends against the size (msgout.h).
  *
  * ",S=<n>" and ",W=<n>" in names are never taken for a size: ",W=" cannot
  * be known true without reading the file, and ",S=" (the on-disk length)
@@ -28,10 +46,15 @@
  * stat(2) per message.  A stamp is recorded only for a directory that did
  * not change while it was read and whose times are CACHE_SETTLE_SECONDS
  * old, so that a later change in the same clock tick cannot go unseen.
- * What this cannot see is a message file rewritten in place, which no
- * Maildir writer does; RETR and TOP check each file against its listed
- * size anyway, and a mismatch removes the cache, so the next login counts
- * every message again.
+ * When cur/ alone still matches (new mail arrived in new/) and every file
+ * in cur/ had an entry (CACHE_CUR_COMPLETE), only new/ is read and cur/
+ * comes from the cache, provided cur/ is still unchanged once new/ has
+ * been read: a file moved from new/ to cur/ meanwhile changes cur/.
+ * Not done: letting the session that moved messages into cur/ record
+ * cur/ as it left it.  Another client may change cur/ during the moves,
+ * and the times of that change could equal those of ours, so nothing
+ * proves that the stamp taken after them shows only ours.
+ * A file rewritten in place is caught at its open, as above.
  *
  * The file is untrusted input: a bad magic, version, length, checksum or
  * any field out of range makes the whole file count as absent (it is then
@@ -46,12 +69,13 @@
  * below, which RETR then catches.  It is not a cryptographic hash, so that
  * a login need not start a crypto library to read the cache.
  *
- * Format, version 3, integers little-endian:
+ * Format, version 4, integers little-endian (version 3 had no
+ * CACHE_CUR_COMPLETE; a file of another version is rebuilt):
  *
  *	header	 8 octets  magic "POP3DSZ\n"
  *		 4	   version, 3
  *		 4	   number of entries, at most MAILDROP_MAX_MESSAGES
- *		 4	   flags: CACHE_COMPLETE or 0
+ *		 4	   flags: CACHE_COMPLETE, CACHE_CUR_COMPLETE, both or 0
  *		 4	   zero
  *		40	   stamp of new/, all zero for none:
  *			   st_ino 8, st_size 8, mtime sec 8, ctime sec 8,
@@ -86,10 +110,11 @@
 #define CACHE_FILE	"pop3d.cache"		/* in the top directory */
 #define CACHE_TMP	"pop3d.cache.tmp"	/* in tmp/, then renamed */
 #define CACHE_MAGIC	"POP3DSZ\n"
-#define CACHE_VERSION	3
+#define CACHE_VERSION	4
 
 #define CACHE_HEADER	104	/* magic, version, count, flags, stamps */
 #define CACHE_COMPLETE	1	/* flag: the entries are the whole listing */
+#define CACHE_CUR_COMPLETE 2	/* flag: those in cur/ the whole of cur/ */
 #define CACHE_RECORD	40	/* an entry without its name */
 #define CACHE_TRAILER	8	/* the checksum */
 
@@ -116,22 +141,33 @@ struct cache	*cache_open(int dirfd);
  * Whether the listing can come from the cache: it was complete, names no
  * base name twice, and the fstat(2) of new/ (dirs[0]) and cur/ (dirs[1])
  * taken before this call matches its stamps.  Then cache_next() gives each
- * file in turn: its name, whether it is in new/, its size and its entry;
- * 0 at the end.  cache_next() only follows a cache_listing() that said 1.
+ * file in turn: its name, whether it is in new/, its size, its entry and
+ * its key (st_ino, st_size and st_mtim of the file counted, the rest of
+ * *key zero); 0 at the end.  cache_next() only follows a cache_listing()
+ * that said 1.
  */
 int	cache_listing(struct cache *, const struct stat dirs[2]);
-int	cache_next(struct cache *, char name[MAILDIR_NAME_MAX + 1],
-	    int *in_new, uint64_t *size, uint32_t *ref);
 
 /*
- * The cached size of the file name in dfd (in new/ when in_new), if the
- * file is a regular file whose fstatat(2) still matches the entry of its
- * base name: 1, the size in *size and the file's entry in *ref (a new one
- * when the name has changed, as cache_add() gives it).  0 when it has to
- * be counted.
+ * The same for cur/ alone, whose fstat(2) is cur: cache_next() then gives
+ * the files in cur/ only.  The caller reads new/ itself, and takes these
+ * only if cur/ did not change while it did.
  */
-int	cache_lookup(struct cache *, int dfd, const char *name, int in_new,
-	    uint64_t *size, uint32_t *ref);
+int	cache_listing_cur(struct cache *, const struct stat *cur);
+int	cache_next(struct cache *, char name[MAILDIR_NAME_MAX + 1],
+	    int *in_new, uint64_t *size, uint32_t *ref, struct stat *key);
+
+/*
+ * The cached size of the regular file name in dfd (in new/ when in_new),
+ * which readdir(3) gave with the inode ino (0: unknown): 1 when an entry
+ * has its base name and either that inode or, stat(2)ed, its inode,
+ * length and modification time; the size in *size, the file's entry in
+ * *ref (a new one when the name has changed, as cache_add() gives it) and
+ * the entry's key in *key, as cache_next() gives it.  0 when the file has
+ * to be counted.
+ */
+int	cache_lookup(struct cache *, int dfd, const char *name, uint64_t ino,
+	    int in_new, uint64_t *size, uint32_t *ref, struct stat *key);
 
 /*
  * Note the size just counted of the file name, whose fstat(2) is st; its
@@ -149,15 +185,22 @@ uint32_t cache_add(struct cache *, const char *name, int in_new,
  * when the file read would come out the same.  before and after are the
  * fstat(2) of new/ and cur/ before and after they were read; a directory
  * gets a stamp only when the two agree and its times have settled.
+ * cur_whole: every listed file in cur/ has an entry (CACHE_CUR_COMPLETE).
  */
 void	cache_save(struct cache *, int dirfd, size_t listed,
 	    const struct stat before[2], const struct stat after[2],
-	    const uint32_t *refs);
+	    const uint32_t *refs, int cur_whole);
 
 void	cache_free(struct cache *);
 
 /* Remove the cache of the Maildir at dirfd: the next login counts again. */
 void	cache_remove(int dirfd);
+
+/*
+ * A seeded hash of len octets at p, for the hash tables of a listing (the
+ * cache's index, the unique-ids): not for anything kept on disk.
+ */
+uint64_t cache_hash(uint64_t seed, const void *p, size_t len);
 
 /* For the unit tests and fuzz targets, which forge valid files: */
 

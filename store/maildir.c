@@ -29,6 +29,37 @@ maildir_info(const struct maildrop *md, size_t i)
 	return base + strlen(base) + 1;
 }
 
+static uint32_t
+maildir_check(const struct stat *st)
+{
+	uint64_t	h;
+
+	h = (uint64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	h ^= h >> 33;
+	h *= UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	return ((uint64_t)st->st_size ^ h) & 0xffffff;
+}
+
+void
+maildir_check_set(struct message *m, const struct stat *st)
+{
+	uint32_t	c = maildir_check(st);
+
+	m->check[0] = c & 0xff;
+	m->check[1] = c >> 8 & 0xff;
+	m->check[2] = c >> 16;
+}
+
+int
+maildir_check_ok(const struct message *m, const struct stat *st)
+{
+	uint32_t	c = maildir_check(st);
+
+	return m->check[0] == (c & 0xff) && m->check[1] == (c >> 8 & 0xff) &&
+	    m->check[2] == c >> 16;
+}
+
 int
 maildir_dirfd(const struct maildrop *md, size_t i)
 {
@@ -100,8 +131,7 @@ maildir_opendir(int dfd)
 	return d;
 }
 
-/* Whether a directory's fstat(2) shows no change between a and b. */
-static int
+int
 maildir_same_times(const struct stat *a, const struct stat *b)
 {
 	return a->st_ino == b->st_ino && a->st_size == b->st_size &&

@@ -20,6 +20,16 @@ const char *maildir_base(const struct maildrop *, size_t i);
 /* The info after the ':', or NULL when the name has none. */
 const char *maildir_info(const struct maildrop *, size_t i);
 
+/*
+ * 24 bits of a file's length and modification time: the check of the
+ * message whose size was counted for them (struct message).  Any other
+ * length with the same time gives another check unless the two differ by
+ * a multiple of 16 MiB; another time, all but once in 2^24.  A whole
+ * RETR counts the octets it sends as well (msgout.h).
+ */
+void	maildir_check_set(struct message *, const struct stat *);
+int	maildir_check_ok(const struct message *, const struct stat *);
+
 /* The descriptor of the directory message i was listed in. */
 int	maildir_dirfd(const struct maildrop *, size_t i);
 
@@ -53,6 +63,9 @@ typedef int (*maildir_visit)(void *arg, int dfd, const struct dirent *);
 #define MAILDIR_STILL	0	/* read whole; the directory did not change */
 #define MAILDIR_CHANGED	1	/* read whole, but it changed meanwhile */
 #define MAILDIR_STOPPED	2	/* the visitor stopped the reading */
+
+/* Whether a directory's fstat(2) shows no change between a and b. */
+int	maildir_same_times(const struct stat *a, const struct stat *b);
 
 /*
  * Read the directory dfd with a stream of its own.  -1 with errno on a

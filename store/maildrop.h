@@ -40,12 +40,19 @@ enum store_status {
  * with MSG_INFO the info after the ':' and a NUL, then with MSG_OWNUIDL
  * the unique-id and a NUL.  Without MSG_OWNUIDL the base name is the
  * unique-id, so the common case costs no second copy.
+ *
+ * check is 24 bits of the length and modification time of the file the
+ * size was counted for (maildir_check()), in what would be padding: most
+ * sizes come from the size cache without a stat(2) of the file, and the
+ * open of the message compares its fstat(2) with them.
  */
 struct message {
 	uint64_t	size;	/* octets RETR sends, before stuffing: see size.h */
 	uint32_t	name;	/* offset in the pool of the record above */
 	uint8_t		flags;
+	uint8_t		check[3];
 };
+_Static_assert(sizeof(struct message) == 16, "16 bytes a message");
 
 /* The inode of a message whose base name another one shares. */
 struct maildrop_ino {
@@ -63,6 +70,7 @@ struct maildrop {
 	uint64_t	 total;		/* sum of sizes, deleted ones included */
 	size_t		 counted;	/* sized by reading, not from the cache */
 	int		 from_cache;	/* listed from the cache: no readdir */
+	int		 cur_from_cache; /* cur/ from it, new/ read */
 	char		*pool;		/* NUL-terminated names and uidls */
 	size_t		 poolsize;
 	size_t		 poolalloc;
@@ -83,7 +91,10 @@ enum store_status maildrop_open(struct maildrop *, const char *path,
 	    char *err, size_t errlen);
 
 /*
- * Open message i (0-based) for reading; -1 with errno ENOENT if it vanished.
+ * Open message i (0-based) for reading; -1 with errno ENOENT if it vanished,
+ * ESTALE if its length or modification time is no longer those its size
+ * was counted for (a file rewritten in place): its size cannot be sent,
+ * and the size cache is removed (maildrop_distrust_sizes()).
  * Another client (an IMAP server, a mail reader) may have moved the file
  * from new/ to cur/ or changed its flags since the listing: when the name
  * is gone, new/ and cur/ are searched for a file with its base name (and

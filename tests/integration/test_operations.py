@@ -577,6 +577,68 @@ class Logging(Case):
                 self.assertNotIn(part, log)
 
 
+class RewrittenInPlace(Case):
+    """pop3d-admin(7) MAILDIR: a message file rewritten in place (same
+    inode) keeps its cached size in the listing, so its open refuses it:
+    RETR and TOP answer -ERR, never the stale size; the cache is removed
+    and logged, and the next login counts the file again."""
+
+    OLD = 1600000000
+
+    def setUp(self):
+        super().setUp()
+        self.host.add_user(USER, PASSWORD)
+        self.names = [self.host.deliver(USER, m) for m in MESSAGES[:2]]
+        md = self.host.maildir(USER)
+        self.paths = [os.path.join(md, "new", n) for n in self.names]
+        self.cache = os.path.join(md, "pop3d.cache")
+        # Delivered long ago: a file still settling is never cached.
+        for path in self.paths:
+            os.utime(path, (self.OLD, self.OLD))
+
+    def listing(self, c):
+        self.ok(c, "LIST")
+        return [int(line.split()[1]) for line in c.body()]
+
+    def test_retr_and_top_refused_then_recounted(self):
+        c = self.login()
+        self.assertEqual(self.listing(c), [len(m) for m in MESSAGES[:2]])
+        self.quit(c)
+        self.assertTrue(os.path.exists(self.cache), "the cache was written")
+        ino = os.stat(self.paths[0]).st_ino
+        changed = b"Subject: first\r\n\r\nnow another, longer body\r\n"
+        with open(self.paths[0], "r+b") as f:     # same inode
+            f.truncate(0)
+            f.write(changed)
+        os.utime(self.paths[0], (self.OLD, self.OLD))
+        self.assertEqual(os.stat(self.paths[0]).st_ino, ino)
+
+        c = self.login()
+        self.assertEqual(self.listing(c), [len(m) for m in MESSAGES[:2]],
+                         "the listing takes the cached size")
+        r = self.err(c, "RETR 1")
+        self.assertEqual(r, b"-ERR Message 1 changed since it was listed, "
+                         b"log in again")
+        self.err(c, "TOP 1 0")
+        r = self.ok(c, "RETR 2")
+        self.assertEqual(r, f"+OK {len(MESSAGES[1])} octets".encode())
+        self.assertEqual(b"\r\n".join(c.body()) + b"\r\n", MESSAGES[1])
+        log = self.quit(c)
+        self.assertIn(f"message new/{self.names[0]} changed since it was "
+                      "listed, size cache removed", log)
+        self.assertFalse(os.path.exists(self.cache), "the cache was removed")
+        self.assertTrue(os.path.exists(self.paths[0]),
+                        "the refused message was not marked seen")
+
+        c = self.login()
+        self.assertEqual(self.listing(c), [len(changed), len(MESSAGES[1])],
+                         "the next login counts the file again")
+        r = self.ok(c, "RETR 1")
+        self.assertEqual(r, f"+OK {len(changed)} octets".encode())
+        self.assertEqual(b"\r\n".join(c.body()) + b"\r\n", changed)
+        self.quit(c)
+
+
 class Apop(Case):
     CONF = {"apop": "yes"}
     STAMP = re.compile(rb" (<[^<>@\s]+@[^<>\s]+>)$")

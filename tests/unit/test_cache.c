@@ -39,6 +39,7 @@ static char	top[128];
 static char	md_path[256];
 
 static void	reseal(unsigned char *, size_t);
+static int	refused(size_t, const char *);
 
 static void
 path_of(char *buf, size_t len, const char *sub, const char *name)
@@ -337,11 +338,98 @@ test_listing(void)
 	close(fd);
 	ok(open_md(&md) && md.from_cache && md.msgs[1].size == 12,
 	    "a file rewritten in place keeps its listed size");
-	maildrop_distrust_sizes(&md);
+	ok(maildrop_open_message(&md, 1) == -1 && errno == ESTALE,
+	    "but its open refuses it: its length is another");
 	maildrop_close(&md);
 	ok(cache_ino() == 0, "a size found wrong removes the cache");
 	ok(listed_from_cache(3, &n) == 0 && n == 3,
 	    "the next login counts every file again");
+}
+
+/*
+ * A message moved from new/ to cur/ by another client between sessions
+ * keeps its size by its base name and inode alone, without a stat(2) of
+ * the file: shown by a time moved on with the inode kept, which a stat(2)
+ * would see and count the file again for.  The open of the message sees
+ * it, so a file really changed in place is never sent with a stale size.
+ */
+static void
+test_by_inode(void)
+{
+	struct timespec	ts[2] = { { OLD_TIME + 7, 0 }, { OLD_TIME + 7, 0 } };
+	char		a[512], b[512], c[512];
+
+	fresh("byinode");
+	old_file("new", "1.i", "one\n");
+	old_file("new", "2.i", "two\n");
+	old_file("cur", "3.i:2,S", "three\n");
+	ok(session(3) == 3, "three cached");
+	path_of(a, sizeof(a), "new", "1.i");
+	path_of(b, sizeof(b), "cur", "1.i:2,S");
+	path_of(c, sizeof(c), "cur", "1.i:2,RS");
+	ok(rename(a, b) == 0 && session(3) == 0,
+	    "moved to cur/ by another client: its size kept, nothing counted");
+	old_file("new", "4.i", "four\n");
+	ok(session(4) == 1, "a delivery: only it is counted");
+	ok(rename(b, c) == 0 && utimensat(AT_FDCWD, c, ts, 0) == 0 &&
+	    refused(4, "1.i"), "re-flagged, its time moved on: listed "
+	    "without a stat(2) (nothing counted), its open refused");
+	ok(session(4) == 4, "the next login counts every file again");
+}
+
+/* Open and close; cur_from_cache, or -1 when the listing is wrong. */
+static int
+cur_cached(size_t want, size_t *counted)
+{
+	struct maildrop	md;
+	int		cur;
+
+	if (!open_md(&md))
+		return -1;
+	cur = md.count == want && sizes_right(&md) && !md.from_cache ?
+	    md.cur_from_cache : -1;
+	*counted = md.counted;
+	maildrop_close(&md);
+	return cur;
+}
+
+/*
+ * cur/ unchanged since its stamp was recorded: only new/ is read, as when
+ * a client polls a maildrop it leaves on the server and new mail arrived.
+ * Made before test_listing(), whose wait lets its directories settle too.
+ */
+static void
+make_cur_cached(void)
+{
+	fresh("curcached");
+	old_file("cur", "1.c:2,S", "one\n");
+	old_file("cur", "2.c:2,S", "two\n");
+	old_file("new", "3.c", "three\n");
+}
+
+static void
+test_cur_cached(void)
+{
+	char	a[512], b[512];
+	size_t	n;
+
+	fresh("curcached");
+	ok(cur_cached(3, &n) == 0 && n == 3, "first login counts all");
+	old_file("new", "4.c", "four\n");
+	ok(cur_cached(4, &n) == 1 && n == 1, "a delivery to new/: cur/ from "
+	    "the cache, new/ read, the new file counted");
+	put_file("new", "5.c", "five, just now\n", 0);
+	ok(cur_cached(5, &n) == 1 && n == 1 && cache_count() == 4,
+	    "a file still settling is not cached...");
+	ok(cur_cached(5, &n) == 1 && n == 1,
+	    "...yet cur/ still comes from the cache");
+	path_of(a, sizeof(a), "new", "3.c");
+	path_of(b, sizeof(b), "cur", "3.c:2,S");
+	ok(rename(a, b) == 0 && cur_cached(5, &n) == 0 && n == 1,
+	    "a move into cur/: cur/ read again");
+	path_of(a, sizeof(a), "cur", "1.c:2,S");
+	ok(unlink(a) == 0 && cur_cached(4, &n) == 0,
+	    "a deletion in cur/: read again, the file not listed");
 }
 
 /* A base name twice (cur/ and new/): never a listing from the cache. */
@@ -372,6 +460,38 @@ test_settle(void)
 	ok(session(2) == 1, "and is read again next time");
 }
 
+/*
+ * Whether the message with this unique-id is listed with its cached size
+ * (no file read) but its open refuses it with ESTALE and removes the
+ * cache, while the others open and have their right sizes.
+ */
+static int
+refused(size_t want, const char *uidl)
+{
+	struct maildrop	md;
+	uint64_t	size;
+	size_t		i, hits = 0;
+	int		fd, rv = 1;
+
+	if (!open_md(&md))
+		return 0;
+	if (md.count != want || md.counted != 0)
+		rv = 0;
+	for (i = 0; i < md.count && rv; i++) {
+		fd = maildrop_open_message(&md, i);
+		if (strcmp(maildrop_uidl(&md, i), uidl) == 0) {
+			hits++;
+			rv = fd == -1 && errno == ESTALE && cache_ino() == 0;
+		} else
+			rv = fd != -1 && size_count_fd_len(fd, UINT64_MAX,
+			    &size) == 0 && size == md.msgs[i].size;
+		if (fd != -1)
+			close(fd);
+	}
+	maildrop_close(&md);
+	return rv && hits == 1;
+}
+
 static void
 test_stale(void)
 {
@@ -384,13 +504,25 @@ test_stale(void)
 	old_file("cur", "3.t:2,S", "same\n");
 	ok(session(3) == 3, "three cached");
 
-	/* Edited in place: same inode, another length. */
+	/*
+	 * Edited in place: same inode, another length.  The listing takes the
+	 * file by its name and inode without a stat(2); its open finds it
+	 * changed, so its stale size is never sent.
+	 */
 	put_file("cur", "1.t:2,S", "now\nlonger\nthan before\n", OLD_TIME + 60);
-	ok(session(3) == 1, "length changed in place: recounted");
+	ok(refused(3, "1.t"), "length changed in place: listed from the "
+	    "cache, its open refused, the cache removed");
+	ok(session(3) == 3, "the next login counts every file again");
 
 	/* Same length, more bare LFs, the time moved on. */
 	put_file("cur", "2.t:2,S", "a\nb\nc\n\n", OLD_TIME + 60);
-	ok(session(3) == 1, "same length, other time: recounted");
+	ok(refused(3, "2.t"), "same length, other time: its open refused");
+	ok(session(3) == 3, "and every file counted again");
+
+	/* Another length, the time put back: the length alone tells. */
+	put_file("cur", "2.t:2,S", "a\nb\n", OLD_TIME + 60);
+	ok(refused(3, "2.t"), "other length, same time: its open refused");
+	ok(session(3) == 3, "counted again");
 
 	/* Replaced under its name: only the inode differs. */
 	path_of(b, sizeof(b), "tmp", "3.t");
@@ -523,14 +655,15 @@ reseal(unsigned char *buf, size_t len)
 		buf[end + i] = sum & 0xff;
 }
 
-/* Whether octet pos of the cache lies in the size field of an entry. */
+/* Whether octet pos of the cache lies in octets lo to hi - 1 of an entry. */
 static int
-in_size_field(const unsigned char *buf, size_t len, size_t pos)
+in_field(const unsigned char *buf, size_t len, size_t pos, size_t lo,
+    size_t hi)
 {
 	size_t	off = CACHE_HEADER, nlen;
 
 	while (off + CACHE_RECORD <= len - CACHE_TRAILER) {
-		if (pos >= off + 32 && pos < off + 40)
+		if (pos >= off + lo && pos < off + hi)
 			return 1;
 		nlen = buf[off + 28] | buf[off + 29] << 8;
 		off += CACHE_RECORD + nlen;
@@ -538,10 +671,28 @@ in_size_field(const unsigned char *buf, size_t len, size_t pos)
 	return 0;
 }
 
+/* Whether some message's open is refused as changed (ESTALE). */
+static int
+some_refused(struct maildrop *md)
+{
+	size_t	i;
+	int	fd, n = 0;
+
+	for (i = 0; i < md->count; i++) {
+		if ((fd = maildrop_open_message(md, i)) != -1)
+			close(fd);
+		else
+			n += errno == ESTALE;
+	}
+	return n > 0;
+}
+
 /*
  * A forged cache passes the checksum: its fields are still checked, and
  * all it can do is misstate the size of a message within the limits of
- * its length.  Everything else is ignored or fails to match.
+ * its length, or misstate the length or time of a file, which the open
+ * of the message then refuses.  Everything else is ignored or fails to
+ * match.
  */
 static void
 test_forged(void)
@@ -565,9 +716,12 @@ test_forged(void)
 			}
 			if (md.count != 3)
 				bad++;
+			else if (in_field(good, goodlen, pos, 8, 28) &&
+			    some_refused(&md))
+				wrong++;
 			else if (!sizes_right(&md)) {
 				wrong++;
-				if (!in_size_field(good, goodlen, pos))
+				if (!in_field(good, goodlen, pos, 32, 40))
 					bad++;
 				for (i = 0; i < md.count; i++)
 					if (md.msgs[i].size > 2 * 8 + 2)
@@ -575,8 +729,9 @@ test_forged(void)
 			}
 			maildrop_close(&md);
 		}
-	ok(bad == 0, "every bit flipped and resealed: no crash, only a size "
-	    "field misstates, within range (%d such)", wrong);
+	ok(bad == 0, "every bit flipped and resealed: no crash; a size field "
+	    "misstates within range, a length or time is refused at the "
+	    "open (%d such)", wrong);
 }
 
 static void
@@ -883,7 +1038,10 @@ main(void)
 		return 1;
 	test_basic();
 	test_unchanged();
+	test_by_inode();
+	make_cur_cached();
 	test_listing();
+	test_cur_cached();
 	test_listing_twice();
 	test_settle();
 	test_stale();
