@@ -143,6 +143,25 @@ class HandMade(ProxyCase):
         self.assertRegex(log, r"login user=u method=USER "
                               r"remote=192\.0\.2\.9:40005")
 
+    def test_scram_failure_logs_the_client(self):
+        """SCRAM's messages carry the client, as USER/PASS's do."""
+        self.host.add_user("hsc", "hscpw", scheme="SCRAM-SHA-256")
+        sc = Scram("hsc", "wrong")
+        mark = len(self.pop3d.read_log())
+        s = self.raw(v2_header("192.0.2.77", 40008) +
+                     f"AUTH SCRAM-SHA-256 {sc.first()}\r\n".encode())
+        try:
+            got = self.lines(s, 2)
+            self.assertTrue(got[1].startswith("+ "), got)
+            s.sendall(sc.final(got[1][2:]).encode() + b"\r\nQUIT\r\n")
+            got = self.lines(s, 2)
+        finally:
+            s.close()
+        self.assertEqual(got[0], "-ERR [AUTH] Authentication failed")
+        log = self.log_since(mark, r"auth failed")
+        self.assertRegex(log, r"auth failed user=hsc method=SCRAM-SHA-256 "
+                              r"remote=192\.0\.2\.77:40008\n")
+
     def test_local_command_keeps_the_peer(self):
         mark = len(self.pop3d.read_log())
         s = self.raw(v2_header("192.0.2.7", 40006, cmd=0) + b"QUIT\r\n")
