@@ -42,6 +42,19 @@ def v2_header(client, port, tls=None, cmd=1):
         + body
 
 
+def stop_daemon(proc, log):
+    """A balancer the test started: stopped by its pid, its log closed."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(WAIT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(WAIT)
+    if log is not None:
+        log.close()
+
+
 def setUpModule():
     global CA
     CA = pop3test.TestCA()
@@ -273,15 +286,7 @@ class HAProxy(ProxyCase):
 
     @classmethod
     def tearDownClass(cls):
-        if getattr(cls, "haproxy", None) and cls.haproxy.poll() is None:
-            cls.haproxy.terminate()
-            try:
-                cls.haproxy.wait(WAIT)
-            except subprocess.TimeoutExpired:
-                cls.haproxy.kill()
-                cls.haproxy.wait(WAIT)
-        if getattr(cls, "log", None):
-            cls.log.close()
+        stop_daemon(getattr(cls, "haproxy", None), getattr(cls, "log", None))
         super().tearDownClass()
 
     def session(self, client, mark):
@@ -361,7 +366,10 @@ class HAProxyScram(ProxyCase):
                     raise RuntimeError("haproxy did not listen")
                 time.sleep(0.05)
 
-    tearDownClass = HAProxy.tearDownClass
+    @classmethod
+    def tearDownClass(cls):
+        stop_daemon(getattr(cls, "haproxy", None), getattr(cls, "log", None))
+        super().tearDownClass()
 
     def scram(self, source, password):
         """One connection from source through HAProxy: AUTH
