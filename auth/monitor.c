@@ -227,18 +227,18 @@ check(const struct monitor_args *ma, const char *user)
 }
 
 /*
- * The client of this request: the connection's peer, or the address the
- * PROXY header named (family, address, port, checked by wire.c) when the
- * peer is a trusted proxy.  -1 when a client is named by a peer that is
- * not trusted: the pre-login process is lying.
+ * The client of this request (credentials or SCRAM client-first): the
+ * connection's peer, or the address the PROXY header named (family,
+ * address, port, checked by wire.c) when the peer is a trusted proxy.
+ * -1 when a client is named by a peer that is not trusted: the pre-login
+ * process is lying.
  */
 static int
-client_of(const struct monitor_args *ma)
+client_of(const struct monitor_args *ma, const unsigned char *c, size_t clen)
 {
-	const unsigned char	*c = at.rq.client;
-	char			 addr[INET6_ADDRSTRLEN];
+	char addr[INET6_ADDRSTRLEN];
 
-	if (at.rq.clientlen == 0) {
+	if (clen == 0) {
 		strlcpy(client, ma->remote, sizeof(client));
 		return 0;
 	}
@@ -301,8 +301,9 @@ throttled(const struct monitor_args *ma, const char *user, long long *arrived)
 	int	delay;
 
 	/*
-	 * A trusted proxy that names no client (SCRAM's messages carry
-	 * none): keyed by the proxy, one client could refuse them all.
+	 * A trusted proxy that names no client (a LOCAL or UNKNOWN header:
+	 * its own health check, or a client it cannot name): keyed by the
+	 * proxy, one client could refuse them all.
 	 */
 	if (ma->proxy_trusted && strcmp(client, ma->remote) == 0)
 		return 0;
@@ -629,7 +630,8 @@ scram_first(const struct monitor_args *ma, size_t n, char *user,
 
 	memset(sc, 0, sizeof(*sc));
 	if (wire_decode_scram_first(at.msg, n, &sc->first) == -1 ||
-	    !(ma->sasl & scram_bit(sc->first.mech)))
+	    !(ma->sasl & scram_bit(sc->first.mech)) ||
+	    client_of(ma, sc->first.client, sc->first.clientlen) == -1)
 		return -1;
 	log_sanitize(sc->first.user, user, AUTH_USER_MAX + 1);
 	strlcpy(at.rq.user, sc->first.user, sizeof(at.rq.user));
@@ -758,7 +760,7 @@ credentials(const struct monitor_args *ma, size_t n, char *user,
 
 	if (wire_decode_request(at.msg, n, &at.rq) == -1 ||
 	    ((at.rq.flags & WIRE_RELAY) && ma->relay_fd == -1) ||
-	    client_of(ma) == -1)
+	    client_of(ma, at.rq.client, at.rq.clientlen) == -1)
 		return -1;
 	log_sanitize(at.rq.user, user, AUTH_USER_MAX + 1);
 	if (MECH_IS_SCRAM(at.rq.mech)) {
@@ -892,7 +894,7 @@ monitor_run(const struct monitor_args *ma)
 	pid_t			chain = -1;
 	int			failures = 0, r, type;
 
-	/* SCRAM's first messages name no PROXY client: the peer until one does. */
+	/* The peer, until a request names the client a PROXY header gave. */
 	strlcpy(client, ma->remote, sizeof(client));
 	for (;;) {
 		if ((n = next_request(ma)) <= 0) {

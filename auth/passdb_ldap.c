@@ -143,6 +143,28 @@ passdb_ldap_decode(const unsigned char *m, size_t n,
 }
 
 /*
+ * Wait for the helper, killed or ended.  A signal other than ours is
+ * logged: SIGSYS means its system call filter (lookup/confine.c) caught
+ * a call it must not make, which only subverted code would.
+ */
+static void
+reap(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			return;
+	if (!WIFSIGNALED(status) || WTERMSIG(status) == SIGKILL)
+		return;
+	if (WTERMSIG(status) == SIGSYS)
+		log_warnx("ldap lookup process killed by seccomp (SIGSYS)");
+	else
+		log_warnx("ldap lookup process killed by signal %d",
+		    WTERMSIG(status));
+}
+
+/*
  * The helper's reply by the deadline, else it is killed.  Either way it
  * is reaped.
  */
@@ -175,8 +197,7 @@ await(const struct config *cf, pid_t pid, int fd, struct passdb_identity *id)
 	/* After its reply it has nothing left to do. */
 	if (kill(pid, SIGKILL) == -1 && errno != ESRCH)
 		log_warn("kill ldap lookup process");
-	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-		;
+	reap(pid);
 	explicit_bzero(m, sizeof(m));
 	return r;
 }

@@ -29,6 +29,13 @@ log_init(const char *ident, int to_stderr)
 		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
+void
+log_reopen(void)
+{
+	if (!log_stderr)
+		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
 /*
  * One write(2) a line: stderr may be the connection's log socket, where
  * each write is one message (see auth/logger.c).

@@ -11,6 +11,11 @@
 #include <stddef.h>
 
 void	log_init(const char *ident, int to_stderr);
+/*
+ * Connect to syslog again, after closelog(3), before a system call filter
+ * takes socket(2) away; nothing when logging to stderr.
+ */
+void	log_reopen(void);
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 /* As log_warnx, with ": strerror(errno)" appended. */

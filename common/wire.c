@@ -98,17 +98,17 @@ get_string(const unsigned char *buf, size_t len, size_t *off, char *dst,
 
 /* No client, or family 4 or 6 with an IPv4 address's unused octets zero. */
 static int
-client_valid(const struct wire_request *rq)
+client_valid(const unsigned char *client, size_t len)
 {
 	static const unsigned char zero[12];
 
-	if (rq->clientlen == 0)
+	if (len == 0)
 		return 1;
-	if (rq->clientlen != WIRE_CLIENT_LEN)
+	if (len != WIRE_CLIENT_LEN)
 		return 0;
-	if (rq->client[0] == 6)
+	if (client[0] == 6)
 		return 1;
-	return rq->client[0] == 4 && memcmp(rq->client + 5, zero, 12) == 0;
+	return client[0] == 4 && memcmp(client + 5, zero, 12) == 0;
 }
 
 int
@@ -126,7 +126,8 @@ wire_decode_request(const unsigned char *buf, size_t len,
 	    get_string(buf, len, &off, rq->pass, AUTH_PASS_MAX) == -1 ||
 	    get_string(buf, len, &off, rq->tls, WIRE_TLS_MAX) == -1 ||
 	    get_field(buf, len, &off, rq->client, sizeof(rq->client),
-	    &rq->clientlen) == -1 || !client_valid(rq) ||
+	    &rq->clientlen) == -1 ||
+	    !client_valid(rq->client, rq->clientlen) ||
 	    get_field(buf, len, &off, rq->carry, sizeof(rq->carry),
 	    &rq->carrylen) == -1)
 		return -1;
@@ -161,7 +162,8 @@ wire_encode_scram_first(const struct wire_scram_first *f, unsigned char *buf,
 	buf[off++] = f->cbind;
 	buf[off++] = f->authzid ? 1 : 0;
 	if (put_field(buf, len, &off, f->user, strlen(f->user)) == -1 ||
-	    put_field(buf, len, &off, f->cnonce, strlen(f->cnonce)) == -1)
+	    put_field(buf, len, &off, f->cnonce, strlen(f->cnonce)) == -1 ||
+	    put_field(buf, len, &off, f->client, f->clientlen) == -1)
 		return -1;
 	return (long)off;
 }
@@ -185,6 +187,8 @@ wire_decode_scram_first(const unsigned char *buf, size_t len,
 		return -1;
 	if (get_string(buf, len, &off, f->user, AUTH_USER_MAX) == -1 ||
 	    get_string(buf, len, &off, f->cnonce, SCRAM_NONCE_MAX) == -1 ||
+	    get_field(buf, len, &off, f->client, sizeof(f->client),
+	    &f->clientlen) == -1 || !client_valid(f->client, f->clientlen) ||
 	    off != len || f->user[0] == '\0' || !nonce_ok(f->cnonce))
 		return -1;
 	return 0;

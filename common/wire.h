@@ -26,7 +26,9 @@
  *	u8 version, u8 WIRE_SCRAM_FIRST, u8 mechanism (a SCRAM one),
  *	u8 channel binding flag (enum wire_cbind), u8 1 if the gs2 header
  *	names an authzid (the user itself), u16 + user name (decoded),
- *	u16 + client nonce
+ *	u16 + client nonce, u16 + the PROXY client as in a credentials
+ *	request (the exchange's failure is logged and throttled under it;
+ *	client-final belongs to the same exchange and names none)
  *	    -> u8 version, u8 WIRE_SCRAM_CHALLENGE, u32 iterations,
  *	       u16 + salt, u16 + server nonce part; or a verdict
  *	u8 version, u8 WIRE_SCRAM_FINAL, u16 + channel binding data (what
@@ -50,7 +52,7 @@
 
 #include "params.h"
 
-#define WIRE_VERSION	4
+#define WIRE_VERSION	5
 #define WIRE_CLIENT_LEN	19	/* family, address, port */
 #define WIRE_REQUEST_MAX (3 + 5 * 2 + AUTH_USER_MAX + AUTH_PASS_MAX + \
 	    WIRE_TLS_MAX + WIRE_CLIENT_LEN + PIPELINE_CARRY_MAX)
@@ -115,6 +117,8 @@ struct wire_scram_first {
 	int		 authzid;
 	char		 user[AUTH_USER_MAX + 1];
 	char		 cnonce[SCRAM_NONCE_MAX + 1];
+	unsigned char	 client[WIRE_CLIENT_LEN];	/* from a PROXY header */
+	size_t		 clientlen;			/* 0: none */
 };
 
 struct wire_scram_final {

@@ -5,7 +5,9 @@
  * One login is: a search for the user's entry (as ldap_bind_dn, or
  * anonymously), then a simple bind as that entry's DN with the password,
  * on a connection of its own, so that the search's identity never mixes
- * with the user's.  The entry's ids and paths are read from the search
+ * with the user's.  Both connections are made first, and then the system
+ * call filter of lookup/confine.c goes on: what the directory sends is
+ * parsed only under it.  The entry's ids and paths are read from the search
  * and checked only after the password was right: before that, nothing
  * is logged that would tell a user who exists from one who does not.
  */
@@ -18,6 +20,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "lookup/confine.h"
 #include "lookup/lookup.h"
 #include "common/log.h"
 
@@ -152,6 +155,16 @@ conn_open(const struct config *cf)
 		ldap_unbind_ext_s(ld, NULL, NULL);
 		return NULL;
 	}
+	/*
+	 * Connected now, TLS included, while the process may still resolve
+	 * names, make sockets and read CA files (lookup_confine() ends that).
+	 */
+	if ((rc = ldap_connect(ld)) != LDAP_SUCCESS) {
+		log_warnx("ldap %s: connect: %s", cf->ldap_uri,
+		    ldap_err2string(rc));
+		ldap_unbind_ext_s(ld, NULL, NULL);
+		return NULL;
+	}
 	if (cf->ldap_starttls &&
 	    (rc = ldap_start_tls_s(ld, NULL, NULL)) != LDAP_SUCCESS) {
 		log_warnx("ldap %s: StartTLS: %s", cf->ldap_uri,
@@ -253,13 +266,10 @@ find_entry(LDAP *ld, const struct config *cf, const char *filter)
 
 /* The user's password, on a connection of its own. */
 static enum lookup_verdict
-check_password(const struct config *cf, const char *pass)
+check_password(LDAP *ld, const struct config *cf, const char *pass)
 {
-	LDAP	*ld;
-	int	 rc;
+	int rc;
 
-	if ((ld = conn_open(cf)) == NULL)
-		return LOOKUP_TEMPFAIL;
 	rc = bind_as(ld, ent.dn, pass);
 	ldap_unbind_ext_s(ld, NULL, NULL);
 	if (rc == LDAP_SUCCESS)
@@ -386,7 +396,7 @@ lookup_run(const struct config *cf, const char *user, const char *pass,
 {
 	enum lookup_verdict	 v;
 	char			 filter[LDAP_FILTER_MAX];
-	LDAP			*ld;
+	LDAP			*ld, *user_ld;
 	int			 rc;
 
 	/*
@@ -411,10 +421,21 @@ lookup_run(const struct config *cf, const char *user, const char *pass,
 		ldap_unbind_ext_s(ld, NULL, NULL);
 		return reply(fd, LOOKUP_TEMPFAIL, 0, 0, "", "");
 	}
+	/*
+	 * The user's bind gets its connection now, whether or not the
+	 * search finds anyone: after lookup_confine() no socket is made.
+	 */
+	if ((user_ld = conn_open(cf)) == NULL) {
+		ldap_unbind_ext_s(ld, NULL, NULL);
+		return reply(fd, LOOKUP_TEMPFAIL, 0, 0, "", "");
+	}
+	lookup_confine();
 	v = find_entry(ld, cf, filter);
 	ldap_unbind_ext_s(ld, NULL, NULL);
 	if (v == LOOKUP_OK)
-		v = check_password(cf, pass);
+		v = check_password(user_ld, cf, pass);
+	else
+		ldap_unbind_ext_s(user_ld, NULL, NULL);
 	if (v != LOOKUP_OK) {
 		explicit_bzero(&ent, sizeof(ent));
 		return reply(fd, v, 0, 0, "", "");

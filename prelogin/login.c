@@ -47,21 +47,23 @@ forget(struct login *l)
 	l->have_user = 0;
 }
 
-/* The client a PROXY header named travels with every request. */
-static void
-proxy_client(struct login *l)
+/*
+ * The client a PROXY header named travels with every credentials request
+ * and every SCRAM client-first: the monitor logs and throttles under it.
+ */
+static size_t
+proxy_client(const struct login *l, unsigned char client[WIRE_CLIENT_LEN])
 {
 	const struct proxy_info *pi = &l->proxy;
 
-	l->rq.clientlen = 0;
 	if (pi->family == 0)
-		return;
-	memset(l->rq.client, 0, sizeof(l->rq.client));
-	l->rq.client[0] = pi->family;
-	memcpy(l->rq.client + 1, pi->addr, pi->family == 4 ? 4 : 16);
-	l->rq.client[17] = pi->port >> 8;
-	l->rq.client[18] = pi->port & 0xff;
-	l->rq.clientlen = WIRE_CLIENT_LEN;
+		return 0;
+	memset(client, 0, WIRE_CLIENT_LEN);
+	client[0] = pi->family;
+	memcpy(client + 1, pi->addr, pi->family == 4 ? 4 : 16);
+	client[17] = pi->port >> 8;
+	client[18] = pi->port & 0xff;
+	return WIRE_CLIENT_LEN;
 }
 
 /*
@@ -147,7 +149,7 @@ ask_monitor(struct login *l, struct cmd_reply *r, enum wire_mech mech)
 	long			 len;
 
 	l->rq.mech = mech;
-	proxy_client(l);
+	l->rq.clientlen = proxy_client(l, l->rq.client);
 	if (l->tls_on) {
 		/* The relay forwards the pipelined octets itself. */
 		l->rq.flags = WIRE_RELAY;
@@ -408,6 +410,7 @@ scram_start(struct login *l, struct cmd_reply *r, enum wire_mech mech,
 			return scram_refusal(r, SASL_SCRAM_CBTYPE);
 		fin->cbindlen = (size_t)cb;
 	}
+	f->clientlen = proxy_client(l, f->client);
 	if (exchange(l, wire_encode_scram_first(f, l->msg, sizeof(l->msg)),
 	    a) == -1)
 		return cmd_say(r, CMD_CLOSE, "[SYS/TEMP] Authentication unavailable");

@@ -9,7 +9,7 @@ clang libclang-rt-14-dev xinetd stunnel4 haproxy
 dpkg-dev debhelper lintian fakeroot adduser git
 libpam0g-dev libpam-modules libpam-runtime passwd
 libldap-dev slapd ldap-utils checkpw fail2ban
-dovecot-pop3d"
+dovecot-pop3d libltdl7 libgdbm6 libidn12"
 
 missing=""
 for p in $pkgs; do
@@ -64,7 +64,10 @@ fi
 # Courier's POP3 server for test_migrate: courier-pop conflicts with
 # dovecot-pop3d (both provide pop3-server), so its packages are unpacked,
 # not installed, into a directory of their own; the test runs its
-# courierpop3d, the program couriertcpd starts after a login, over pipes.
+# courierpop3d over pipes, and its whole login stack (couriertcpd,
+# courierpop3login, authdaemond) in a mount namespace.  apt resolves no
+# dependency of an unpacked package: the libraries it needs beyond the
+# list above are in it (libltdl7, libgdbm6, libidn12).
 courier=/opt/pop3d-test-courier
 if [ "$(id -u)" = 0 ] && [ ! -x "$courier/usr/lib/courier/courier/courierpop3d" ]; then
 	debs=$(mktemp -d)

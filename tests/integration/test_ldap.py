@@ -187,9 +187,9 @@ def person(name, password, ou="people", uid=None, gid=None, home=None,
     return "\n".join(lines) + "\n\n"
 
 
-def session(host, user, password, mech="PASS"):
+def session(host, user, password, mech="PASS", env=None):
     """Log in; returns (reply to the password, seconds it took, log)."""
-    p = pop3test.Pipe(host)
+    p = pop3test.Pipe(host, env=env)
     try:
         assert p.line().startswith(b"+OK")
         t = time.monotonic()
@@ -536,6 +536,81 @@ class TestLdapTls(LdapCase):
                 r, took, log = self.login("alice", "alice-pw", **conf)
                 self.assertEqual(r, TEMP, log)
                 self.assertLess(took, TIMEOUT + MARGIN)
+
+
+# A stand-in for libldap's search, preloaded into pop3d: the lookup calls
+# it once its system call filter is on, and it makes the call a subverted
+# lookup would.  Were the call let through, the lookup exits unanswered.
+FORBIDDEN_SHIM = r"""
+#define _GNU_SOURCE
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int
+ldap_search_ext_s(void)
+{
+	char *argv[] = { "true", 0 }, *envp[] = { 0 };
+
+	CALL;
+	_exit(99);
+}
+"""
+FORBIDDEN_CALLS = {
+    "execve": 'execve("/bin/true", argv, envp)',
+    "fork": "fork()",
+    "ptrace": "ptrace(PTRACE_TRACEME, 0, 0, 0)",
+    "mkdir": 'mkdir(MADE, 0700)',
+}
+ALLOWED_CALLS = {"getpid": "getpid()"}
+with open(pop3test.POP3D, "rb") as _f:
+    # Relaxed filters (a sanitizer build) let the calls through.
+    SANITIZED = b"__asan_init" in _f.read() or "ASAN_OPTIONS" in os.environ
+
+
+@unittest.skipIf(SANITIZED, "a sanitizer build relaxes the filters")
+@unittest.skipIf(pop3test.WRAP, "valgrind relaxes the filters (and takes "
+                 "the shim's early exits for leaks)")
+@unittest.skipUnless(pop3test.have("cc"), "no C compiler for the shim")
+class TestLdapSandbox(LdapCase):
+    """The lookup's seccomp filter: a forbidden call once it is on kills
+    the lookup, the monitor logs it, and the client is told to try later."""
+
+    def shim(self, name):
+        d = tempfile.mkdtemp(prefix="pop3d-shim-")
+        self.addCleanup(shutil.rmtree, d, ignore_errors=True)
+        os.chmod(d, 0o755)
+        made = os.path.join(d, "made")
+        src, lib = os.path.join(d, "shim.c"), os.path.join(d, "shim.so")
+        with open(src, "w") as f:
+            f.write(FORBIDDEN_SHIM.replace(
+                "CALL", {**FORBIDDEN_CALLS, **ALLOWED_CALLS}[name]))
+        subprocess.run(["cc", "-shared", "-fPIC", f'-DMADE="{made}"', "-o",
+                        lib, src], check=True, capture_output=True,
+                       timeout=pop3test.WAIT * 3)
+        return lib, made
+
+    def test_forbidden_call_killed_and_logged(self):
+        for name in FORBIDDEN_CALLS:
+            with self.subTest(call=name):
+                lib, made = self.shim(name)
+                r, took, log = session(self.host, "alice", "alice-pw",
+                                       env={"LD_PRELOAD": lib})
+                self.assertEqual(r, TEMP, log)
+                self.assertIn("ldap lookup process killed by seccomp "
+                              "(SIGSYS)", log)
+                self.assertLess(took, TIMEOUT + MARGIN, log)
+                self.assertFalse(os.path.exists(made))
+
+    def test_allowed_call_not_killed(self):
+        """The control: a call the filter allows goes through, and the
+        shim's lookup ends unanswered, not killed."""
+        lib, _ = self.shim("getpid")
+        r, _, log = session(self.host, "alice", "alice-pw",
+                            env={"LD_PRELOAD": lib})
+        self.assertEqual(r, TEMP, log)
+        self.assertIn("lookup process ended without an answer", log)
+        self.assertNotIn("killed", log)
 
 
 if __name__ == "__main__":

@@ -21,9 +21,15 @@ tests/deps.sh unpacks it into a directory of its own): it serves the
 Maildir over pipes, as couriertcpd starts it after a login, and writes
 its courierpop3dsizelist; pop3d then sends the same unique-id and the
 same message for every number, and keeps them across flag changes.
+With root, Courier's whole login stack from that directory (couriertcpd,
+courierpop3login, authdaemond with PAM, a system account made here)
+serves fetchmail with keep and uidl, in a mount namespace of its own;
+then pop3d serves the same fetchmail, which downloads nothing, and both
+UIDL lists are equal message for message.
 """
 import os
 import poplib
+import pwd
 import shutil
 import signal
 import socket
@@ -484,13 +490,58 @@ def wait_port(port, proc):
     raise RuntimeError(f"nothing listens on {port}")
 
 
+class FetchmailClient:
+    """One fetchmail (one idfile) in self.home, and poplib, against
+    whatever server a test starts."""
+
+    def fetchmail(self, port):
+        """Messages the same fetchmail (same idfile) downloads now."""
+        self.fetched += 1
+        out = os.path.join(self.home, f"out-{self.fetched}")
+        os.makedirs(out)
+        rc = os.path.join(self.home, "fetchmailrc")
+        with open(rc, "w") as f:
+            f.write("set no syslog\n"
+                    "set invisible\n"
+                    f"set idfile \"{self.home}/fetchids\"\n"
+                    f"poll 127.0.0.1 port {port} proto pop3 uidl\n"
+                    f"  user \"{self.user}\" there password \"{PASSWORD}\"\n"
+                    "  keep no rewrite sslproto ''\n"
+                    f"  mda \"/bin/sh -c 'cat > {out}/$$'\"\n")
+        os.chmod(rc, 0o600)
+        r = run(["fetchmail", "-f", rc, "--nosyslog", "-v",
+                 "--pidfile", os.path.join(self.home, "fetchmail.pid")],
+                env={"HOME": self.home, "FETCHMAILHOME": self.home})
+        text = r.stdout.decode(errors="replace") + \
+            r.stderr.decode(errors="replace")
+        self.assertIn(r.returncode, (0, 1), text)
+        return sorted(open(os.path.join(out, n), "rb").read()
+                      for n in os.listdir(out)), text
+
+    def server_uidls(self, port):
+        """Message number -> (unique-id, the message) through poplib."""
+        c = poplib.POP3("127.0.0.1", port, timeout=CLIENT_TIMEOUT)
+        try:
+            c.user(self.user)
+            c.pass_(PASSWORD)
+            out = {}
+            for line in c.uidl()[1]:
+                n, u = line.decode().split(" ")
+                body = b"\n".join(c.retr(int(n))[1])
+                out[int(n)] = (u, body.split(b"\n\n", 1)[1])
+            c.quit()
+        finally:
+            c.close()
+        return out
+
+
 @unittest.skipUnless(pop3test.ROOT, "needs root: Dovecot runs as itself")
 @unittest.skipUnless(shutil.which("dovecot") and
                      os.path.exists("/usr/lib/dovecot/pop3"),
                      "dovecot-pop3d not installed")
 @unittest.skipUnless(pop3test.have("fetchmail"), "fetchmail not installed")
 @unittest.skipUnless(pop3test.have("tcpserver"), "ucspi-tcp not installed")
-class RealDovecot(Base):
+class RealDovecot(FetchmailClient, Base):
     """pop3_save_uidl = yes: pop3d takes the P fields Dovecot saved."""
     IMPORT = "dovecot"
     SAVE = "yes"
@@ -545,46 +596,6 @@ class RealDovecot(Base):
         except OSError:
             return ""
 
-    def fetchmail(self, port):
-        """Messages the same fetchmail (same idfile) downloads now."""
-        self.fetched += 1
-        out = os.path.join(self.home, f"out-{self.fetched}")
-        os.makedirs(out)
-        rc = os.path.join(self.home, "fetchmailrc")
-        with open(rc, "w") as f:
-            f.write("set no syslog\n"
-                    "set invisible\n"
-                    f"set idfile \"{self.home}/fetchids\"\n"
-                    f"poll 127.0.0.1 port {port} proto pop3 uidl\n"
-                    f"  user \"{self.user}\" there password \"{PASSWORD}\"\n"
-                    "  keep no rewrite sslproto ''\n"
-                    f"  mda \"/bin/sh -c 'cat > {out}/$$'\"\n")
-        os.chmod(rc, 0o600)
-        r = run(["fetchmail", "-f", rc, "--nosyslog", "-v",
-                 "--pidfile", os.path.join(self.home, "fetchmail.pid")],
-                env={"HOME": self.home, "FETCHMAILHOME": self.home})
-        text = r.stdout.decode(errors="replace") + \
-            r.stderr.decode(errors="replace")
-        self.assertIn(r.returncode, (0, 1), text)
-        return sorted(open(os.path.join(out, n), "rb").read()
-                      for n in os.listdir(out)), text
-
-    def server_uidls(self, port):
-        """Message number -> (unique-id, the message) through poplib."""
-        c = poplib.POP3("127.0.0.1", port, timeout=CLIENT_TIMEOUT)
-        try:
-            c.user(self.user)
-            c.pass_(PASSWORD)
-            out = {}
-            for line in c.uidl()[1]:
-                n, u = line.decode().split(" ")
-                body = b"\n".join(c.retr(int(n))[1])
-                out[int(n)] = (u, body.split(b"\n\n", 1)[1])
-            c.quit()
-        finally:
-            c.close()
-        return out
-
     def test_dovecot_then_pop3d(self):
         for i in range(5):
             self.host.deliver(self.user, message(i))
@@ -634,6 +645,197 @@ class RealDovecot(Base):
 class RealDovecotFormat(RealDovecot):
     """Debian's default, pop3_save_uidl = no: pop3d expands the format."""
     SAVE = "no"
+
+
+# Courier's real login stack, from the tree tests/deps.sh unpacked:
+# couriertcpd accepts, courierpop3login asks authdaemond, which checks
+# the password with PAM (authpam: Debian's courier-authlib has no module
+# but authpam and authcustom), and courierpop3d serves the Maildir as the
+# user, whom the test makes with useradd.  authdaemond's socket
+# (/run/courier/authdaemon), its configuration (/etc/courier/authdaemonrc)
+# and its modules (/usr/lib/courier-authlib) are paths compiled in, where
+# the host has nothing of Courier's: the stack runs in a mount namespace
+# of its own, in which a tmpfs covers /run and read-only overlays add the
+# tree's /usr/lib and a configuration to /usr/lib and /etc.  The host's
+# files are not touched, and the mounts go with the last process.
+COURIER_UNPACKED = "/opt/pop3d-test-courier"
+COURIER_STACK = """\
+set -e
+mount -t overlay overlay -o lowerdir={tree}/usr/lib:/usr/lib /usr/lib
+mount -t overlay overlay -o lowerdir={dir}/etc:/etc /etc
+mount -t tmpfs tmpfs /run
+mkdir -p /run/courier/authdaemon
+/usr/lib/courier/courier-authlib/authdaemond &
+echo $! > {dir}/authdaemond.pid
+i=0
+while [ ! -S /run/courier/authdaemon/socket ] && [ $i -lt 300 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+exec env -i PATH=/usr/bin:/bin POP3AUTH= POP3_STARTTLS=NO \\
+    POP3_TLS_REQUIRED=0 {tree}/usr/sbin/couriertcpd -address=127.0.0.1 \\
+    -nodnslookup -noidentlookup -maxprocs=4 {port} \\
+    /usr/lib/courier/courier/courierpop3login \\
+    /usr/lib/courier/courier/courierpop3d Maildir
+"""
+
+
+def descendants(pid):
+    """Every process below pid, from /proc."""
+    parent = {}
+    for name in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                stat = f.read()
+            parent[int(name)] = int(stat[stat.rindex(b")") + 2:].split()[1])
+        except (OSError, ValueError):
+            continue
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, pp in parent.items() if pp == p]
+        out += kids
+        todo += kids
+    return out
+
+
+@unittest.skipUnless(pop3test.ROOT, "needs root: PAM accounts, mounts")
+@unittest.skipUnless(os.access(os.path.join(
+    COURIER_UNPACKED, "usr/lib/courier/courier/courierpop3login"), os.X_OK),
+    "courier-pop not unpacked (tests/deps.sh)")
+@unittest.skipUnless(all(shutil.which(p) for p in ("unshare", "useradd",
+                                                   "userdel", "chpasswd")),
+                     "util-linux or passwd tools missing")
+@unittest.skipUnless(pop3test.have("fetchmail"), "fetchmail not installed")
+@unittest.skipUnless(pop3test.have("tcpserver"), "ucspi-tcp not installed")
+class RealCourierStack(FetchmailClient, Base):
+    """fetchmail against Courier's couriertcpd, courierpop3login and
+    authdaemond (PAM), then against pop3d on the same Maildir."""
+    IMPORT = "courier"
+
+    def setUp(self):
+        super().setUp()
+        # Should this setUp fail, tearDown is not run (cleanup is idempotent).
+        self.addCleanup(self.host.cleanup)
+        self.courier = self.launcher = None
+        self.user = f"p3dcourier{os.getpid()}"
+        try:
+            pwd.getpwnam(self.user)
+            self.skipTest(f"an account {self.user} exists")
+        except KeyError:
+            pass
+        uid = self.host.add_user(self.user, PASSWORD)
+        self.md = self.host.maildir(self.user)
+        # Courier finds the Maildir as ~/Maildir.
+        home = os.path.join(self.host.dir, "courier-home")
+        os.mkdir(home, 0o755)
+        os.symlink(self.md, os.path.join(home, "Maildir"))
+        r = run(["useradd", "-o", "-u", str(uid), "-M", "-d", home, "-s",
+                 "/usr/sbin/nologin", self.user])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.addCleanup(run, ["userdel", self.user])
+        r = subprocess.run(["chpasswd"], input=f"{self.user}:{PASSWORD}\n",
+                           text=True, capture_output=True,
+                           timeout=CLIENT_TIMEOUT)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.home = os.path.join(self.host.dir, "fetchmail")
+        os.makedirs(self.home, mode=0o700)
+        self.fetched = 0
+
+    def tearDown(self):
+        if self.launcher is not None:
+            self.launcher.stop()
+        self.stop_courier()
+        super().tearDown()
+
+    def start_courier(self):
+        self.cdir = tempfile.mkdtemp(prefix="courier-", dir=self.host.dir)
+        os.chmod(self.cdir, 0o755)
+        for sub in ("etc/courier", "etc/pam.d"):
+            os.makedirs(os.path.join(self.cdir, sub))
+        with open(os.path.join(self.cdir, "etc/courier/authdaemonrc"),
+                  "w") as f:
+            f.write('authmodulelist="authpam"\ndaemons=1\n')
+        shutil.copy(os.path.join(COURIER_UNPACKED, "etc/pam.d/pop3"),
+                    os.path.join(self.cdir, "etc/pam.d/pop3"))
+        self.cport = pop3test.free_port()
+        script = os.path.join(self.cdir, "stack.sh")
+        with open(script, "w") as f:
+            f.write(COURIER_STACK.format(tree=COURIER_UNPACKED, dir=self.cdir,
+                                         port=self.cport))
+        self.clog = open(os.path.join(self.cdir, "courier.log"), "wb")
+        self.courier = subprocess.Popen(
+            ["unshare", "--mount", "--propagation", "private", "sh", script],
+            stdin=subprocess.DEVNULL, stdout=self.clog, stderr=self.clog)
+        try:
+            wait_port(self.cport, self.courier)
+        except RuntimeError as e:
+            raise RuntimeError(f"{e}: {self.courier_log()}") from None
+
+    def courier_log(self):
+        with open(os.path.join(self.cdir, "courier.log"),
+                  errors="replace") as f:
+            return f.read()
+
+    def stop_courier(self):
+        """authdaemond, then couriertcpd (whose pid is the Popen's: sh
+        and unshare exec), by pid; anything left below them is killed."""
+        if self.courier is None:
+            return
+        left = descendants(self.courier.pid)
+        try:
+            with open(os.path.join(self.cdir, "authdaemond.pid")) as f:
+                os.kill(int(f.read()), signal.SIGTERM)
+        except (OSError, ValueError):
+            pass
+        self.courier.terminate()
+        try:
+            self.courier.wait(CLIENT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.courier.kill()
+            self.courier.wait(CLIENT_TIMEOUT)
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.courier = None
+        self.clog.close()
+
+    def test_courier_then_pop3d(self):
+        for i in range(5):
+            self.host.deliver(self.user, message(i))
+        self.start_courier()
+        got, text = self.fetchmail(self.cport)
+        self.assertEqual(len(got), 5, text + self.courier_log())
+        before = self.server_uidls(self.cport)
+        self.assertEqual(len(before), 5)
+        self.assertTrue(all(u.startswith("UID") for u, _ in
+                            before.values()), before)
+        self.assertIn(f"LOGIN, user={self.user}", self.courier_log())
+        self.stop_courier()
+        self.assertTrue(os.path.exists(os.path.join(
+            self.md, "courierpop3dsizelist")))
+
+        self.launcher = pop3test.Launcher("tcpserver", self.host)
+        port = self.launcher.port
+        got, text = self.fetchmail(port)
+        self.assertEqual(got, [], text + self.launcher.read_log())
+        self.assertEqual(self.server_uidls(port), before,
+                         self.launcher.read_log())
+        self.assertIn("imported 5 unique-ids from courierpop3dsizelist",
+                      self.launcher.read_log())
+
+        # New mail: exactly that is downloaded, under pop3d's unique-id.
+        new = message(99)
+        name = self.host.deliver(self.user, new)
+        got, text = self.fetchmail(port)
+        self.assertEqual(got, [new], text)
+        after = self.server_uidls(port)
+        self.assertEqual({n: after[n] for n in before}, before)
+        self.assertEqual(after[6][0], name)
+        self.assertEqual(pop3test.sanitizer_lines(self.launcher.read_log()),
+                         [])
 
 
 if __name__ == "__main__":

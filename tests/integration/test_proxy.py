@@ -5,8 +5,10 @@ pop3d runs under tcpserver on 127.0.0.1 with proxy_from = 127.0.0.1, and
 is reached through a real HAProxy (send-proxy, send-proxy-v2, and TLS
 terminated by HAProxy with send-proxy-v2-ssl), through stunnel with
 protocol = proxy, and directly with headers made by hand: malformed,
-truncated, oversized, and from a peer that is not trusted.
+truncated, oversized, and from a peer that is not trusted.  SCRAM
+through HAProxy is logged and throttled under the client's address.
 """
+import base64
 import os
 import poplib
 import re
@@ -22,6 +24,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import pop3test  # noqa: E402
 from pop3test import WAIT  # noqa: E402
+from test_sasl import Scram  # noqa: E402  (the client side of RFC 5802)
 
 CA = None
 MESSAGE = b"Subject: proxied\r\n\r\nthrough a balancer\r\n"
@@ -37,6 +40,19 @@ def v2_header(client, port, tls=None, cmd=1):
         body += bytes([0x20]) + struct.pack("!H", len(ssl_tlv)) + ssl_tlv
     return V2SIG + bytes([0x20 | cmd, 0x11]) + struct.pack("!H", len(body)) \
         + body
+
+
+def stop_daemon(proc, log):
+    """A balancer the test started: stopped by its pid, its log closed."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(WAIT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(WAIT)
+    if log is not None:
+        log.close()
 
 
 def setUpModule():
@@ -139,6 +155,25 @@ class HandMade(ProxyCase):
                               r"remote=192\.0\.2\.9:40005")
         self.assertRegex(log, r"login user=u method=USER "
                               r"remote=192\.0\.2\.9:40005")
+
+    def test_scram_failure_logs_the_client(self):
+        """SCRAM's messages carry the client, as USER/PASS's do."""
+        self.host.add_user("hsc", "hscpw", scheme="SCRAM-SHA-256")
+        sc = Scram("hsc", "wrong")
+        mark = len(self.pop3d.read_log())
+        s = self.raw(v2_header("192.0.2.77", 40008) +
+                     f"AUTH SCRAM-SHA-256 {sc.first()}\r\n".encode())
+        try:
+            got = self.lines(s, 2)
+            self.assertTrue(got[1].startswith("+ "), got)
+            s.sendall(sc.final(got[1][2:]).encode() + b"\r\nQUIT\r\n")
+            got = self.lines(s, 2)
+        finally:
+            s.close()
+        self.assertEqual(got[0], "-ERR [AUTH] Authentication failed")
+        log = self.log_since(mark, r"auth failed")
+        self.assertRegex(log, r"auth failed user=hsc method=SCRAM-SHA-256 "
+                              r"remote=192\.0\.2\.77:40008\n")
 
     def test_local_command_keeps_the_peer(self):
         mark = len(self.pop3d.read_log())
@@ -251,15 +286,7 @@ class HAProxy(ProxyCase):
 
     @classmethod
     def tearDownClass(cls):
-        if getattr(cls, "haproxy", None) and cls.haproxy.poll() is None:
-            cls.haproxy.terminate()
-            try:
-                cls.haproxy.wait(WAIT)
-            except subprocess.TimeoutExpired:
-                cls.haproxy.kill()
-                cls.haproxy.wait(WAIT)
-        if getattr(cls, "log", None):
-            cls.log.close()
+        stop_daemon(getattr(cls, "haproxy", None), getattr(cls, "log", None))
         super().tearDownClass()
 
     def session(self, client, mark):
@@ -295,6 +322,118 @@ class HAProxy(ProxyCase):
                             timeout=WAIT)
         log = self.session(c, mark)
         self.assertIn("tls=proxy", log)
+
+
+@unittest.skipUnless(pop3test.have("haproxy"), "haproxy not installed")
+class HAProxyScram(ProxyCase):
+    """SCRAM behind HAProxy is logged and throttled under the client's
+    address, as USER/PASS is.  HAProxy listens on 127.0.0.1 and connects
+    to pop3d from 127.0.0.2, the only trusted proxy; clients connect from
+    127.0.0.5 and 127.0.0.6, so that the balancer, the attacker and the
+    other client are three addresses.  Loopback is not exempt here."""
+
+    CONF = {"proxy_from": "127.0.0.2", "throttle_exempt": "",
+            "throttle_failures": 2, "throttle_delay_ms": 50,
+            "throttle_delay_max_ms": 100, "throttle_block_time": 120}
+    BALANCER, ATTACKER, OTHER = "127.0.0.2", "127.0.0.5", "127.0.0.6"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.host.add_user("sc", "scrampw", scheme="SCRAM-SHA-256")
+        cls.port = pop3test.free_port()
+        cfg = os.path.join(cls.host.dir, "haproxy-scram.cfg")
+        with open(cfg, "w") as f:
+            f.write("global\n\tmaxconn 64\n"
+                    "defaults\n\tmode tcp\n\ttimeout connect 5s\n"
+                    "\ttimeout client 60s\n\ttimeout server 60s\n"
+                    "listen scram\n"
+                    f"\tbind 127.0.0.1:{cls.port}\n"
+                    f"\tserver pop3d 127.0.0.1:{cls.pop3d.port} "
+                    f"send-proxy-v2 source {cls.BALANCER}\n")
+        cls.log = open(os.path.join(cls.host.dir, "haproxy-scram.log"), "wb")
+        cls.haproxy = subprocess.Popen(["haproxy", "-db", "-f", cfg],
+                                       stdout=cls.log, stderr=cls.log)
+        deadline = time.monotonic() + WAIT
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", cls.port), 1).close()
+                break
+            except OSError:
+                if cls.haproxy.poll() is not None or \
+                        time.monotonic() > deadline:
+                    cls.tearDownClass()
+                    raise RuntimeError("haproxy did not listen")
+                time.sleep(0.05)
+
+    @classmethod
+    def tearDownClass(cls):
+        stop_daemon(getattr(cls, "haproxy", None), getattr(cls, "log", None))
+        super().tearDownClass()
+
+    def scram(self, source, password):
+        """One connection from source through HAProxy: AUTH
+        SCRAM-SHA-256 with password, then QUIT.  Returns the reply that
+        ended the exchange and the client's port."""
+        s = socket.create_connection(("127.0.0.1", self.port), WAIT,
+                                     source_address=(source, 0))
+        s.settimeout(WAIT)
+        f = s.makefile("rb")
+
+        def cmd(line):
+            s.sendall(line.encode() + b"\r\n")
+            return f.readline().rstrip(b"\r\n")
+
+        try:
+            self.assertTrue(f.readline().startswith(b"+OK"))
+            sc = Scram("sc", password)
+            r = cmd(f"AUTH SCRAM-SHA-256 {sc.first()}")
+            if r.startswith(b"+ "):
+                r = cmd(sc.final(r[2:].decode()))
+            if r.startswith(b"+ "):
+                self.assertEqual(base64.b64decode(r[2:]).decode(),
+                                 "v=" + sc.want_v)
+                r = cmd("")
+            cmd("QUIT")
+            return r, s.getsockname()[1]
+        finally:
+            f.close()
+            s.close()
+
+    def throttle_keys(self):
+        path = os.path.join(self.host.conf["throttle_dir"], "throttle")
+        with open(path, "rb") as f:
+            return f.read()
+
+    def test_scram_failure_counts_for_the_client(self):
+        failed = b"-ERR [AUTH] Authentication failed"
+        a = re.escape(self.ATTACKER)
+        for i in range(2):
+            mark = len(self.pop3d.read_log())
+            r, port = self.scram(self.ATTACKER, f"wrong{i}")
+            self.assertEqual(r, failed)
+            log = self.log_since(mark, r"auth failed")
+            self.assertRegex(log, r"auth failed user=sc method=SCRAM-SHA-256 "
+                                  rf"remote={a}:{port}\n")
+            self.assertNotRegex(log, rf"auth .*remote={re.escape(self.BALANCER)}:")
+        keys = self.throttle_keys()
+        self.assertIn(f"s:{self.ATTACKER}\0".encode(), keys)
+        self.assertNotIn(f"s:{self.BALANCER}\0".encode(), keys)
+        # The client is refused now, even with the right password ...
+        mark = len(self.pop3d.read_log())
+        r, port = self.scram(self.ATTACKER, "scrampw")
+        self.assertEqual(r, failed)
+        log = self.log_since(mark, r"auth blocked")
+        self.assertRegex(log, r"auth blocked user=sc method=SCRAM-SHA-256 "
+                              rf"remote={a}:{port} wait=\d+\n")
+        self.assertNotIn("auth ok", log)
+        # ... and another client behind the same balancer is not.
+        mark = len(self.pop3d.read_log())
+        r, port = self.scram(self.OTHER, "scrampw")
+        self.assertTrue(r.startswith(b"+OK"), r)
+        log = self.log_since(mark, r"logout user=sc")
+        self.assertRegex(log, r"auth ok user=sc method=SCRAM-SHA-256 "
+                              rf"remote={re.escape(self.OTHER)}:{port}\n")
 
 
 @unittest.skipUnless(pop3test.have("stunnel4"), "stunnel not installed")

@@ -22,6 +22,7 @@
 
 #include "auth/monitor.h"
 #include "auth/signer.h"
+#include "common/capa.h"
 #include "common/wire.h"
 #include "common/wiresign.h"
 #include "common/clock.h"
@@ -38,7 +39,41 @@ static EVP_PKEY		*key;	/* the monitor's TLS key, EC P-256 */
 #define ROGUE_SIGNED	 5	/* got a signature that verifies */
 
 enum rogue { ROGUE_PERSIST, ROGUE_SILENT, ROGUE_GARBAGE, ROGUE_SIGN_ONCE,
-	ROGUE_SIGN_TWICE, ROGUE_SIGN_OVERSIZED, ROGUE_SIGN_WRONG_ALG };
+	ROGUE_SIGN_TWICE, ROGUE_SIGN_OVERSIZED, ROGUE_SIGN_WRONG_ALG,
+	ROGUE_SCRAM_CLIENT };
+
+#define ROGUE_CHALLENGED 6	/* client-first got the server-first */
+
+/* The peer is in proxy_from: the monitor may believe a named client. */
+static int		 trusted;
+
+/*
+ * A SCRAM client-first naming a client, as a pre-login behind a PROXY
+ * header sends it: ROGUE_CHALLENGED if the monitor answers it.
+ */
+static int
+scram_client(int sock)
+{
+	static struct wire_scram_first	f;
+	struct wire_answer		a;
+	unsigned char			buf[WIRE_REQUEST_MAX];
+	struct pollfd			pfd = { sock, POLLIN, 0 };
+	long				n;
+
+	f.mech = MECH_SCRAM_SHA256;
+	f.cbind = CBIND_NONE;
+	strlcpy(f.user, "alice", sizeof(f.user));
+	strlcpy(f.cnonce, "rOprNGfwEbeRWgbNEkqO", sizeof(f.cnonce));
+	f.client[0] = 4;
+	memcpy(f.client + 1, "\xc0\x00\x02\x07", 4);
+	f.clientlen = WIRE_CLIENT_LEN;
+	if ((n = wire_encode_scram_first(&f, buf, sizeof(buf))) == -1 ||
+	    send(sock, buf, n, 0) != n || poll(&pfd, 1, 5000) != 1 ||
+	    (n = recv(sock, buf, sizeof(buf), 0)) <= 0 ||
+	    wire_decode_answer(buf, n, &a) == -1)
+		return 0;
+	return a.type == WIRE_SCRAM_CHALLENGE ? ROGUE_CHALLENGED : 0;
+}
 
 /* Ask for a signature of a digest of 0x42; ROGUE_SIGNED if it verifies. */
 static int
@@ -143,6 +178,8 @@ rogue(int sock, enum rogue how)
 	case ROGUE_SIGN_OVERSIZED:
 	case ROGUE_SIGN_WRONG_ALG:
 		rogue_sign(sock, how);
+	case ROGUE_SCRAM_CLIENT:
+		_exit(scram_client(sock));
 	case ROGUE_PERSIST:
 		/* max_auth_failures wrong ones, then the right one regardless. */
 		for (i = 0; i < cf.max_auth_failures; i++)
@@ -182,6 +219,8 @@ run(enum rogue how, int deadline_ms, long long *took, int with_key)
 		ma.relay_fd = -1;
 		ma.session_fd = -1;	/* a session start fails: never exec */
 		ma.root = geteuid() == 0;
+		ma.proxy_trusted = trusted;
+		ma.sasl = SASL_SCRAM_SHA256;
 		ma.deadline = clock_ms() + deadline_ms;
 		if (with_key && EVP_PKEY_up_ref(key))
 			signer_use(key);
@@ -258,6 +297,16 @@ main(void)
 	ok(st == EX_SOFTWARE, "a sign request without TLS ends the "
 	    "connection (exit %d)", st);
 	EVP_PKEY_free(key);
+
+	trusted = 1;
+	st = run(ROGUE_SCRAM_CLIENT, 5000, &took, 0);
+	ok(st == ROGUE_CHALLENGED, "SCRAM client-first naming a client, from "
+	    "a trusted proxy: answered (exit %d)", st);
+	trusted = 0;
+	st = run(ROGUE_SCRAM_CLIENT, 5000, &took, 0);
+	ok(st == EX_SOFTWARE && took < 4000, "the same from a peer not in "
+	    "proxy_from ends the connection at once (exit %d, %lld ms)", st,
+	    took);
 
 	snprintf(path, sizeof(path), "%s/users", dir);
 	unlink(path);

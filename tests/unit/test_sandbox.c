@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "common/sysfilter.h"
+#include "lookup/confine.h"
 #include "prelogin/confine.h"
 #include "session/confine.h"
 #include "tap.h"
@@ -35,10 +37,12 @@
 
 static char	top[] = "/tmp/pop3d-sandbox-XXXXXX";
 static char	maildir[300], outside[300];
+static char	made[300];	/* what the lookup would make, if let */
 static int	sp[2];		/* a socket pair opened before confinement */
 static int	dirfd_md = -1;
 
-enum confinement { LOGIN, RELAY, MAILDIR, SYSCALLS, SESSION, NO_LANDLOCK };
+enum confinement { LOGIN, RELAY, MAILDIR, SYSCALLS, SESSION, NO_LANDLOCK,
+	LOOKUP };
 
 /* A kernel without Landlock, played by a filter: its calls fail with ENOSYS. */
 static const struct sysfilter_rule no_landlock[] = {
@@ -57,6 +61,9 @@ confine(enum confinement c)
 		break;
 	case LOGIN:
 		confine_login();
+		break;
+	case LOOKUP:
+		lookup_confine();
 		break;
 	case MAILDIR:
 		if (confine_maildir(dirfd_md) <= 0)
@@ -193,6 +200,28 @@ static int
 do_setown(void)
 {
 	return result(fcntl(sp[1], F_SETOWN, getppid()));
+}
+
+static int
+do_connect(void)
+{
+	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
+
+	strlcpy(sun.sun_path, "/dev/log", sizeof(sun.sun_path));
+	return result(connect(sp[1], (struct sockaddr *)&sun, sizeof(sun)));
+}
+
+/* A file made by the lookup: open(O_CREAT), then mkdir(2). */
+static int
+do_create(void)
+{
+	return result(open(made, O_WRONLY | O_CREAT, 0600));
+}
+
+static int
+do_mkdir(void)
+{
+	return result(mkdir(made, 0700));
 }
 
 /* recv(2) on a socket held from before: EAGAIN, nothing to read. */
@@ -341,6 +370,34 @@ test_relay(void)
 	killed(RELAY, do_setown, "relay: fcntl F_SETOWN");
 }
 
+/* The LDAP lookup, once connected: its sockets, and nothing new. */
+static void
+test_lookup(void)
+{
+	ok(run(LOOKUP, do_allowed) == 0, "lookup: time, random, write, memory");
+	ok(run(LOOKUP, do_recv) == EAGAIN, "lookup: recv on its socket");
+	ok(run(LOOKUP, do_setfl) == 0, "lookup: fcntl F_GETFL, F_SETFL");
+	refused(LOOKUP, do_socket, EACCES, "lookup: socket");
+	refused(LOOKUP, do_connect, EACCES, "lookup: connect");
+	refused(LOOKUP, do_open, EACCES, "lookup: open");
+	refused(LOOKUP, do_create, EACCES, "lookup: open with O_CREAT");
+	killed(LOOKUP, do_mkdir, "lookup: mkdir");
+	killed(LOOKUP, do_fork, "lookup: fork");
+	killed(LOOKUP, do_kill, "lookup: kill");
+	killed(LOOKUP, do_exec, "lookup: execve");
+	killed(LOOKUP, do_ptrace, "lookup: ptrace");
+	killed(LOOKUP, do_mmap_exec, "lookup: executable mmap");
+	killed(LOOKUP, do_unshare, "lookup: unshare");
+	killed(LOOKUP, do_io_uring, "lookup: io_uring_setup");
+	killed(LOOKUP, do_shmget, "lookup: shmget");
+	killed(LOOKUP, do_seccomp, "lookup: another filter");
+	killed(LOOKUP, do_setown, "lookup: fcntl F_SETOWN");
+	if (sysfilter_relaxed())
+		rmdir(made);	/* relaxed: mkdir(2) went through */
+	else
+		ok(access(made, F_OK) == -1, "lookup: nothing was made");
+}
+
 static int
 landlock_abi(void)
 {
@@ -430,6 +487,7 @@ main(void)
 		return 1;
 	snprintf(maildir, sizeof(maildir), "%s/Maildir", top);
 	snprintf(outside, sizeof(outside), "%s/outside", top);
+	snprintf(made, sizeof(made), "%s/made", top);
 	if (mkdir(maildir, 0700) == -1 ||
 	    (dirfd_md = open(maildir, O_RDONLY | O_DIRECTORY)) == -1 ||
 	    mkdirat(dirfd_md, "tmp", 0700) == -1 ||
@@ -438,6 +496,7 @@ main(void)
 		return 1;
 	test_login();
 	test_relay();
+	test_lookup();
 	test_session();
 	test_no_landlock();
 	unlinkat(dirfd_md, "tmp", AT_REMOVEDIR);

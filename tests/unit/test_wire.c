@@ -99,6 +99,48 @@ test_client(void)
 	ok(wire_decode_request(buf, n, &b) == -1, "short client: rejected");
 }
 
+/* client-first carries the PROXY client, checked as in credentials. */
+static void
+test_scram_client(struct wire_scram_first *f)
+{
+	struct wire_scram_first	g;
+	long			n;
+
+	f->clientlen = WIRE_CLIENT_LEN;
+	memset(f->client, 0, sizeof(f->client));
+	f->client[0] = 6;
+	memcpy(f->client + 1, "\x20\x01\x0d\xb8", 4);
+	f->client[16] = 1;
+	f->client[17] = 0x9c;
+	f->client[18] = 0x41;
+	n = wire_encode_scram_first(f, buf, sizeof(buf));
+	ok(n > 0 && wire_decode_scram_first(buf, n, &g) == 0 &&
+	    g.clientlen == WIRE_CLIENT_LEN && memcmp(g.client, f->client,
+	    WIRE_CLIENT_LEN) == 0, "client-first: an IPv6 client survives");
+	ok(wire_decode_scram_first(buf, n - 1, &g) == -1,
+	    "client-first: client cut short: rejected");
+	f->client[0] = 4;
+	n = wire_encode_scram_first(f, buf, sizeof(buf));
+	ok(wire_decode_scram_first(buf, n, &g) == -1,
+	    "client-first: IPv4 with octets past its address: rejected");
+	f->client[0] = 0;
+	n = wire_encode_scram_first(f, buf, sizeof(buf));
+	ok(wire_decode_scram_first(buf, n, &g) == -1,
+	    "client-first: family 0: rejected");
+	f->client[0] = 4;
+	memset(f->client + 5, 0, 12);
+	n = wire_encode_scram_first(f, buf, sizeof(buf));
+	ok(n > 0 && wire_decode_scram_first(buf, n, &g) == 0,
+	    "client-first: an IPv4 client accepted");
+	buf[n - WIRE_CLIENT_LEN - 1] = WIRE_CLIENT_LEN - 1;
+	ok(wire_decode_scram_first(buf, n - 1, &g) == -1,
+	    "client-first: a client field of 18 octets: rejected");
+	f->clientlen = 0;
+	n = wire_encode_scram_first(f, buf, sizeof(buf));
+	ok(n > 0 && wire_decode_scram_first(buf, n, &g) == 0 &&
+	    g.clientlen == 0, "client-first without a client: accepted");
+}
+
 static void
 test_scram_wire(void)
 {
@@ -137,6 +179,8 @@ test_scram_wire(void)
 	strlcpy(f.cnonce, "a,b", sizeof(f.cnonce));
 	n = wire_encode_scram_first(&f, buf, sizeof(buf));
 	ok(wire_decode_scram_first(buf, n, &g) == -1, "',' in a nonce: rejected");
+	strlcpy(f.cnonce, "n", sizeof(f.cnonce));
+	test_scram_client(&f);
 
 	memset(&x, 0, sizeof(x));
 	x.cbindlen = 32;
