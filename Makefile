@@ -20,7 +20,8 @@ WARN	 = -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith \
 	   -Wstrict-prototypes -Wmissing-prototypes -Wvla
 # pop3d links OpenSSL and libcrypt (monitor, TLS); the session libbsd and
 # libmd alone (libbsd itself links libmd), so it maps no TLS library.
-# libldap is pop3d's alone too, and only its LDAP lookup calls it (lookup/).
+# libldap (with the GnuTLS it brings) is pop3d-ldap's alone, the LDAP
+# lookup (lookup/): pop3d would load it at every connection.
 POP3D_PKGS   = libbsd-overlay openssl libcrypt
 LDAP_PKGS    = ldap lber
 SESSION_PKGS = libbsd-overlay libmd
@@ -41,23 +42,26 @@ ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -I. \
 # processes it runs.  tests/layout.sh checks that no folder reaches into
 # one it must not.
 FOLDERS	 = common auth lookup prelogin session store
-MAINS	 = pop3d.c session/pop3d-session.c admin/pop3d-passwd.c
+MAINS	 = pop3d.c session/pop3d-session.c admin/pop3d-passwd.c \
+	   lookup/pop3d-ldap.c
 lib	 = $(O)/lib$(1).a
 objs	 = $(patsubst %.c,$(O)/%.o,$(filter-out $(MAINS),$(wildcard $(1)/*.c)))
 HDRS	 = $(wildcard *.h $(addsuffix /*.h,$(FOLDERS)))
 
-# pop3d: the monitor (auth/), its LDAP lookup (lookup/) and the pre-login
-# process (prelogin/).
+# pop3d: the monitor (auth/) and the pre-login process (prelogin/); of
+# lookup/ only what checks the LDAP configuration and replies.
 POP3D_LINK   = $(O)/pop3d.o $(call lib,prelogin) $(call lib,auth) \
 	       $(call lib,lookup) $(call lib,common)
 # pop3d-session: the mailbox owner's session and the Maildir.
 SESSION_LINK = $(O)/session/pop3d-session.o $(call lib,session) \
 	       $(call lib,store) $(call lib,common)
+# pop3d-ldap: the LDAP lookup, executed by the monitor's helper.
+LDAP_LINK    = $(O)/lookup/pop3d-ldap.o $(call lib,lookup) $(call lib,common)
 # pop3d-passwd: the password schemes of the monitor, run by an administrator.
 PASSWD_LINK  = $(O)/admin/pop3d-passwd.o $(call lib,auth) $(call lib,common)
 ALL_ARCHIVES = $(foreach f,prelogin auth lookup session store common,$(call lib,$(f)))
 
-PROGS	 = $(O)/pop3d $(O)/pop3d-session $(O)/pop3d-passwd
+PROGS	 = $(O)/pop3d $(O)/pop3d-session $(O)/pop3d-passwd $(O)/pop3d-ldap
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:%.c=$(O)/%)
 
@@ -75,7 +79,10 @@ $(O)/lib%.a: $$(call objs,%)
 	$(AR) rcs $@ $^
 
 $(O)/pop3d: $(POP3D_LINK)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(POP3D_LIBS) $(PAM_LIBS) $(LDAP_LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(POP3D_LIBS) $(PAM_LIBS)
+
+$(O)/pop3d-ldap: $(LDAP_LINK)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDAP_LIBS) $(SESSION_LIBS)
 
 $(O)/pop3d-session: $(SESSION_LINK)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(SESSION_LIBS)
@@ -123,6 +130,8 @@ install: all
 	# Not readable by the mailbox owners it runs as: the kernel then
 	# makes the session untraceable by them from its first instruction.
 	install -m 711 $(O)/pop3d-session $(DESTDIR)$(LIBEXECDIR)/pop3d-session
+	# The same for the LDAP lookup, which runs as login_user.
+	install -m 711 $(O)/pop3d-ldap $(DESTDIR)$(LIBEXECDIR)/pop3d-ldap
 	install -m 755 $(O)/pop3d-passwd $(DESTDIR)$(BINDIR)/pop3d-passwd
 	install -m 644 man/pop3d.8 $(DESTDIR)$(MANDIR)/man8/pop3d.8
 	install -m 644 man/pop3d.conf.5 $(DESTDIR)$(MANDIR)/man5/pop3d.conf.5

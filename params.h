@@ -139,6 +139,9 @@
  */
 #define SESSION_PROGRAM		"pop3d-session"
 #define SESSION_INSTALLED	"../libexec/pop3d/pop3d-session"
+/* The LDAP lookup (passdb = ldap), found the same way. */
+#define LDAP_PROGRAM		"pop3d-ldap"
+#define LDAP_INSTALLED		"../libexec/pop3d/pop3d-ldap"
 
 /* RFC 1939 section 7: a unique-id is 1 to 70 characters in 0x21..0x7E. */
 #define UIDL_MAX		70

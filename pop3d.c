@@ -48,6 +48,7 @@
 #include "auth/logindelay.h"
 #include "auth/monitor.h"
 #include "auth/passdb.h"
+#include "auth/program.h"
 #include "auth/sandbox.h"
 #include "auth/scram.h"
 #include "auth/signer.h"
@@ -100,41 +101,19 @@ usage(void)
 /*
  * pop3d-session, opened now: after the change of ids the directory may be
  * closed to the owner, and a descriptor cannot be swapped for another file
- * by a later rename.  It is looked for beside this program (a build tree,
- * where the tests run it), then at ../libexec/pop3d/ from this program's
- * directory, where make install puts it.  O_PATH: fexecve(3) needs no read
- * permission, and make install leaves it unreadable (0711).  The path is
- * kept as well: a checkpassword program executes it by name.
+ * by a later rename.  The path is kept as well: a checkpassword program
+ * executes it by name.
  */
 static char	session_path[POP3D_PATH_MAX];
 
 static int
 open_session_program(void)
 {
-	static const char *const where[] = { SESSION_PROGRAM, SESSION_INSTALLED };
-	char	dir[POP3D_PATH_MAX], path[POP3D_PATH_MAX], *slash;
-	ssize_t	n;
-	size_t	i;
-	int	fd = -1;
+	int fd;
 
-	n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
-	if (n <= 0 || (size_t)n >= sizeof(dir) - 1)
-		fatal(EX_OSERR, "/proc/self/exe");
-	dir[n] = '\0';
-	if ((slash = strrchr(dir, '/')) == NULL)
-		fatalx(EX_OSERR, "/proc/self/exe: %s: not a path", dir);
-	slash[1] = '\0';
-	for (i = 0; i < sizeof(where) / sizeof(where[0]) && fd == -1; i++) {
-		if (snprintf(path, sizeof(path), "%s%s", dir, where[i]) >=
-		    (int)sizeof(path))
-			fatalx(EX_OSERR, "%s: path too long", dir);
-		if ((fd = open(path, O_PATH | O_CLOEXEC)) == -1 &&
-		    errno != ENOENT)
-			fatal(EX_OSERR, "%s", path);
-	}
-	if (fd == -1)
-		fatal(EX_OSERR, "%s", path);
-	strlcpy(session_path, path, sizeof(session_path));
+	if ((fd = program_open(SESSION_PROGRAM, SESSION_INSTALLED,
+	    session_path, sizeof(session_path))) == -1)
+		exit(EX_OSERR);
 	return fd;
 }
 

@@ -211,6 +211,8 @@ check(const struct monitor_args *ma, const char *user)
 	rq.challenge = ma->challenge;
 	rq.remote = client;
 	rq.session = ma->session_path;
+	rq.config_fd = ma->config_fd;
+	rq.log_stderr = ma->log_stderr;
 	if (rq.mech == MECH_APOP && !(ma->passdb->can & PASSDB_APOP))
 		return VERDICT_FAIL;
 	switch (ma->passdb->verify(ma->cf, &rq, &at.id)) {
@@ -835,6 +837,8 @@ chain_check(const struct monitor_args *ma, pid_t *pid)
 	rq.challenge = ma->challenge;
 	rq.remote = client;
 	rq.session = ma->session_path;
+	rq.config_fd = ma->config_fd;
+	rq.log_stderr = ma->log_stderr;
 	ch.in = (at.rq.flags & WIRE_RELAY) ? ma->relay_fd : 0;
 	ch.out = (at.rq.flags & WIRE_RELAY) ? ma->relay_fd : 1;
 	ch.carry = carry;

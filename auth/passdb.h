@@ -62,6 +62,8 @@ struct passdb_request {
 	const char	*challenge;	/* the APOP timestamp, or "" */
 	const char	*remote;	/* the client, for the source's logs */
 	const char	*session;	/* pop3d-session's path, for checkpassword */
+	int		 config_fd;	/* the configuration, for a helper; or -1 */
+	int		 log_stderr;	/* pop3d -d: a helper logs to stderr too */
 };
 
 struct passdb {

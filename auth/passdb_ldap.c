@@ -5,7 +5,8 @@
  * network input, parsed by libldap and its TLS library, and the monitor
  * runs as root.  For each login it forks a helper that reads the service
  * bind password (root's file) and then becomes the pre-login user, with
- * nothing open but its reply socket, to run lookup/lookup.c.  The monitor
+ * nothing open but its socket and the configuration, to execute
+ * pop3d-ldap (lookup/pop3d-ldap.c): pop3d maps no libldap.  The monitor
  * reads one length-checked reply (lookup/lookup.h), checks the paths in it
  * again, and kills a helper that has not answered within ldap_timeout.
  */
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "auth/passdb.h"
+#include "auth/program.h"
 #include "auth/sandbox.h"
 #include "auth/signer.h"
 #include "common/clock.h"
@@ -68,22 +70,57 @@ read_bind_password(const struct config *cf, char *pw, size_t len)
 	return 0;
 }
 
-/* The helper process: root until sandbox_helper(), then the lookup. */
+/* Where sandbox_helper() puts the program's descriptor, past the config. */
+#define PROGRAM_FD	(LOOKUP_CONFIG_FD + 1)
+
+/*
+ * The helper process: as root, the bind password and the program; then
+ * the request on its own socket (the monitor's end, which the fork
+ * copied, sends it to the helper's), the pre-login user, and pop3d-ldap
+ * in place of this image.  Returns only on failure, with a status.
+ */
 static int
-helper(const struct config *cf, const struct passdb_request *rq, int fd)
+helper(const struct config *cf, const struct passdb_request *rq, int sv[2])
 {
 	static char	bindpw[LDAP_BIND_PASS_MAX + 2];
+	static unsigned char m[LOOKUP_REQUEST_MAX];
 	unsigned char	tempfail[2] = { LOOKUP_VERSION, LOOKUP_TEMPFAIL };
-	int		status, anon = cf->ldap_bind_dn[0] == '\0';
+	char		path[POP3D_PATH_MAX], *argv[3];
+	int		fds[3], prog, argc = 0;
+	long		n;
 
-	if (!anon && read_bind_password(cf, bindpw, sizeof(bindpw)) == -1) {
-		send(fd, tempfail, sizeof(tempfail), 0);
+	if ((cf->ldap_bind_dn[0] != '\0' &&
+	    read_bind_password(cf, bindpw, sizeof(bindpw)) == -1) ||
+	    rq->config_fd < 0 ||
+	    (prog = program_open(LDAP_PROGRAM, LDAP_INSTALLED, path,
+	    sizeof(path))) == -1) {
+		send(sv[1], tempfail, sizeof(tempfail), 0);
 		return EX_CONFIG;
 	}
-	fd = sandbox_helper(cf, fd);
-	status = lookup_run(cf, rq->user, rq->secret, anon ? NULL : bindpw, fd);
+	n = lookup_request_encode(rq->user, rq->secret, bindpw, m, sizeof(m));
 	explicit_bzero(bindpw, sizeof(bindpw));
-	return status;
+	if (n == -1 || send(sv[0], m, n, 0) != n) {
+		explicit_bzero(m, sizeof(m));
+		send(sv[1], tempfail, sizeof(tempfail), 0);
+		return EX_SOFTWARE;
+	}
+	explicit_bzero(m, sizeof(m));
+	close(sv[0]);
+	fds[0] = sv[1];			/* LOOKUP_SOCKET_FD */
+	fds[1] = rq->config_fd;		/* LOOKUP_CONFIG_FD */
+	fds[2] = prog;
+	sandbox_helper(cf, fds, 3);
+	if (fcntl(PROGRAM_FD, F_SETFD, FD_CLOEXEC) == -1)
+		fatal(EX_OSERR, "fcntl");
+	argv[argc++] = LDAP_PROGRAM;
+	if (rq->log_stderr)
+		argv[argc++] = "-d";
+	argv[argc] = NULL;
+	/* The monitor's environment, as a forked lookup had it. */
+	fexecve(PROGRAM_FD, argv, environ);
+	log_warn("%s", path);
+	send(LOOKUP_SOCKET_FD, tempfail, sizeof(tempfail), 0);
+	return EX_OSERR;
 }
 
 static uint32_t
@@ -231,9 +268,8 @@ ldap_verify(const struct config *cf, const struct passdb_request *rq,
 		return PASSDB_TEMPFAIL;
 	}
 	if (pid == 0) {
-		close(sv[0]);
-		signer_forget();	/* the lookup parses a directory's answers */
-		_exit(helper(cf, rq, sv[1]));
+		signer_forget();	/* nothing of it goes on to pop3d-ldap */
+		_exit(helper(cf, rq, sv));
 	}
 	close(sv[1]);
 	r = await(cf, pid, sv[0], id);

@@ -166,18 +166,27 @@ sandbox_become(uid_t uid, gid_t gid, const gid_t *groups, int ngroups)
 	return 0;
 }
 
-int
-sandbox_helper(const struct config *cf, int fd)
+void
+sandbox_helper(const struct config *cf, const int *fds, int n)
 {
 	struct passwd	*pw;
-	int		 null;
+	int		 i, null, high[SANDBOX_HELPER_FDS];
 
+	if (n > SANDBOX_HELPER_FDS)
+		fatalx(EX_SOFTWARE, "helper descriptors");
 	/* syslog's socket goes too: a later line reopens it, never another fd. */
 	closelog();
+	/* Out of the way first: one of fds may be where another must go. */
+	for (i = 0; i < n; i++)
+		if ((high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3 + n)) == -1)
+			fatal(EX_OSERR, "helper descriptors");
 	if ((null = open("/dev/null", O_RDWR)) == -1 || dup2(null, 0) == -1 ||
-	    dup2(null, 1) == -1 || (fd != 3 && dup2(fd, 3) == -1))
+	    dup2(null, 1) == -1)
 		fatal(EX_OSERR, "helper descriptors");
-	closefrom(4);
+	for (i = 0; i < n; i++)
+		if (dup2(high[i], 3 + i) == -1)
+			fatal(EX_OSERR, "helper descriptors");
+	closefrom(3 + n);
 	if (geteuid() == 0) {
 		if ((pw = getpwnam(cf->login_user)) == NULL || pw->pw_uid == 0 ||
 		    pw->pw_gid == 0)
@@ -190,5 +199,4 @@ sandbox_helper(const struct config *cf, int fd)
 		fatal(EX_OSERR, "prctl");
 	limit(RLIMIT_CORE, 0);
 	limit(RLIMIT_NPROC, 0);
-	return 3;
 }

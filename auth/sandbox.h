@@ -38,11 +38,12 @@ int	sandbox_become(uid_t, gid_t, const gid_t *groups, int ngroups);
 
 /*
  * Confine a helper forked by the monitor (the LDAP lookup): stdin and
- * stdout on /dev/null, no descriptor past stderr but fd, which becomes 3
- * (returned); as root, the pre-login user; as anyone, no new privileges,
- * no core dumps, no forking.  Not chrooted: the helper resolves names and
- * reads CA files.
+ * stdout on /dev/null, fds[0..n-1] as descriptors 3 to 3 + n - 1 (open
+ * across an exec) and nothing else past stderr; as root, the pre-login
+ * user; as anyone, no new privileges, no core dumps, no forking.  Not
+ * chrooted: the helper resolves names and reads CA files.
  */
-int	sandbox_helper(const struct config *, int fd);
+#define SANDBOX_HELPER_FDS	4
+void	sandbox_helper(const struct config *, const int *fds, int n);
 
 #endif

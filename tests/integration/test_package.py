@@ -318,6 +318,8 @@ class Package(unittest.TestCase):
             self.assertEqual(fh.read().split(), ["/etc/pop3d/pop3d.conf"])
         self.assertEqual(self.files["/usr/libexec/pop3d/pop3d-session"],
                          "-rwx--x--x")
+        self.assertEqual(self.files["/usr/libexec/pop3d/pop3d-ldap"],
+                         "-rwx--x--x")
         self.assertEqual(self.files["/usr/sbin/pop3d"], "-rwxr-xr-x")
         self.assertEqual(self.files[CHROOT], "drwxr-xr-x")
 

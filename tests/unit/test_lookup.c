@@ -1,7 +1,7 @@
 /*
- * Unit tests of lookup/lookup.c's pure parts: the filter with the user
- * name escaped (RFC 4515 section 3), ldap_scope, and the path rules for
- * what the directory sends.
+ * Unit tests of the LDAP lookup's pure parts: the filter with the user
+ * name escaped (RFC 4515 section 3), ldap_scope, the path rules for what
+ * the directory sends, and the request pop3d-ldap reads.
  */
 #include <string.h>
 
@@ -75,11 +75,47 @@ test_paths(void)
 	ok(!lookup_path_ok(long_path), "a path of POP3D_PATH_MAX refused");
 }
 
+static void
+test_request(void)
+{
+	unsigned char		m[LOOKUP_REQUEST_MAX + 2];
+	struct lookup_request	rq;
+	char			user[AUTH_USER_MAX + 2], bindpw[LOOKUP_BINDPW_MAX + 2];
+	long			n;
+
+	n = lookup_request_encode("alice", "pw", "", m, sizeof(m));
+	ok(n == 1 + 6 + 3 + 1 && lookup_request_decode(m, n, &rq) == 0 &&
+	    strcmp(rq.user, "alice") == 0 && strcmp(rq.pass, "pw") == 0 &&
+	    rq.bindpw[0] == '\0', "a request round trip, anonymous");
+	ok(lookup_request_decode(m, n - 1, &rq) == -1 && rq.user[0] == '\0',
+	    "an unterminated last string refused, nothing kept");
+	ok(lookup_request_decode(m, n + 1, &rq) == -1, "octets left over refused");
+	m[0] = LOOKUP_VERSION + 1;
+	ok(lookup_request_decode(m, n, &rq) == -1, "another version refused");
+	ok(lookup_request_decode(m, 0, &rq) == -1, "an empty request refused");
+
+	memset(user, 'u', sizeof(user) - 1);
+	user[sizeof(user) - 1] = '\0';
+	ok(lookup_request_encode(user, "pw", "", m, sizeof(m)) == -1,
+	    "a user past AUTH_USER_MAX not encoded");
+	user[AUTH_USER_MAX] = '\0';
+	memset(bindpw, 'b', sizeof(bindpw) - 1);
+	bindpw[LOOKUP_BINDPW_MAX] = '\0';
+	n = lookup_request_encode(user, "pw", bindpw, m, sizeof(m));
+	ok(n > 0 && lookup_request_decode(m, n, &rq) == 0 &&
+	    strlen(rq.user) == AUTH_USER_MAX &&
+	    strlen(rq.bindpw) == LOOKUP_BINDPW_MAX, "the longest fields fit");
+	/* A forged message: the user's NUL moved past the limit. */
+	m[1 + AUTH_USER_MAX] = 'u';
+	ok(lookup_request_decode(m, n, &rq) == -1, "an overlong user refused");
+}
+
 int
 main(void)
 {
 	test_filter();
 	test_scope();
 	test_paths();
+	test_request();
 	return tap_done();
 }
