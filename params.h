@@ -59,6 +59,13 @@
 #define WIRE_SIGN_MAX		512
 #define TLS_SIGN_MAX		1
 
+/*
+ * tls_key, read whole by the monitor: the largest key it signs with (an
+ * RSA key of 4096 bits, WIRE_SIGN_MAX) takes some 3.3 KiB in PEM; a file
+ * four times as large is no key pop3d can use.
+ */
+#define TLS_KEY_FILE_MAX	(16 * 1024)
+
 /* The TLS protocol and cipher a login reports for the log. */
 #define WIRE_TLS_MAX		96
 

@@ -8,13 +8,17 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <openssl/decoder.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "params.h"
 #include "auth/signer.h"
 #include "common/log.h"
 #include "common/wiresign.h"
@@ -22,26 +26,78 @@
 static EVP_PKEY	*key;
 static int	 signed_count;
 
+/*
+ * The key in PEM, decoded by OpenSSL's decoders for the certificate's key
+ * type alone when it is known: trying every decoder of every key type,
+ * as PEM_read_PrivateKey(3) does, costs more than the rest of the key's
+ * handling at every TLS connection.
+ */
+static EVP_PKEY *
+decode_key(const unsigned char *pem, size_t len, const char *type)
+{
+	OSSL_DECODER_CTX	*dctx;
+	EVP_PKEY		*k = NULL;
+
+	if ((dctx = OSSL_DECODER_CTX_new_for_pkey(&k, "PEM", NULL, type,
+	    EVP_PKEY_KEYPAIR, NULL, NULL)) == NULL)
+		return NULL;
+	if (OSSL_DECODER_from_data(dctx, &pem, &len) != 1) {
+		EVP_PKEY_free(k);
+		k = NULL;
+	}
+	OSSL_DECODER_CTX_free(dctx);
+	return k;
+}
+
+/*
+ * The key file, read whole with read(2) into a buffer wiped afterwards:
+ * no stdio buffer holds the key, and it takes a few system calls, not
+ * one an octet as an unbuffered stream would.
+ */
+static EVP_PKEY *
+read_key(const char *path, X509 *cert, char *err, size_t errlen)
+{
+	unsigned char	 pem[TLS_KEY_FILE_MAX + 1];
+	const char	*type = NULL;
+	EVP_PKEY	*k = NULL;
+	size_t		 len = 0;
+	ssize_t		 n = 0;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "tls_key %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	while (len < sizeof(pem) && ((n = read(fd, pem + len,
+	    sizeof(pem) - len)) > 0 || (n == -1 && errno == EINTR)))
+		if (n > 0)
+			len += n;
+	close(fd);
+	if (n == -1 || len > TLS_KEY_FILE_MAX)
+		snprintf(err, errlen, "tls_key %s: %s", path, n == -1 ?
+		    strerror(errno) : "longer than TLS_KEY_FILE_MAX");
+	else {
+		if (cert != NULL && X509_get0_pubkey(cert) != NULL)
+			type = EVP_PKEY_get0_type_name(X509_get0_pubkey(cert));
+		/* Another type than the certificate's: said below. */
+		if ((k = decode_key(pem, len, type)) == NULL && type != NULL)
+			k = decode_key(pem, len, NULL);
+		if (k == NULL)
+			snprintf(err, errlen, "tls_key %s: no private key in "
+			    "PEM", path);
+	}
+	explicit_bzero(pem, sizeof(pem));
+	return k;
+}
+
 EVP_PKEY *
 signer_read_key(const struct config *cf, X509 *cert, char *err,
     size_t errlen)
 {
 	EVP_PKEY	*k;
-	FILE		*fp;
 	int		 type;
 
-	if ((fp = fopen(cf->tls_key, "re")) == NULL) {
-		snprintf(err, errlen, "tls_key %s: %s", cf->tls_key,
-		    strerror(errno));
-		return NULL;
-	}
-	/* The file's buffer holds the key in PEM: wiped before fclose. */
-	setvbuf(fp, NULL, _IONBF, 0);
-	k = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
-	fclose(fp);
-	if (k == NULL) {
-		snprintf(err, errlen, "tls_key %s: no private key in PEM",
-		    cf->tls_key);
+	if ((k = read_key(cf->tls_key, cert, err, errlen)) == NULL) {
 		ERR_clear_error();
 		return NULL;
 	}
