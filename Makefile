@@ -29,7 +29,8 @@ PKG_CFLAGS  := $(shell pkg-config --cflags $(POP3D_PKGS) $(LDAP_PKGS) libmd 2>/d
 POP3D_LIBS  := $(shell pkg-config --libs $(POP3D_PKGS) 2>/dev/null)
 LDAP_LIBS   := $(shell pkg-config --libs $(LDAP_PKGS) 2>/dev/null)
 SESSION_LIBS := $(shell pkg-config --libs $(SESSION_PKGS) 2>/dev/null)
-# libpam (passdb = pam) goes into pop3d alone: the monitor checks passwords.
+# libpam (passdb = pam): the monitor maps it with dlopen(3) when it first
+# checks a password with PAM (auth/passdb_pam.c); only the tests link it.
 PAM_LIBS    := $(shell pkg-config --libs pam 2>/dev/null || echo -lpam)
 ALL_LIBS    := $(shell pkg-config --libs $(POP3D_PKGS) $(LDAP_PKGS) libmd 2>/dev/null) \
 	       $(PAM_LIBS)
@@ -79,7 +80,7 @@ $(O)/lib%.a: $$(call objs,%)
 	$(AR) rcs $@ $^
 
 $(O)/pop3d: $(POP3D_LINK)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(POP3D_LIBS) $(PAM_LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(POP3D_LIBS)
 
 $(O)/pop3d-ldap: $(LDAP_LINK)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDAP_LIBS) $(SESSION_LIBS)

@@ -11,9 +11,15 @@
  * runs no shell.  Modules may fork (unix_chkpwd) and may log to syslog
  * themselves; this runs in the monitor, as root, before any privilege is
  * dropped.
+ *
+ * libpam itself is mapped at the first check (pamlib_load()), as PAM maps
+ * its modules: linked into pop3d, it would be mapped, with libaudit and
+ * libcap-ng, by every connection whatever its passdb, at some 0.3 ms of
+ * CPU each.
  */
 #include <sys/stat.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -39,6 +45,46 @@ struct conv_data {
 };
 
 static char	pwbuf[PASSDB_PWBUF];	/* the user's passwd entry */
+
+/* libpam's soname, as the linker would have named it. */
+#define LIBPAM		"libpam.so.0"
+
+/* The calls of libpam this file makes, once it is mapped. */
+static struct {
+	void		*handle;
+	int		(*start)(const char *, const char *,
+			    const struct pam_conv *, pam_handle_t **);
+	int		(*end)(pam_handle_t *, int);
+	int		(*set_item)(pam_handle_t *, int, const void *);
+	int		(*get_item)(const pam_handle_t *, int, const void **);
+	int		(*authenticate)(pam_handle_t *, int);
+	int		(*acct_mgmt)(pam_handle_t *, int);
+	const char	*(*strerror)(pam_handle_t *, int);
+} lib;
+
+#define LOAD(f, name)	\
+	((lib.f = (__typeof__(lib.f))dlsym(lib.handle, name)) != NULL)
+
+/* 0 once libpam is mapped and its calls found; -1 with a reason. */
+static int
+pamlib_load(char *why, size_t len)
+{
+	if (lib.handle != NULL)
+		return 0;
+	if ((lib.handle = dlopen(LIBPAM, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		snprintf(why, len, "%s", dlerror());
+		return -1;
+	}
+	if (LOAD(start, "pam_start") && LOAD(end, "pam_end") &&
+	    LOAD(set_item, "pam_set_item") && LOAD(get_item, "pam_get_item") &&
+	    LOAD(authenticate, "pam_authenticate") &&
+	    LOAD(acct_mgmt, "pam_acct_mgmt") && LOAD(strerror, "pam_strerror"))
+		return 0;
+	snprintf(why, len, "%s: %s", LIBPAM, dlerror());
+	dlclose(lib.handle);
+	memset(&lib, 0, sizeof(lib));
+	return -1;
+}
 
 /*
  * pam_unix hashes nothing for a user it does not know, and a wrong
@@ -158,15 +204,15 @@ set_items(pam_handle_t *ph, const struct passdb_request *rq)
 	char	host[64];
 	int	rc;
 
-	rc = pam_set_item(ph, PAM_FAIL_DELAY, (const void *)no_delay);
+	rc = lib.set_item(ph, PAM_FAIL_DELAY, (const void *)no_delay);
 	if (rc == PAM_SUCCESS && remote_host(rq->remote, host,
 	    sizeof(host)) == 0)
-		rc = pam_set_item(ph, PAM_RHOST, host);
+		rc = lib.set_item(ph, PAM_RHOST, host);
 	/* As other network services do: pam_access matches on these. */
 	if (rc == PAM_SUCCESS)
-		rc = pam_set_item(ph, PAM_RUSER, rq->user);
+		rc = lib.set_item(ph, PAM_RUSER, rq->user);
 	if (rc == PAM_SUCCESS)
-		rc = pam_set_item(ph, PAM_TTY, "pop3");
+		rc = lib.set_item(ph, PAM_TTY, "pop3");
 	return rc;
 }
 
@@ -191,42 +237,47 @@ pam_check(const struct config *cf, const struct passdb_request *rq,
 	pam_handle_t		*ph = NULL;
 	const void		*item;
 	enum passdb_result	 r;
+	char			 why[256];
 	int			 rc;
 
-	if ((rc = pam_start(cf->pam_service, rq->user, &conv, &ph)) !=
+	if (pamlib_load(why, sizeof(why)) == -1) {
+		log_warnx("passdb pam: %s", why);
+		return PASSDB_TEMPFAIL;
+	}
+	if ((rc = lib.start(cf->pam_service, rq->user, &conv, &ph)) !=
 	    PAM_SUCCESS) {
 		log_warnx("pam_start %s: %s", cf->pam_service,
-		    pam_strerror(ph, rc));
+		    lib.strerror(ph, rc));
 		if (ph != NULL)
-			pam_end(ph, rc);
+			lib.end(ph, rc);
 		return PASSDB_TEMPFAIL;
 	}
 	if ((rc = set_items(ph, rq)) != PAM_SUCCESS) {
-		log_warnx("pam_set_item: %s", pam_strerror(ph, rc));
+		log_warnx("pam_set_item: %s", lib.strerror(ph, rc));
 		r = PASSDB_TEMPFAIL;
-	} else if ((rc = pam_authenticate(ph, PAM_SILENT |
+	} else if ((rc = lib.authenticate(ph, PAM_SILENT |
 	    PAM_DISALLOW_NULL_AUTHTOK)) != PAM_SUCCESS) {
 		/* A wrong password and an unknown user: no log line here. */
 		r = PASSDB_FAIL;
 		if (pam_tempfail(rc)) {
 			log_warnx("user=%s: pam_authenticate: %s", safe,
-			    pam_strerror(ph, rc));
+			    lib.strerror(ph, rc));
 			r = PASSDB_TEMPFAIL;
 		}
-	} else if ((rc = pam_get_item(ph, PAM_USER, &item)) != PAM_SUCCESS ||
+	} else if ((rc = lib.get_item(ph, PAM_USER, &item)) != PAM_SUCCESS ||
 	    item == NULL || strcmp(item, rq->user) != 0) {
 		/* The account checked must be the one the session runs as. */
 		log_warnx("user=%s: PAM changed the user name", safe);
 		r = PASSDB_FAIL;
-	} else if ((rc = pam_acct_mgmt(ph, PAM_SILENT |
+	} else if ((rc = lib.acct_mgmt(ph, PAM_SILENT |
 	    PAM_DISALLOW_NULL_AUTHTOK)) != PAM_SUCCESS) {
 		/* The password was right: the account is what is refused. */
 		r = pam_tempfail(rc) ? PASSDB_TEMPFAIL : PASSDB_REFUSED;
 		log_warnx("user=%s: pam_acct_mgmt: %s", safe,
-		    pam_strerror(ph, rc));
+		    lib.strerror(ph, rc));
 	} else
 		r = PASSDB_OK;
-	pam_end(ph, rc);
+	lib.end(ph, rc);
 	return r;
 }
 
@@ -325,6 +376,8 @@ pam_service_check(const struct config *cf, char *why, size_t len)
 	char		 path[POP3D_PATH_MAX];
 	size_t		 i;
 
+	if (pamlib_load(why, len) == -1)
+		return -1;
 	if (cf->pam_service[0] == '\0' || strchr(cf->pam_service, '/') != NULL) {
 		snprintf(why, len, "pam_service '%s': not a service name",
 		    cf->pam_service);

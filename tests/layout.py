@@ -119,12 +119,15 @@ def main():
        " ".join(needed))
 
     # pop3d starts at every connection: it maps no libldap (and the GnuTLS
-    # that brings); the LDAP lookup is pop3d-ldap's.
+    # that brings; the LDAP lookup is pop3d-ldap's) nor libpam (mapped at
+    # the first PAM check, auth/passdb_pam.c).
     dyn = subprocess.run(["readelf", "-d", os.path.join(BUILD, "pop3d")],
                          capture_output=True, text=True, check=True).stdout
     needed = re.findall(r"\(NEEDED\).*\[(.*)\]", dyn)
-    bad = [lib for lib in needed if re.match(r"lib(ldap|lber|gnutls)[.-]", lib)]
-    ok(needed and not bad, "pop3d needs no LDAP library", " ".join(needed))
+    bad = [lib for lib in needed
+           if re.match(r"lib(ldap|lber|gnutls|pam)[.-]", lib)]
+    ok(needed and not bad, "pop3d needs no LDAP or PAM library",
+       " ".join(needed))
 
     syms = nm(os.path.join(BUILD, "pop3d-session"))
     bad = sorted(s for s in syms
