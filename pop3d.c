@@ -24,6 +24,10 @@
  * log relay   root            nothing but the log      log lines of  auth/logger.c
  *  (log =                     socket and stderr        the others
  *   stderr)
+ * LDAP        login_user      a fresh image (libldap   the          lookup/,
+ *  lookup                     alone), no_new_privs,    directory's  common/
+ *  (pop3d-                    seccomp allow-list once  answers
+ *   ldap)                     its connections are open
  *
  * The monitor never reads the network; after a good login it becomes the
  * owner and executes pop3d-session (the hand-over: common/handover.h).
