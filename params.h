@@ -228,6 +228,24 @@
  */
 #define CACHE_PROBE_MAX		32
 
+/*
+ * Files a commit may rename or unlink and still record cur/ as it left
+ * it in the size cache (store/record.c).  Each makes at most two events
+ * in the inotify queue, which holds 16,384 by default
+ * (max_queued_events): beyond that the queue overflows and nothing is
+ * recorded anyway.  A poll moves a few; the first download of a large
+ * maildrop reads cur/ once more at the next login instead.
+ */
+#define RECORD_MOVES_MAX	4096
+
+/*
+ * The longest wait, after the commit, for the clock that stamps directory
+ * times to pass the times of cur/ (one tick of it, 1 to 10 ms), before
+ * the size cache records cur/; past it nothing is recorded.  It runs
+ * after the reply to QUIT, with the maildrop still locked.
+ */
+#define RECORD_WAIT_MS		50
+
 /* Defaults of the configuration (see pop3d.conf(5)). */
 #define DEFAULT_LOGIN_TIMEOUT	60	/* seconds before login */
 #define DEFAULT_IDLE_TIMEOUT	600	/* RFC 1939 section 3: at least 10 minutes */

@@ -746,6 +746,18 @@ sortkey_cmp(const void *va, const void *vb)
 }
 
 /*
+ * The size cache holds this listing: maildrop_record() changes it only if
+ * it is still that file.
+ */
+static void
+note_cache(struct maildrop *md)
+{
+	if (fstatat(md->dirfd, CACHE_FILE, &md->cachest,
+	    AT_SYMLINK_NOFOLLOW) == -1)
+		md->cachest.st_ino = 0;
+}
+
+/*
  * The cache, in the order just sorted, so that the next listing from it
  * needs no sorting.  A listing from the cache in its own order leaves it
  * as it is; cache_save() writes it only if anything else differs.
@@ -757,7 +769,12 @@ save_cache(struct scan *sc, const struct sortkey *keys, int sorted)
 	size_t		 i;
 	int		 cur_whole = 1;
 
-	if ((sc->md->from_cache && sorted) || sc->after[0].st_ino == 0)
+	if (sc->md->from_cache && sorted) {
+		/* The file holds this listing, in its order. */
+		note_cache(sc->md);
+		return;
+	}
+	if (sc->after[0].st_ino == 0)
 		return;
 	/* One more: an empty listing still writes an empty cache. */
 	if ((refs = reallocarray(NULL, sc->count + 1, sizeof(*refs))) == NULL)
@@ -767,8 +784,9 @@ save_cache(struct scan *sc, const struct sortkey *keys, int sorted)
 		if (refs[i] == CACHE_NOREF && !(keys[i].flags & MSG_NEW))
 			cur_whole = 0;
 	}
-	cache_save(sc->cache, sc->md->dirfd, sc->count, sc->dirs, sc->after,
-	    refs, cur_whole);
+	if (cache_save(sc->cache, sc->md->dirfd, sc->count, sc->dirs,
+	    sc->after, refs, cur_whole) == 0)
+		note_cache(sc->md);
 	free(refs);
 }
 
@@ -1181,7 +1199,7 @@ maildrop_open(struct maildrop *md, const char *path, char *err, size_t errlen)
 
 	memset(md, 0, sizeof(*md));
 	md->dirfd = md->newfd = md->curfd = -1;
-	md->lockfd = -1;
+	md->lockfd = md->notifyfd = -1;
 	if (errlen > 0)
 		err[0] = '\0';
 	st = open_maildir(md, path, err, errlen);
@@ -1191,6 +1209,9 @@ maildrop_open(struct maildrop *md, const char *path, char *err, size_t errlen)
 		st = open_subdir(md, "new", &md->newfd, err, errlen);
 	if (st == STORE_OK)
 		st = open_subdir(md, "cur", &md->curfd, err, errlen);
+	/* Before the listing looks at cur/: every change after is an event. */
+	if (st == STORE_OK && !shared_storage)
+		maildrop_watch(md, path);
 	if (st == STORE_OK)
 		st = list_maildir(md, err, errlen);
 	if (st != STORE_OK)
@@ -1280,12 +1301,16 @@ maildrop_close(struct maildrop *md)
 		close(md->dirfd);
 	if (md->lockfd != -1)
 		close(md->lockfd);
+	if (md->notifyfd != -1)
+		close(md->notifyfd);
 	free(md->msgs);
 	free(md->pool);
 	free(md->shared);
+	free(md->done);
+	free(md->donenames);
 	memset(md, 0, sizeof(*md));
 	md->dirfd = md->newfd = md->curfd = -1;
-	md->lockfd = -1;
+	md->lockfd = md->notifyfd = -1;
 }
 
 void

@@ -432,6 +432,112 @@ test_cur_cached(void)
 	    "a deletion in cur/: read again, the file not listed");
 }
 
+/*
+ * What a session's commit records (store/record.c): made before
+ * test_listing(), whose wait lets its directories settle.
+ */
+static void
+make_recorded(void)
+{
+	fresh("recorded");
+	old_file("cur", "1.r:2,S", "one\n");
+	old_file("cur", "2.r:2,", "two\n");
+	old_file("cur", "3.r:2,S", "three\n");
+	old_file("new", "4.r", "four\n");
+	old_file("new", "5.r", "five\n");
+}
+
+/* The listed message with this unique-id gets flag; 0 if not listed. */
+static int
+mark(struct maildrop *md, const char *uidl, uint8_t flag)
+{
+	size_t	i;
+
+	for (i = 0; i < md->count; i++)
+		if (strcmp(maildrop_uidl(md, i), uidl) == 0) {
+			md->msgs[i].flags |= flag;
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * A session that retrieves retr and deletes dele (unique-ids, NULL: none),
+ * quits, then, before the record, lets meddle() change the Maildir as
+ * another client would; cur_from_cache of its listing, or -1.
+ */
+static int
+poll_once(size_t want, const char *retr, const char *retr2,
+    const char *dele, void (*meddle)(void))
+{
+	struct maildrop		md;
+	struct commit_result	cr;
+	int			cur;
+
+	if (!open_md(&md))
+		return -1;
+	cur = md.count == want ? md.cur_from_cache : -1;
+	if ((retr != NULL && !mark(&md, retr, MSG_RETRIEVED)) ||
+	    (retr2 != NULL && !mark(&md, retr2, MSG_RETRIEVED)) ||
+	    (dele != NULL && !mark(&md, dele, MSG_DELETED)) ||
+	    maildrop_commit(&md, &cr) != STORE_OK)
+		cur = -1;
+	if (meddle != NULL)
+		meddle();
+	maildrop_record(&md);
+	maildrop_close(&md);
+	return cur;
+}
+
+static void
+plant_cur(void)
+{
+	old_file("cur", "9.r:2,S", "planted during the commit\n");
+}
+
+static void
+rename_cur(void)
+{
+	char	a[512], b[512];
+
+	path_of(a, sizeof(a), "cur", "3.r:2,S");
+	path_of(b, sizeof(b), "cur", "3.r:2,ST");
+	if (rename(a, b) == -1)
+		abort();
+}
+
+static void
+test_recorded(void)
+{
+	size_t	n;
+
+	fresh("recorded");
+	ok(cur_cached(5, &n) == 0 && n == 5, "first login counts all, "
+	    "stamps recorded (settled)");
+	put_file("new", "6.r", "six, just delivered\n", 0);
+	ok(poll_once(6, "4.r", "6.r", "1.r", NULL) == 1,
+	    "a poll: cur/ from the cache; RETR of two in new/, DELE of "
+	    "one in cur/, QUIT");
+	ok(cur_cached(5, &n) == 1 && n == 0, "the next login, at once: "
+	    "cur/ from the cache as the commit recorded it, nothing counted, "
+	    "sizes right");
+	ok(poll_once(5, "2.r", NULL, NULL, NULL) == 1,
+	    "a RETR in cur/ (renamed there to get the S flag)");
+	ok(cur_cached(5, &n) == 1 && n == 0, "recorded as well");
+	ok(poll_once(5, "5.r", NULL, NULL, plant_cur) == 1,
+	    "a file put into cur/ by another client during the commit...");
+	ok(cur_cached(6, &n) == 0 && n == 1, "...is seen: cur/ read again, "
+	    "the file listed");
+	ok(cur_cached(6, &n) == 0, "not recorded by a login alone");
+	ok(poll_once(6, "9.r", NULL, NULL, NULL) == 0, "a commit of a "
+	    "listing that read cur/...");
+	ok(cur_cached(6, &n) == 1 && n == 0, "...is recorded too");
+	ok(poll_once(6, NULL, NULL, "9.r", rename_cur) == 1,
+	    "another client's rename in cur/ during the commit...");
+	ok(cur_cached(5, &n) == 0 && n == 0,
+	    "...is seen: cur/ read again, the file under its new name");
+}
+
 /* A base name twice (cur/ and new/): never a listing from the cache. */
 static void
 test_listing_twice(void)
@@ -1040,8 +1146,10 @@ main(void)
 	test_unchanged();
 	test_by_inode();
 	make_cur_cached();
+	make_recorded();
 	test_listing();
 	test_cur_cached();
+	test_recorded();
 	test_listing_twice();
 	test_settle();
 	test_stale();
