@@ -260,12 +260,12 @@ stamp_is_none(const unsigned char *p)
 }
 
 /*
- * Header, checksum, then every entry, which must fill the file exactly.
- * An entry's size is at most 2 * MAILDIR_FILE_SIZE_MAX + 2, so the total
+ * Header, then every entry, which must fill the file exactly (and
+ * cache_check() the checksum too).  An entry's size is at most 2 * MAILDIR_FILE_SIZE_MAX + 2, so the total
  * below is checked before it can wrap.
  */
 static int
-cache_check(struct cache *c)
+cache_check_fields(struct cache *c)
 {
 	uint64_t	total = 0;
 	size_t		off, end = c->len - CACHE_TRAILER, rlen;
@@ -278,8 +278,7 @@ cache_check(struct cache *c)
 	    ~(uint64_t)(CACHE_COMPLETE | CACHE_CUR_COMPLETE)) != 0 ||
 	    get_le(c->buf + H_ZERO, 4) != 0 ||
 	    !stamp_ok(c->buf + H_STAMPS) ||
-	    !stamp_ok(c->buf + H_STAMPS + STAMP_LEN) ||
-	    cache_checksum(c->buf, end) != get_le(c->buf + end, CACHE_TRAILER))
+	    !stamp_ok(c->buf + H_STAMPS + STAMP_LEN))
 		return -1;
 	for (i = 0, off = CACHE_HEADER; i < c->count; i++, off += rlen) {
 		if ((rlen = entry_check(c->buf + off, end - off)) == 0)
@@ -289,6 +288,18 @@ cache_check(struct cache *c)
 			return -1;
 	}
 	return off == end ? 0 : -1;
+}
+
+/* The fields and the checksum: a file read at login. */
+static int
+cache_check(struct cache *c)
+{
+	size_t	end = c->len - CACHE_TRAILER;
+
+	if (cache_check_fields(c) == -1 ||
+	    cache_checksum(c->buf, end) != get_le(c->buf + end, CACHE_TRAILER))
+		return -1;
+	return 0;
 }
 
 /* The whole file into c->buf; -1 when it is not there or not usable. */
@@ -982,8 +993,12 @@ cache_commit(int dirfd, const struct stat *was, const struct stat *cur,
 	for (i = 0; i < n; i++)
 		moves[i].off = 0;
 	qsort(moves, n, sizeof(*moves), move_cmp);
+	/*
+	 * The file the listing checked or wrote, unchanged since (its ctime
+	 * too, which no one but the kernel sets): its sum is not taken again.
+	 */
 	if (cache_read(c, dirfd) == -1 || !same_file(&c->filest, was) ||
-	    cache_check(c) == -1 ||
+	    cache_check_fields(c) == -1 ||
 	    !(get_le(c->buf + H_FLAGS, 4) & (CACHE_COMPLETE |
 	    CACHE_CUR_COMPLETE)) ||
 	    (w.found = reallocarray(NULL, n + 1, sizeof(*w.found))) == NULL ||
