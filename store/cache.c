@@ -718,7 +718,15 @@ cache_replace(int dirfd, const unsigned char *head, body_fn body, void *arg)
 		cache_warn("write");
 		return -1;
 	}
+	/*
+	 * The old file is unlinked first: ext4 writes back a file renamed
+	 * over another at once (auto_da_alloc), 8 MB of disk writes per
+	 * session at 100,000 messages, for a file that needs no durability.
+	 * The lock keeps readers out meanwhile.
+	 */
 	if (cache_write_tmp(tmpfd, head, body, arg) == -1 ||
+	    (unlinkat(dirfd, CACHE_FILE, 0) == -1 && errno != ENOENT &&
+	    errno != EISDIR) ||
 	    renameat(tmpfd, CACHE_TMP, dirfd, CACHE_FILE) == -1) {
 		saved = errno;
 		unlinkat(tmpfd, CACHE_TMP, 0);
