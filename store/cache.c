@@ -985,7 +985,7 @@ int
 cache_commit(int dirfd, const struct stat *was, const struct stat *cur,
     struct cache_move *moves, size_t n)
 {
-	unsigned char	 head[CACHE_HEADER];
+	unsigned char	 head[CACHE_HEADER], now[STAMP_LEN];
 	struct committed w;
 	struct cache	*c;
 	uint32_t	 count;
@@ -1013,6 +1013,13 @@ cache_commit(int dirfd, const struct stat *was, const struct stat *cur,
 	    committed_plan(&w, &count) == -1)
 		goto done;
 	qsort(w.found, w.nfound, sizeof(*w.found), found_cmp);
+	/* Nothing moved, and cur/ recorded as it is: nothing to write. */
+	stamp_make(now, cur);
+	if (n == 0 && (get_le(c->buf + H_FLAGS, 4) & CACHE_CUR_COMPLETE) &&
+	    memcmp(c->buf + H_STAMPS + STAMP_LEN, now, STAMP_LEN) == 0) {
+		rv = 0;
+		goto done;
+	}
 	memset(head, 0, sizeof(head));
 	memcpy(head, CACHE_MAGIC, 8);
 	put_le(head + H_VERSION, CACHE_VERSION, 4);

@@ -104,9 +104,10 @@ record_expect(struct record *r)
 	struct maildrop_done	*d;
 	size_t			 i, off = 0;
 
-	r->old = malloc(md->ndone * (MAILDIR_NAME_MAX + 1));
-	r->arrive = reallocarray(NULL, md->ndone, sizeof(*r->arrive));
-	r->leave = reallocarray(NULL, md->ndone, sizeof(*r->leave));
+	/* One more: a commit that renamed nothing is recorded too. */
+	r->old = reallocarray(NULL, md->ndone + 1, MAILDIR_NAME_MAX + 1);
+	r->arrive = reallocarray(NULL, md->ndone + 1, sizeof(*r->arrive));
+	r->leave = reallocarray(NULL, md->ndone + 1, sizeof(*r->leave));
 	if (r->old == NULL || r->arrive == NULL || r->leave == NULL)
 		return -1;
 	for (i = 0; i < md->ndone; i++, off += MAILDIR_NAME_MAX + 1) {
