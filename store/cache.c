@@ -1007,8 +1007,6 @@ cache_commit(int dirfd, const struct stat *was, const struct stat *cur,
 	 */
 	if (cache_read(c, dirfd) == -1 || !same_file(&c->filest, was) ||
 	    cache_check_fields(c) == -1 ||
-	    !(get_le(c->buf + H_FLAGS, 4) & (CACHE_COMPLETE |
-	    CACHE_CUR_COMPLETE)) ||
 	    (w.found = reallocarray(NULL, n + 1, sizeof(*w.found))) == NULL ||
 	    committed_plan(&w, &count) == -1)
 		goto done;

@@ -69,8 +69,12 @@
  *     users of one uid share; shared_storage, where other hosts' changes
  *     make no event) records nothing.
  *  2. The cache file is still the one the listing wrote or found exact
- *     (same inode, length and times), and its entries of cur/ are every
- *     listed file of cur/ (CACHE_CUR_COMPLETE).
+ *     (same inode, length and times), and its entries of cur/, with the
+ *     listed files of cur/ it had none for (still settling, at most
+ *     RECORD_MOVES_MAX: the listing notes them), are the listed files of
+ *     cur/.  So one poll that recorded nothing (another client changed
+ *     cur/) does not keep the next from recording: the files it moved
+ *     have no entry yet at the next login.
  *  3. After the commit's renames and unlinks: the fstat(2) of cur/ (S1),
  *     whose times must have nanoseconds (a file system of 1 s or 2 s
  *     ticks records nothing: the settle rule stays for it); then a wait,
@@ -85,11 +89,12 @@
  *  5. Every queued event is one of the commit's own, matched by kind and
  *     exact name, each at most once, and each of them is met; any other
  *     event, an overflow, or a failed step records nothing.
- *  6. Each moved file is still the file its size was counted for (its
- *     check, as at the open) and its time is past the clock's tick too.
+ *  6. Each moved file, and each listed file of cur/ without an entry,
+ *     is still the file its size was counted for (its check, as at the
+ *     open) and its time is past the clock's tick too.
  * Then the cache is rewritten from the file of 2 with the moves applied
- * to its entries (the entries of files moved from new/ that it lacked
- * are added with their fstat(2) in cur/), S1 as cur/'s stamp, no stamp
+ * to its entries (the entries of files moved from new/ and of the listed
+ * files of cur/ that it lacked are added with their fstat(2) in cur/), S1 as cur/'s stamp, no stamp
  * of new/ and CACHE_CUR_COMPLETE: the next login takes cur/ from it and
  * reads new/ alone.  A stamp kept in the file is carried over by a later
  * listing that finds the directory unchanged, settled or not, since it
@@ -239,7 +244,9 @@ int	cache_save(struct cache *, int dirfd, size_t listed,
 /* What a commit did to one listed file, for cache_commit(). */
 struct cache_move {
 	const char	*old;		/* its name as listed */
-	const char	*new;		/* its name in cur/ now; NULL: unlinked */
+	const char	*new;		/* its name in cur/ now; NULL: unlinked;
+					   old: a listed file of cur/ left
+					   where it was, for an entry */
 	int		 was_new;	/* it was listed in new/ */
 	uint64_t	 size;		/* its POP3 size */
 	struct stat	 st;		/* its fstat(2) in cur/ now, unless
@@ -252,7 +259,10 @@ struct cache_move {
  * Record cur/ as a commit left it (see "What a session records" above):
  * the file is still the one the listing left (its fstat(2) was), and cur/
  * is proven to hold the listed files with the n moves applied, no more
- * and no fewer, its fstat(2) now being cur.  The new file has the moves
+ * and no fewer, its fstat(2) now being cur.  The file's entries of cur/,
+ * and the moves whose old name is their new one (listed files of cur/
+ * the file had no entry for, left where they are), are the listed files
+ * of cur/: the caller knows, from the listing.  The new file has the moves
  * applied to its entries, an entry for each moved file it had none for,
  * cur's stamp, no stamp of new/ and CACHE_CUR_COMPLETE.  0 when written;
  * -1 when not (the file is another, a move cannot be recorded, or the

@@ -758,6 +758,26 @@ note_cache(struct maildrop *md)
 }
 
 /*
+ * Message i (in the sorted order) is a file of cur/ without an entry in
+ * the cache (still settling): maildrop_record() adds one.  Past
+ * RECORD_MOVES_MAX nothing is recorded.
+ */
+static void
+note_unkeyed(struct maildrop *md, size_t i)
+{
+	if (md->nunkeyed < RECORD_MOVES_MAX && md->unkeyed == NULL &&
+	    (md->unkeyed = reallocarray(NULL, RECORD_MOVES_MAX,
+	    sizeof(*md->unkeyed))) == NULL) {
+		md->nunkeyed = RECORD_MOVES_MAX + 1;
+		return;
+	}
+	if (md->nunkeyed < RECORD_MOVES_MAX)
+		md->unkeyed[md->nunkeyed] = i;
+	if (md->nunkeyed <= RECORD_MOVES_MAX)
+		md->nunkeyed++;
+}
+
+/*
  * The cache, in the order just sorted, so that the next listing from it
  * needs no sorting.  A listing from the cache in its own order leaves it
  * as it is; cache_save() writes it only if anything else differs.
@@ -781,11 +801,14 @@ save_cache(struct scan *sc, const struct sortkey *keys, int sorted)
 		return;
 	for (i = 0; i < sc->count; i++) {
 		refs[i] = sc->ents[keys[i].idx].ref;
-		if (refs[i] == CACHE_NOREF && !(keys[i].flags & MSG_NEW))
+		if (refs[i] == CACHE_NOREF && !(keys[i].flags & MSG_NEW)) {
 			cur_whole = 0;
+			note_unkeyed(sc->md, i);
+		}
 	}
 	if (cache_save(sc->cache, sc->md->dirfd, sc->count, sc->dirs,
-	    sc->after, refs, cur_whole) == 0)
+	    sc->after, refs, cur_whole) == 0 &&
+	    sc->md->nunkeyed <= RECORD_MOVES_MAX)
 		note_cache(sc->md);
 	free(refs);
 }
@@ -1308,6 +1331,7 @@ maildrop_close(struct maildrop *md)
 	free(md->shared);
 	free(md->done);
 	free(md->donenames);
+	free(md->unkeyed);
 	memset(md, 0, sizeof(*md));
 	md->dirfd = md->newfd = md->curfd = -1;
 	md->lockfd = md->notifyfd = -1;

@@ -84,6 +84,9 @@ struct maildrop {
 	int		 curwd;		/* its watch of cur/ */
 	struct stat	 cachest;	/* the size cache as the listing left
 					   it; st_ino 0: unknown */
+	size_t		*unkeyed;	/* listed files of cur/ it has no
+					   entry for, by index */
+	size_t		 nunkeyed;
 	struct maildrop_done *done;	/* what the commit did, in order */
 	size_t		 ndone;
 	char		*donenames;	/* their new names, NUL-terminated */

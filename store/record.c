@@ -105,7 +105,8 @@ record_expect(struct record *r)
 	size_t			 i, off = 0;
 
 	/* One more: a commit that renamed nothing is recorded too. */
-	r->old = reallocarray(NULL, md->ndone + 1, MAILDIR_NAME_MAX + 1);
+	r->old = reallocarray(NULL, md->ndone + md->nunkeyed + 1,
+	    MAILDIR_NAME_MAX + 1);
 	r->arrive = reallocarray(NULL, md->ndone + 1, sizeof(*r->arrive));
 	r->leave = reallocarray(NULL, md->ndone + 1, sizeof(*r->leave));
 	if (r->old == NULL || r->arrive == NULL || r->leave == NULL)
@@ -262,19 +263,43 @@ file_settled(const struct stat *st, const struct timespec *now)
 	return st->st_mtim.tv_nsec != 0 && ts_after(now, &st->st_mtim);
 }
 
+/* The file of message idx, now m->new in cur/, for an entry of its own. */
+static int
+move_key(struct maildrop *md, size_t idx, struct cache_move *m,
+    const struct timespec *now)
+{
+	return fstatat(md->curfd, m->new, &m->st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(m->st.st_mode) && maildir_check_ok(&md->msgs[idx], &m->st) &&
+	    file_settled(&m->st, now) ? 0 : -1;
+}
+
+static int
+done_cmp(const void *key, const void *vd)
+{
+	size_t				 idx = *(const size_t *)key;
+	const struct maildrop_done	*d = vd;
+
+	return idx < d->idx ? -1 : idx > d->idx;
+}
+
 /*
- * The moves for cache_commit(): each moved file still the one counted at
- * login (its check), and settled (file_settled()).
+ * The moves for cache_commit(): what the commit did, then the listed files
+ * of cur/ that the cache has no entry for and the commit left where they
+ * are (a "move" to the same name); each file still the one counted at
+ * login (its check), and settled (file_settled()).  The commit notes its
+ * work in the order of the messages, so done is sorted by index.  *n is
+ * the number of moves.
  */
 static struct cache_move *
-record_moves(struct record *r, const struct timespec *now)
+record_moves(struct record *r, const struct timespec *now, size_t *n)
 {
 	struct maildrop		*md = r->md;
 	struct maildrop_done	*d;
 	struct cache_move	*mv, *m;
-	size_t			 i;
+	char			*name;
+	size_t			 i, idx;
 
-	if ((mv = calloc(md->ndone + 1, sizeof(*mv))) == NULL)
+	if ((mv = calloc(md->ndone + md->nunkeyed + 1, sizeof(*mv))) == NULL)
 		return NULL;
 	for (i = 0; i < md->ndone; i++) {
 		d = &md->done[i];
@@ -285,15 +310,27 @@ record_moves(struct record *r, const struct timespec *now)
 		if (d->name == SIZE_MAX)
 			continue;
 		m->new = md->donenames + d->name;
-		if (fstatat(md->curfd, m->new, &m->st,
-		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(m->st.st_mode) ||
-		    !maildir_check_ok(&md->msgs[d->idx], &m->st) ||
-		    !file_settled(&m->st, now)) {
-			free(mv);
-			return NULL;
-		}
+		if (move_key(md, d->idx, m, now) == -1)
+			goto fail;
+	}
+	for (*n = md->ndone, i = 0; i < md->nunkeyed; i++) {
+		idx = md->unkeyed[i];
+		if (bsearch(&idx, md->done, md->ndone, sizeof(*md->done),
+		    done_cmp) != NULL)
+			continue;
+		name = r->old + *n * (MAILDIR_NAME_MAX + 1);
+		m = &mv[(*n)++];
+		if (maildir_name(md, idx, name, MAILDIR_NAME_MAX + 1) == -1)
+			goto fail;
+		m->old = m->new = name;
+		m->size = md->msgs[idx].size;
+		if (move_key(md, idx, m, now) == -1)
+			goto fail;
 	}
 	return mv;
+fail:
+	free(mv);
+	return NULL;
 }
 
 void
@@ -303,8 +340,10 @@ maildrop_record(struct maildrop *md)
 	struct cache_move	*mv = NULL;
 	struct stat		 s1, s2;
 	struct timespec		 now;
+	size_t			 n;
 
-	if (md->notifyfd == -1 || !md->recordable || md->cachest.st_ino == 0)
+	if (md->notifyfd == -1 || !md->recordable || md->cachest.st_ino == 0 ||
+	    md->nunkeyed > RECORD_MOVES_MAX)
 		return;
 	memset(&r, 0, sizeof(r));
 	r.md = md;
@@ -312,8 +351,8 @@ maildrop_record(struct maildrop *md)
 	    record_barrier(md) == 0 && record_expect(&r) == 0 &&
 	    record_drain(&r) == 0 && fstat(md->curfd, &s2) == 0 &&
 	    maildir_same_times(&s1, &s2) &&
-	    (mv = record_moves(&r, &now)) != NULL &&
-	    cache_commit(md->dirfd, &md->cachest, &s1, mv, md->ndone) == 0)
+	    (mv = record_moves(&r, &now, &n)) != NULL &&
+	    cache_commit(md->dirfd, &md->cachest, &s1, mv, n) == 0)
 		md->cachest.st_ino = 0;	/* another file now */
 	free(mv);
 	free(r.old);

@@ -496,6 +496,12 @@ plant_cur(void)
 }
 
 static void
+plant_fresh(void)
+{
+	put_file("cur", "8.r:2,S", "eight, put into cur/ just now\n", 0);
+}
+
+static void
 rename_cur(void)
 {
 	char	a[512], b[512];
@@ -536,6 +542,14 @@ test_recorded(void)
 	    "another client's rename in cur/ during the commit...");
 	ok(cur_cached(5, &n) == 0 && n == 0,
 	    "...is seen: cur/ read again, the file under its new name");
+	put_file("new", "7.r", "seven, just delivered\n", 0);
+	ok(poll_once(6, "7.r", NULL, NULL, plant_fresh) == 0,
+	    "a poll moves a new file to cur/ while another client puts one "
+	    "there: nothing recorded");
+	ok(poll_once(7, NULL, NULL, NULL, NULL) == 0, "the next poll reads "
+	    "cur/, whose two newest files (still settling) have no entry...");
+	ok(cur_cached(7, &n) == 1 && n == 0, "...and records it all the "
+	    "same, with entries for them: nothing counted");
 }
 
 /* A base name twice (cur/ and new/): never a listing from the cache. */
