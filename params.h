@@ -180,6 +180,14 @@
 #define MAILDROP_LOCK_TRIES	4
 
 /*
+ * How long a login waits for the maildrop lock before it answers that the
+ * maildrop is in use: a session that answered QUIT keeps the lock while it
+ * records cur/ in the size cache (some 20 ms at 100,000 messages, more on
+ * a loaded machine), and a client may log in again at once.
+ */
+#define MAILDROP_LOCK_WAIT_MS	500
+
+/*
  * Slots a lookup by inode probes while the directories are read.  Files
  * of one inode (hard links under many base names) share a probe sequence:
  * past this many, a file is no longer found by its inode, and is listed as

@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "params.h"
@@ -235,7 +236,7 @@ lock_file(struct maildrop *md, char *err, size_t errlen)
  * next version.
  */
 static enum store_status
-lock_maildir(struct maildrop *md, char *err, size_t errlen)
+lock_once(struct maildrop *md, char *err, size_t errlen)
 {
 	enum store_status st;
 
@@ -250,6 +251,30 @@ lock_maildir(struct maildrop *md, char *err, size_t errlen)
 		return fail(err, errlen, STORE_TEMPFAIL, "flock: %s",
 		    strerror(errno));
 	return STORE_OK;
+}
+
+/*
+ * A session that has answered QUIT may still hold the lock for a few
+ * milliseconds while it records cur/ in the size cache (maildrop_record()):
+ * a client that logs in again at once waits for it, up to
+ * MAILDROP_LOCK_WAIT_MS, instead of being told the maildrop is in use.
+ */
+static enum store_status
+lock_maildir(struct maildrop *md, char *err, size_t errlen)
+{
+	struct timespec	start, now, nap = { 0, 5000000 };
+	enum store_status st;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		if ((st = lock_once(md, err, errlen)) != STORE_INUSE ||
+		    clock_gettime(CLOCK_MONOTONIC, &now) == -1 ||
+		    (now.tv_sec - start.tv_sec) * 1000 +
+		    (now.tv_nsec - start.tv_nsec) / 1000000 >=
+		    MAILDROP_LOCK_WAIT_MS)
+			return st;
+		nanosleep(&nap, NULL);
+	}
 }
 
 static enum store_status
