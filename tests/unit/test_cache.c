@@ -6,6 +6,7 @@
  * CACHE_SETTLE_SECONDS is never cached.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -550,6 +551,59 @@ test_recorded(void)
 	    "cur/, whose two newest files (still settling) have no entry...");
 	ok(cur_cached(7, &n) == 1 && n == 0, "...and records it all the "
 	    "same, with entries for them: nothing counted");
+}
+
+/* A child holds the maildrop for ms milliseconds; its pid. */
+static pid_t
+hold_lock(int ms)
+{
+	struct maildrop	md;
+	int		p[2];
+	pid_t		pid;
+	char		c;
+
+	if (pipe(p) == -1 || (pid = fork()) == -1)
+		abort();
+	if (pid == 0) {
+		close(p[0]);
+		if (!open_md(&md))
+			_exit(1);
+		if (write(p[1], "x", 1) != 1)
+			_exit(1);
+		usleep(ms * 1000);
+		maildrop_close(&md);
+		_exit(0);
+	}
+	close(p[1]);
+	if (read(p[0], &c, 1) != 1)
+		abort();
+	close(p[0]);
+	return pid;
+}
+
+/*
+ * A session that answered QUIT keeps the lock while it records cur/: a
+ * login meanwhile waits for it, up to MAILDROP_LOCK_WAIT_MS.
+ */
+static void
+test_lock_wait(void)
+{
+	struct maildrop	md;
+	char		err[256];
+	pid_t		pid;
+	int		status;
+
+	fresh("lockwait");
+	old_file("cur", "1.w:2,S", "one\n");
+	pid = hold_lock(MAILDROP_LOCK_WAIT_MS / 5);
+	ok(open_md(&md), "the lock held for a fifth of the wait: the login "
+	    "waits, then opens");
+	maildrop_close(&md);
+	waitpid(pid, &status, 0);
+	pid = hold_lock(MAILDROP_LOCK_WAIT_MS * 3);
+	ok(maildrop_open(&md, md_path, err, sizeof(err)) == STORE_INUSE,
+	    "held for longer: in use");
+	waitpid(pid, &status, 0);
 }
 
 /* A base name twice (cur/ and new/): never a listing from the cache. */
@@ -1164,6 +1218,7 @@ main(void)
 	test_listing();
 	test_cur_cached();
 	test_recorded();
+	test_lock_wait();
 	test_listing_twice();
 	test_settle();
 	test_stale();
