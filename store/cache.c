@@ -340,36 +340,66 @@ cache_read(struct cache *c, int dirfd)
 	return off == (size_t)st.st_size ? 0 : -1;
 }
 
+/*
+ * A slot holds the offset of its entry, below 2^26 (CACHE_FILE_MAX), and
+ * in the bits above it six bits of the entry's hash: a probe that meets
+ * another name reads that entry, out in the 8 MB buffer, only once in 64.
+ */
+#define SLOT_OFF_BITS	26
+#define SLOT_OFF(s)	((s) & ((UINT32_C(1) << SLOT_OFF_BITS) - 1))
+#define SLOT_TAG(h)	((uint32_t)((h) >> 58) << SLOT_OFF_BITS)
+_Static_assert(CACHE_FILE_MAX <= (1 << SLOT_OFF_BITS), "offsets in 26 bits");
+
+/* Entries hashed ahead of their insertion (cache_index()). */
+#define INDEX_AHEAD	16
+
+/* The base name of the entry at off and its length. */
+static const unsigned char *
+entry_base(const struct cache *c, size_t off, size_t *blen)
+{
+	const unsigned char	*name = c->buf + off + CACHE_RECORD;
+
+	*blen = base_len(name, get_le(c->buf + off + E_NAMELEN, 2));
+	return name;
+}
+
 /* A slot for the entry at off, unless its probe sequence is full. */
 static void
-slot_insert(struct cache *c, size_t off)
+slot_insert(struct cache *c, size_t off, uint64_t h)
 {
-	const unsigned char	*name = c->buf + off + CACHE_RECORD, *o;
+	const unsigned char	*name, *o;
 	size_t			 blen, olen, i;
-	uint64_t		 h;
+	uint32_t		 s, tag = SLOT_TAG(h);
 
-	blen = base_len(name, get_le(c->buf + off + E_NAMELEN, 2));
-	h = name_hash(c, (const char *)name, blen);
+	name = entry_base(c, off, &blen);
 	for (i = 0; i < CACHE_PROBE_MAX; i++, h++) {
-		if (c->slots[h & c->mask] == 0) {
-			c->slots[h & c->mask] = off;
+		if ((s = c->slots[h & c->mask]) == 0) {
+			c->slots[h & c->mask] = off | tag;
 			return;
 		}
+		if ((s & ~SLOT_OFF(s)) != tag)
+			continue;
 		/* Two files with one base name: no listing from the cache. */
-		o = c->buf + c->slots[h & c->mask];
-		olen = base_len(o + CACHE_RECORD, get_le(o + E_NAMELEN, 2));
-		if (olen == blen && memcmp(o + CACHE_RECORD, name, blen) == 0)
+		o = entry_base(c, SLOT_OFF(s), &olen);
+		if (olen == blen && memcmp(o, name, blen) == 0)
 			c->unique = 0;
 	}
 	c->unique = 0;		/* not indexed: it cannot be checked */
 }
 
-/* At most half the slots in use, so that probe sequences stay short. */
+/*
+ * At most half the slots in use, so that probe sequences stay short.  The
+ * slots are 1 MB at 100,000 entries, each met at random: the entries are
+ * hashed INDEX_AHEAD at a time and their slots fetched before they are
+ * filled, where one at a time waited for memory at every entry.
+ */
 static int
 cache_index(struct cache *c)
 {
-	size_t		nslots = 16, off = CACHE_HEADER;
-	uint32_t	i;
+	size_t		nslots = 16, off = CACHE_HEADER, blen, offs[INDEX_AHEAD];
+	uint64_t	hs[INDEX_AHEAD];
+	uint32_t	i, k, n;
+	const unsigned char *name;
 
 	while (nslots < 2 * (size_t)c->count)
 		nslots *= 2;
@@ -377,9 +407,17 @@ cache_index(struct cache *c)
 		return -1;
 	c->mask = nslots - 1;
 	c->unique = 1;
-	for (i = 0; i < c->count; i++) {
-		slot_insert(c, off);
-		off += CACHE_RECORD + get_le(c->buf + off + E_NAMELEN, 2);
+	for (i = 0; i < c->count; i += n) {
+		n = c->count - i < INDEX_AHEAD ? c->count - i : INDEX_AHEAD;
+		for (k = 0; k < n; k++) {
+			name = entry_base(c, off, &blen);
+			offs[k] = off;
+			hs[k] = name_hash(c, (const char *)name, blen);
+			__builtin_prefetch(&c->slots[hs[k] & c->mask], 1);
+			off += CACHE_RECORD + get_le(c->buf + off + E_NAMELEN, 2);
+		}
+		for (k = 0; k < n; k++)
+			slot_insert(c, offs[k], hs[k]);
 	}
 	return 0;
 }
@@ -488,6 +526,7 @@ cache_find(struct cache *c, struct probe *p)
 {
 	unsigned char	*e;
 	uint64_t	 h;
+	uint32_t	 s, tag;
 	size_t		 i;
 
 	e = c->buf + c->next;
@@ -497,9 +536,12 @@ cache_find(struct cache *c, struct probe *p)
 	if (p->statted == -1)
 		return NULL;
 	h = name_hash(c, p->name, p->blen);
-	for (i = 0; i < CACHE_PROBE_MAX && c->slots[h & c->mask] != 0;
+	tag = SLOT_TAG(h);
+	for (i = 0; i < CACHE_PROBE_MAX && (s = c->slots[h & c->mask]) != 0;
 	    i++, h++) {
-		e = c->buf + c->slots[h & c->mask];
+		if ((s & ~SLOT_OFF(s)) != tag)
+			continue;
+		e = c->buf + SLOT_OFF(s);
 		if (probe_match(p, e))
 			return e;
 		if (p->statted == -1)
