@@ -315,8 +315,8 @@ record_moves(struct record *r, const struct timespec *now, size_t *n)
 	}
 	for (*n = md->ndone, i = 0; i < md->nunkeyed; i++) {
 		idx = md->unkeyed[i];
-		if (bsearch(&idx, md->done, md->ndone, sizeof(*md->done),
-		    done_cmp) != NULL)
+		if (md->ndone > 0 && bsearch(&idx, md->done, md->ndone,
+		    sizeof(*md->done), done_cmp) != NULL)
 			continue;
 		name = r->old + *n * (MAILDIR_NAME_MAX + 1);
 		m = &mv[(*n)++];
