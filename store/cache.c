@@ -4,7 +4,8 @@
  *
  * The file is read whole into one buffer and checked once, every field
  * against its range; a hash table of entry offsets keyed by the base name
- * then answers lookups.  An entry is named by its offset in that buffer,
+ * then answers lookups.  cache_commit() reads the file a listing left and
+ * writes it again with a commit's moves applied, for store/record.c.  An entry is named by its offset in that buffer,
  * or, with REF_ADDED, in the buffer of the entries added while listing;
  * the next file holds the entries the caller names, in the caller's order,
  * so that messages gone from the Maildir drop out.  Buffers and table live
