@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -603,6 +604,7 @@ test_lock_wait(void)
 	pid = hold_lock(MAILDROP_LOCK_WAIT_MS * 3);
 	ok(maildrop_open(&md, md_path, err, sizeof(err)) == STORE_INUSE,
 	    "held for longer: in use");
+	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 }
 
