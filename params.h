@@ -190,6 +190,14 @@
 #define MAILDROP_LOCK_TRIES	4
 
 /*
+ * How long a login waits for the maildrop lock before it answers that the
+ * maildrop is in use: a session that answered QUIT keeps the lock while it
+ * records cur/ in the size cache (some 20 ms at 100,000 messages, more on
+ * a loaded machine), and a client may log in again at once.
+ */
+#define MAILDROP_LOCK_WAIT_MS	500
+
+/*
  * Slots a lookup by inode probes while the directories are read.  Files
  * of one inode (hard links under many base names) share a probe sequence:
  * past this many, a file is no longer found by its inode, and is listed as
@@ -237,6 +245,24 @@
  * time.
  */
 #define CACHE_PROBE_MAX		32
+
+/*
+ * Files a commit may rename or unlink and still record cur/ as it left
+ * it in the size cache (store/record.c).  Each makes at most two events
+ * in the inotify queue, which holds 16,384 by default
+ * (max_queued_events): beyond that the queue overflows and nothing is
+ * recorded anyway.  A poll moves a few; the first download of a large
+ * maildrop reads cur/ once more at the next login instead.
+ */
+#define RECORD_MOVES_MAX	4096
+
+/*
+ * The longest wait, after the commit, for the clock that stamps directory
+ * times to pass the times of cur/ (one tick of it, 1 to 10 ms), before
+ * the size cache records cur/; past it nothing is recorded.  It runs
+ * after the reply to QUIT, with the maildrop still locked.
+ */
+#define RECORD_WAIT_MS		50
 
 /* Defaults of the configuration (see pop3d.conf(5)). */
 #define DEFAULT_LOGIN_TIMEOUT	60	/* seconds before login */

@@ -521,6 +521,9 @@ trans_run(const struct config *cf, const struct session_info *si)
 	st.max_bad = cf->max_bad_commands;
 	end = cmd_loop(&st);
 	io_flush(&s->io);
+	/* After the reply to QUIT: the client waits for none of it. */
+	if (s->committed)
+		maildrop_record(&s->md);
 	/* expired= only where EXPIRE is on: other lines stay as they were. */
 	snprintf(expired, sizeof(expired), " expired=%zu",
 	    s->committed ? s->expired : 0);

@@ -50,17 +50,66 @@
  * in cur/ had an entry (CACHE_CUR_COMPLETE), only new/ is read and cur/
  * comes from the cache, provided cur/ is still unchanged once new/ has
  * been read: a file moved from new/ to cur/ meanwhile changes cur/.
- * Not done: letting the session that moved messages into cur/ record
- * cur/ as it left it.  Another client may change cur/ during the moves,
- * and the times of that change could equal those of ours, so nothing
- * proves that the stamp taken after them shows only ours.
  * A file rewritten in place is caught at its open, as above.
+ *
+ * What a session records.  A client that leaves mail on the server finds
+ * cur/ changed at every poll by the previous session's own QUIT, which
+ * moved what it retrieved from new/ to cur/ with the S flag.  So after
+ * its commit (and after the reply to QUIT, the maildrop still locked) a
+ * session records cur/ as it left it, when it can prove that cur/ holds
+ * exactly the files it listed, plus its own moves, minus its own unlinks
+ * (store/record.c, cache_commit()):
+ *  1. Before the listing looks at cur/, an inotify(7) watch on cur/ for
+ *     every change of its entries (create, delete, both halves of a
+ *     rename, cur/ itself deleted or moved; an overflow comes anyway).
+ *     A change before the watch shows in the fstat(2) of cur/ the listing
+ *     starts from (the times are set before the event is queued), and a
+ *     readdir(3) of cur/ waits for a change in progress.  No watch (no
+ *     inotify, EMFILE: 128 instances per uid by default, which virtual
+ *     users of one uid share; shared_storage, where other hosts' changes
+ *     make no event) records nothing.
+ *  2. The cache file is still the one the listing wrote or found exact
+ *     (same inode, length and times), and its entries of cur/, with the
+ *     listed files of cur/ it had none for (still settling, at most
+ *     RECORD_MOVES_MAX: the listing notes them), are the listed files of
+ *     cur/.  So one poll that recorded nothing (another client changed
+ *     cur/) does not keep the next from recording: the files it moved
+ *     have no entry yet at the next login.
+ *  3. After the commit's renames and unlinks: the fstat(2) of cur/ (S1),
+ *     whose times must have nanoseconds (a file system of 1 s or 2 s
+ *     ticks records nothing: the settle rule stays for it); then a wait,
+ *     bounded by RECORD_WAIT_MS, until the coarse real-time clock, which
+ *     stamps directory times, is past both times of S1: any change after
+ *     it gets other times, so that the stamp S1 no longer matches.
+ *  4. A lookup in cur/ of a random name that is not there: it takes the
+ *     lock of cur/, which every change of its entries holds from setting
+ *     the times to queueing the event, so every change that S1 shows has
+ *     queued its event once the lookup returns.  A change that S1 does
+ *     not show took its times after the wait, and differs from S1.
+ *  5. Every queued event is one of the commit's own, matched by kind and
+ *     exact name, each at most once, and each of them is met; any other
+ *     event, an overflow, or a failed step records nothing.
+ *  6. Each moved file, and each listed file of cur/ without an entry,
+ *     is still the file its size was counted for (its check, as at the
+ *     open) and its time is past the clock's tick too.
+ * Then the cache is rewritten from the file of 2 with the moves applied
+ * to its entries (the entries of files moved from new/ and of the listed
+ * files of cur/ that it lacked are added with their fstat(2) in cur/), S1 as cur/'s stamp, no stamp
+ * of new/ and CACHE_CUR_COMPLETE: the next login takes cur/ from it and
+ * reads new/ alone.  A stamp kept in the file is carried over by a later
+ * listing that finds the directory unchanged, settled or not, since it
+ * was recorded only once the clock had passed its times.  A commit that
+ * did not do all it meant to (a deletion failed, a message found under
+ * another name), or moved more than RECORD_MOVES_MAX files, records
+ * nothing.  What is not proven: a clock set back past S1's times by the
+ * administrator, as for every stamp here.
  *
  * The file is untrusted input: a bad magic, version, length, checksum or
  * any field out of range makes the whole file count as absent (it is then
- * rebuilt), never a crash.  It is written to tmp/ and renamed into place,
- * without fsync(2): a cache lost in a crash is merely rebuilt, and a torn
- * one fails its checksum.  When it cannot be written (read-only, full,
+ * rebuilt), never a crash.  It is written to tmp/, the old file unlinked
+ * and the new one renamed into place, without fsync(2): a cache lost in a
+ * crash is merely rebuilt, and a torn one fails its checksum.  (Renamed
+ * over the old file it would be written back at once by ext4.)  When it cannot be written (read-only, full,
  * not permitted) the session goes on without it and logs that once.
  *
  * The checksum finds torn and damaged files, not forgeries: only the
@@ -186,10 +235,42 @@ uint32_t cache_add(struct cache *, const char *name, int in_new,
  * fstat(2) of new/ and cur/ before and after they were read; a directory
  * gets a stamp only when the two agree and its times have settled.
  * cur_whole: every listed file in cur/ has an entry (CACHE_CUR_COMPLETE).
+ * 0 when the file now holds exactly the entries refs names (written, or
+ * the same already), -1 otherwise.
  */
-void	cache_save(struct cache *, int dirfd, size_t listed,
+int	cache_save(struct cache *, int dirfd, size_t listed,
 	    const struct stat before[2], const struct stat after[2],
 	    const uint32_t *refs, int cur_whole);
+
+/* What a commit did to one listed file, for cache_commit(). */
+struct cache_move {
+	const char	*old;		/* its name as listed */
+	const char	*new;		/* its name in cur/ now; NULL: unlinked;
+					   old: a listed file of cur/ left
+					   where it was, for an entry */
+	int		 was_new;	/* it was listed in new/ */
+	uint64_t	 size;		/* its POP3 size */
+	struct stat	 st;		/* its fstat(2) in cur/ now, unless
+					   unlinked: the key of an entry the
+					   file did not have */
+	size_t		 off;		/* cache_commit()'s own */
+};
+
+/*
+ * Record cur/ as a commit left it (see "What a session records" above):
+ * the file is still the one the listing left (its fstat(2) was), and cur/
+ * is proven to hold the listed files with the n moves applied, no more
+ * and no fewer, its fstat(2) now being cur.  The file's entries of cur/,
+ * and the moves whose old name is their new one (listed files of cur/
+ * the file had no entry for, left where they are), are the listed files
+ * of cur/: the caller knows, from the listing.  The new file has the moves
+ * applied to its entries, an entry for each moved file it had none for,
+ * cur's stamp, no stamp of new/ and CACHE_CUR_COMPLETE.  0 when written;
+ * -1 when not (the file is another, a move cannot be recorded, or the
+ * write failed): the next login then reads cur/.  Sorts moves.
+ */
+int	cache_commit(int dirfd, const struct stat *was, const struct stat *cur,
+	    struct cache_move *moves, size_t n);
 
 void	cache_free(struct cache *);
 

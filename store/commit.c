@@ -122,6 +122,44 @@ disk_size(int dfd, const char *name)
 	return st.st_size;
 }
 
+/*
+ * Note for maildrop_record() that message i was unlinked (new NULL) or
+ * renamed to cur/new.  Past RECORD_MOVES_MAX, or short of memory, the
+ * commit is not recorded.
+ */
+static void
+done_note(struct update *u, size_t i, const char *new)
+{
+	struct maildrop		*md = u->md;
+	struct maildrop_done	*d;
+	size_t			 len = new != NULL ? strlen(new) + 1 : 0;
+	char			*p;
+
+	if (!md->recordable)
+		return;
+	if (md->ndone == RECORD_MOVES_MAX) {
+		md->recordable = 0;
+		return;
+	}
+	if (md->done == NULL && (md->done = reallocarray(NULL,
+	    RECORD_MOVES_MAX, sizeof(*md->done))) == NULL) {
+		md->recordable = 0;
+		return;
+	}
+	if (len > 0 && (p = realloc(md->donenames, md->donelen + len)) == NULL) {
+		md->recordable = 0;
+		return;
+	} else if (len > 0)
+		md->donenames = p;
+	d = &md->done[md->ndone++];
+	d->idx = i;
+	d->name = new != NULL ? md->donelen : SIZE_MAX;
+	if (len > 0) {
+		memcpy(md->donenames + md->donelen, new, len);
+		md->donelen += len;
+	}
+}
+
 static void
 lose(struct update *u, size_t i)
 {
@@ -142,6 +180,7 @@ delete_file(struct update *u, size_t i, int dfd, const char *name)
 		bytes = disk_size(dfd, name);
 	if (unlinkat(dfd, name, 0) == -1)
 		return -1;
+	done_note(u, i, NULL);
 	u->res->deleted++;
 	u->res->deleted_bytes += u->md->msgs[i].size;
 	u->qbytes += bytes;
@@ -208,7 +247,10 @@ mark_seen(struct update *u, size_t i, int dfd, const char *name)
 	}
 	if (dfd == u->md->curfd && strcmp(name, new) == 0)
 		return 0;
-	return move_file(dfd, name, u->md->curfd, new);
+	if (move_file(dfd, name, u->md->curfd, new) == -1)
+		return -1;
+	done_note(u, i, new);
+	return 0;
 }
 
 static int
@@ -231,6 +273,7 @@ update_message(struct update *u, size_t i)
 		return;
 	if (apply(u, i, maildir_dirfd(u->md, i), name) == 0)
 		return;
+	u->md->recordable = 0;
 	if (errno == ENOENT)
 		lose(u, i);
 	else if (u->md->msgs[i].flags & MSG_DELETED) {
@@ -396,6 +439,9 @@ maildrop_commit(struct maildrop *md, struct commit_result *res)
 		return STORE_TEMPFAIL;
 	}
 	u.quotafd = quota_open(md->dirfd);
+	md->recordable = 1;
+	md->ndone = 0;
+	md->donelen = 0;
 	for (i = 0; i < md->count; i++)
 		if (md->msgs[i].flags & (MSG_DELETED | MSG_RETRIEVED))
 			update_message(&u, i);
@@ -406,5 +452,7 @@ maildrop_commit(struct maildrop *md, struct commit_result *res)
 		close(u.quotafd);
 	free(u.lost);
 	synced = sync_dirs(md);
+	if (u.nlost > 0 || res->failed > 0 || synced != 0)
+		md->recordable = 0;
 	return res->failed == 0 && synced == 0 ? STORE_OK : STORE_TEMPFAIL;
 }

@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "params.h"
@@ -235,7 +236,7 @@ lock_file(struct maildrop *md, char *err, size_t errlen)
  * next version.
  */
 static enum store_status
-lock_maildir(struct maildrop *md, char *err, size_t errlen)
+lock_once(struct maildrop *md, char *err, size_t errlen)
 {
 	enum store_status st;
 
@@ -250,6 +251,30 @@ lock_maildir(struct maildrop *md, char *err, size_t errlen)
 		return fail(err, errlen, STORE_TEMPFAIL, "flock: %s",
 		    strerror(errno));
 	return STORE_OK;
+}
+
+/*
+ * A session that has answered QUIT may still hold the lock for a few
+ * milliseconds while it records cur/ in the size cache (maildrop_record()):
+ * a client that logs in again at once waits for it, up to
+ * MAILDROP_LOCK_WAIT_MS, instead of being told the maildrop is in use.
+ */
+static enum store_status
+lock_maildir(struct maildrop *md, char *err, size_t errlen)
+{
+	struct timespec	start, now, nap = { 0, 5000000 };
+	enum store_status st;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		if ((st = lock_once(md, err, errlen)) != STORE_INUSE ||
+		    clock_gettime(CLOCK_MONOTONIC, &now) == -1 ||
+		    (now.tv_sec - start.tv_sec) * 1000 +
+		    (now.tv_nsec - start.tv_nsec) / 1000000 >=
+		    MAILDROP_LOCK_WAIT_MS)
+			return st;
+		nanosleep(&nap, NULL);
+	}
 }
 
 static enum store_status
@@ -746,6 +771,38 @@ sortkey_cmp(const void *va, const void *vb)
 }
 
 /*
+ * The size cache holds this listing: maildrop_record() changes it only if
+ * it is still that file.
+ */
+static void
+note_cache(struct maildrop *md)
+{
+	if (fstatat(md->dirfd, CACHE_FILE, &md->cachest,
+	    AT_SYMLINK_NOFOLLOW) == -1)
+		md->cachest.st_ino = 0;
+}
+
+/*
+ * Message i (in the sorted order) is a file of cur/ without an entry in
+ * the cache (still settling): maildrop_record() adds one.  Past
+ * RECORD_MOVES_MAX nothing is recorded.
+ */
+static void
+note_unkeyed(struct maildrop *md, size_t i)
+{
+	if (md->nunkeyed < RECORD_MOVES_MAX && md->unkeyed == NULL &&
+	    (md->unkeyed = reallocarray(NULL, RECORD_MOVES_MAX,
+	    sizeof(*md->unkeyed))) == NULL) {
+		md->nunkeyed = RECORD_MOVES_MAX + 1;
+		return;
+	}
+	if (md->nunkeyed < RECORD_MOVES_MAX)
+		md->unkeyed[md->nunkeyed] = i;
+	if (md->nunkeyed <= RECORD_MOVES_MAX)
+		md->nunkeyed++;
+}
+
+/*
  * The cache, in the order just sorted, so that the next listing from it
  * needs no sorting.  A listing from the cache in its own order leaves it
  * as it is; cache_save() writes it only if anything else differs.
@@ -757,18 +814,27 @@ save_cache(struct scan *sc, const struct sortkey *keys, int sorted)
 	size_t		 i;
 	int		 cur_whole = 1;
 
-	if ((sc->md->from_cache && sorted) || sc->after[0].st_ino == 0)
+	if (sc->md->from_cache && sorted) {
+		/* The file holds this listing, in its order. */
+		note_cache(sc->md);
+		return;
+	}
+	if (sc->after[0].st_ino == 0)
 		return;
 	/* One more: an empty listing still writes an empty cache. */
 	if ((refs = reallocarray(NULL, sc->count + 1, sizeof(*refs))) == NULL)
 		return;
 	for (i = 0; i < sc->count; i++) {
 		refs[i] = sc->ents[keys[i].idx].ref;
-		if (refs[i] == CACHE_NOREF && !(keys[i].flags & MSG_NEW))
+		if (refs[i] == CACHE_NOREF && !(keys[i].flags & MSG_NEW)) {
 			cur_whole = 0;
+			note_unkeyed(sc->md, i);
+		}
 	}
-	cache_save(sc->cache, sc->md->dirfd, sc->count, sc->dirs, sc->after,
-	    refs, cur_whole);
+	if (cache_save(sc->cache, sc->md->dirfd, sc->count, sc->dirs,
+	    sc->after, refs, cur_whole) == 0 &&
+	    sc->md->nunkeyed <= RECORD_MOVES_MAX)
+		note_cache(sc->md);
 	free(refs);
 }
 
@@ -1181,7 +1247,7 @@ maildrop_open(struct maildrop *md, const char *path, char *err, size_t errlen)
 
 	memset(md, 0, sizeof(*md));
 	md->dirfd = md->newfd = md->curfd = -1;
-	md->lockfd = -1;
+	md->lockfd = md->notifyfd = -1;
 	if (errlen > 0)
 		err[0] = '\0';
 	st = open_maildir(md, path, err, errlen);
@@ -1191,6 +1257,9 @@ maildrop_open(struct maildrop *md, const char *path, char *err, size_t errlen)
 		st = open_subdir(md, "new", &md->newfd, err, errlen);
 	if (st == STORE_OK)
 		st = open_subdir(md, "cur", &md->curfd, err, errlen);
+	/* Before the listing looks at cur/: every change after is an event. */
+	if (st == STORE_OK && !shared_storage)
+		maildrop_watch(md, path);
 	if (st == STORE_OK)
 		st = list_maildir(md, err, errlen);
 	if (st != STORE_OK)
@@ -1280,12 +1349,17 @@ maildrop_close(struct maildrop *md)
 		close(md->dirfd);
 	if (md->lockfd != -1)
 		close(md->lockfd);
+	if (md->notifyfd != -1)
+		close(md->notifyfd);
 	free(md->msgs);
 	free(md->pool);
 	free(md->shared);
+	free(md->done);
+	free(md->donenames);
+	free(md->unkeyed);
 	memset(md, 0, sizeof(*md));
 	md->dirfd = md->newfd = md->curfd = -1;
-	md->lockfd = -1;
+	md->lockfd = md->notifyfd = -1;
 }
 
 void

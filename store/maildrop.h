@@ -11,9 +11,11 @@
 #ifndef POP3D_MAILDROP_H
 #define POP3D_MAILDROP_H
 
+#include <sys/stat.h>
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 /* In the top of the Maildir: the maildrop lock (maildrop.c). */
 #define MAILDROP_LOCK_FILE	"pop3d.lock"
@@ -76,6 +78,27 @@ struct maildrop {
 	size_t		 poolalloc;
 	struct maildrop_ino *shared;	/* MSG_SHARED ones, by index */
 	size_t		 nshared;
+	/* For maildrop_record(): */
+	int		 notifyfd;	/* inotify on cur/ from before the
+					   listing, or -1 */
+	int		 curwd;		/* its watch of cur/ */
+	struct stat	 cachest;	/* the size cache as the listing left
+					   it; st_ino 0: unknown */
+	size_t		*unkeyed;	/* listed files of cur/ it has no
+					   entry for, by index */
+	size_t		 nunkeyed;
+	struct maildrop_done *done;	/* what the commit did, in order */
+	size_t		 ndone;
+	char		*donenames;	/* their new names, NUL-terminated */
+	size_t		 donelen;
+	int		 recordable;	/* the commit did all it meant to, and
+					   the moves are in done */
+};
+
+/* A file the commit unlinked or renamed. */
+struct maildrop_done {
+	size_t		idx;
+	size_t		name;		/* offset in donenames; SIZE_MAX: unlinked */
 };
 
 /*
@@ -141,6 +164,22 @@ enum store_status maildrop_commit(struct maildrop *, struct commit_result *);
  * taking the listing from the size cache alone.
  */
 void	maildrop_shared_storage(int);
+
+/*
+ * After maildrop_commit() and its reply: record in the size cache cur/ as
+ * the commit left it, when it is proven that nothing else changed it since
+ * before the listing (store/record.c, cache.h); the next login then takes
+ * cur/ from the cache.  A failure records nothing and changes nothing
+ * else.  Call before maildrop_close(): the lock keeps other sessions out.
+ */
+void	maildrop_record(struct maildrop *);
+
+/*
+ * For maildrop_open(): watch cur/ (the Maildir at path) with inotify(7)
+ * before it is listed; without it (no inotify, too many instances)
+ * maildrop_record() records nothing.
+ */
+void	maildrop_watch(struct maildrop *, const char *path);
 
 /* Release the lock and the memory; deletes nothing. */
 void	maildrop_close(struct maildrop *);

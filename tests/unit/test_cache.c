@@ -6,10 +6,12 @@
  * CACHE_SETTLE_SECONDS is never cached.
  */
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -430,6 +432,180 @@ test_cur_cached(void)
 	path_of(a, sizeof(a), "cur", "1.c:2,S");
 	ok(unlink(a) == 0 && cur_cached(4, &n) == 0,
 	    "a deletion in cur/: read again, the file not listed");
+}
+
+/*
+ * What a session's commit records (store/record.c): made before
+ * test_listing(), whose wait lets its directories settle.
+ */
+static void
+make_recorded(void)
+{
+	fresh("recorded");
+	old_file("cur", "1.r:2,S", "one\n");
+	old_file("cur", "2.r:2,", "two\n");
+	old_file("cur", "3.r:2,S", "three\n");
+	old_file("new", "4.r", "four\n");
+	old_file("new", "5.r", "five\n");
+}
+
+/* The listed message with this unique-id gets flag; 0 if not listed. */
+static int
+mark(struct maildrop *md, const char *uidl, uint8_t flag)
+{
+	size_t	i;
+
+	for (i = 0; i < md->count; i++)
+		if (strcmp(maildrop_uidl(md, i), uidl) == 0) {
+			md->msgs[i].flags |= flag;
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * A session that retrieves retr and deletes dele (unique-ids, NULL: none),
+ * quits, then, before the record, lets meddle() change the Maildir as
+ * another client would; cur_from_cache of its listing, or -1.
+ */
+static int
+poll_once(size_t want, const char *retr, const char *retr2,
+    const char *dele, void (*meddle)(void))
+{
+	struct maildrop		md;
+	struct commit_result	cr;
+	int			cur;
+
+	if (!open_md(&md))
+		return -1;
+	cur = md.count == want ? md.cur_from_cache : -1;
+	if ((retr != NULL && !mark(&md, retr, MSG_RETRIEVED)) ||
+	    (retr2 != NULL && !mark(&md, retr2, MSG_RETRIEVED)) ||
+	    (dele != NULL && !mark(&md, dele, MSG_DELETED)) ||
+	    maildrop_commit(&md, &cr) != STORE_OK)
+		cur = -1;
+	if (meddle != NULL)
+		meddle();
+	maildrop_record(&md);
+	maildrop_close(&md);
+	return cur;
+}
+
+static void
+plant_cur(void)
+{
+	old_file("cur", "9.r:2,S", "planted during the commit\n");
+}
+
+static void
+plant_fresh(void)
+{
+	put_file("cur", "8.r:2,S", "eight, put into cur/ just now\n", 0);
+}
+
+static void
+rename_cur(void)
+{
+	char	a[512], b[512];
+
+	path_of(a, sizeof(a), "cur", "3.r:2,S");
+	path_of(b, sizeof(b), "cur", "3.r:2,ST");
+	if (rename(a, b) == -1)
+		abort();
+}
+
+static void
+test_recorded(void)
+{
+	size_t	n;
+
+	fresh("recorded");
+	ok(cur_cached(5, &n) == 0 && n == 5, "first login counts all, "
+	    "stamps recorded (settled)");
+	put_file("new", "6.r", "six, just delivered\n", 0);
+	ok(poll_once(6, "4.r", "6.r", "1.r", NULL) == 1,
+	    "a poll: cur/ from the cache; RETR of two in new/, DELE of "
+	    "one in cur/, QUIT");
+	ok(cur_cached(5, &n) == 1 && n == 0, "the next login, at once: "
+	    "cur/ from the cache as the commit recorded it, nothing counted, "
+	    "sizes right");
+	ok(poll_once(5, "2.r", NULL, NULL, NULL) == 1,
+	    "a RETR in cur/ (renamed there to get the S flag)");
+	ok(cur_cached(5, &n) == 1 && n == 0, "recorded as well");
+	ok(poll_once(5, "5.r", NULL, NULL, plant_cur) == 1,
+	    "a file put into cur/ by another client during the commit...");
+	ok(cur_cached(6, &n) == 0 && n == 1, "...is seen: cur/ read again, "
+	    "the file listed");
+	ok(cur_cached(6, &n) == 0, "not recorded by a login alone");
+	ok(poll_once(6, "9.r", NULL, NULL, NULL) == 0, "a commit of a "
+	    "listing that read cur/...");
+	ok(cur_cached(6, &n) == 1 && n == 0, "...is recorded too");
+	ok(poll_once(6, NULL, NULL, "9.r", rename_cur) == 1,
+	    "another client's rename in cur/ during the commit...");
+	ok(cur_cached(5, &n) == 0 && n == 0,
+	    "...is seen: cur/ read again, the file under its new name");
+	put_file("new", "7.r", "seven, just delivered\n", 0);
+	ok(poll_once(6, "7.r", NULL, NULL, plant_fresh) == 0,
+	    "a poll moves a new file to cur/ while another client puts one "
+	    "there: nothing recorded");
+	ok(poll_once(7, NULL, NULL, NULL, NULL) == 0, "the next poll reads "
+	    "cur/, whose two newest files (still settling) have no entry...");
+	ok(cur_cached(7, &n) == 1 && n == 0, "...and records it all the "
+	    "same, with entries for them: nothing counted");
+}
+
+/* A child holds the maildrop for ms milliseconds; its pid. */
+static pid_t
+hold_lock(int ms)
+{
+	struct maildrop	md;
+	int		p[2];
+	pid_t		pid;
+	char		c;
+
+	if (pipe(p) == -1 || (pid = fork()) == -1)
+		abort();
+	if (pid == 0) {
+		close(p[0]);
+		if (!open_md(&md))
+			_exit(1);
+		if (write(p[1], "x", 1) != 1)
+			_exit(1);
+		usleep(ms * 1000);
+		maildrop_close(&md);
+		_exit(0);
+	}
+	close(p[1]);
+	if (read(p[0], &c, 1) != 1)
+		abort();
+	close(p[0]);
+	return pid;
+}
+
+/*
+ * A session that answered QUIT keeps the lock while it records cur/: a
+ * login meanwhile waits for it, up to MAILDROP_LOCK_WAIT_MS.
+ */
+static void
+test_lock_wait(void)
+{
+	struct maildrop	md;
+	char		err[256];
+	pid_t		pid;
+	int		status;
+
+	fresh("lockwait");
+	old_file("cur", "1.w:2,S", "one\n");
+	pid = hold_lock(MAILDROP_LOCK_WAIT_MS / 5);
+	ok(open_md(&md), "the lock held for a fifth of the wait: the login "
+	    "waits, then opens");
+	maildrop_close(&md);
+	waitpid(pid, &status, 0);
+	pid = hold_lock(MAILDROP_LOCK_WAIT_MS * 3);
+	ok(maildrop_open(&md, md_path, err, sizeof(err)) == STORE_INUSE,
+	    "held for longer: in use");
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
 }
 
 /* A base name twice (cur/ and new/): never a listing from the cache. */
@@ -1040,8 +1216,11 @@ main(void)
 	test_unchanged();
 	test_by_inode();
 	make_cur_cached();
+	make_recorded();
 	test_listing();
 	test_cur_cached();
+	test_recorded();
+	test_lock_wait();
 	test_listing_twice();
 	test_settle();
 	test_stale();

@@ -98,10 +98,55 @@ test_stable(void)
 	    !uidl_valid("a\x80", 2), "validity");
 }
 
+/* The octet-at-a-time rule. */
+static int
+valid_slowly(const unsigned char *s, size_t len)
+{
+	size_t	i;
+
+	if (len == 0 || len > UIDL_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (s[i] < 0x21 || s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+/*
+ * uidl_valid() takes eight octets at a time: every octet value at every
+ * place of every length, beside a neighbour that could carry or borrow.
+ */
+static void
+test_valid_words(void)
+{
+	static const int	next[] = { 'x', 0xff, 0x20, 0x7f, 0x21 };
+	unsigned char		b[UIDL_MAX + 1];
+	size_t			len, pos, k, n;
+	unsigned long		bad = 0;
+	int			v;
+
+	for (len = 1; len <= UIDL_MAX + 1; len++)
+		for (pos = 0; pos < len; pos++)
+			for (v = 0; v < 256; v++)
+				for (n = 0; n < 5; n++) {
+					for (k = 0; k < len; k++)
+						b[k] = 'a' + k % 26;
+					b[pos] = v;
+					if (pos + 1 < len)
+						b[pos + 1] = next[n];
+					if (!uidl_valid((char *)b, len) !=
+					    !valid_slowly(b, len))
+						bad++;
+				}
+	ok(bad == 0, "validity eight octets at a time: as one at a time "
+	    "(%lu differ)", bad);
+}
+
 int
 main(void)
 {
 	test_valid();
+	test_valid_words();
 	test_fallback();
 	test_stable();
 	return tap_done();
