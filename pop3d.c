@@ -11,8 +11,9 @@
  *                             fork: it signs the       (a login or a
  *                             handshake)               signature)
  * pre-login   login_user      chroot empty_dir, own    the client    prelogin/, common/
- *  (and TLS                   net and IPC namespaces,
- *   relay)                    no_new_privs, not
+ *  (and TLS                   Landlock domain (or net
+ *   relay)                    and IPC namespaces),
+ *                             no_new_privs, not
  *                             dumpable, no fork,
  *                             rlimits, seccomp
  *                             allow-list

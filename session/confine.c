@@ -28,39 +28,18 @@
 #include <linux/landlock.h>
 
 #include "params.h"
+#include "common/landlock.h"
 #include "common/log.h"
 #include "common/sysfilter.h"
 #include "session/confine.h"
 
 /* Newer than the oldest kernel headers we build with (Debian 12's 6.1). */
-#ifndef __NR_landlock_create_ruleset
-#define __NR_landlock_create_ruleset	444
-#define __NR_landlock_add_rule		445
-#define __NR_landlock_restrict_self	446
-#endif
 #ifndef LANDLOCK_ACCESS_FS_REFER
 #define LANDLOCK_ACCESS_FS_REFER	(1ULL << 13)
 #endif
 #ifndef LANDLOCK_ACCESS_FS_TRUNCATE
 #define LANDLOCK_ACCESS_FS_TRUNCATE	(1ULL << 14)
 #endif
-#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
-#define LANDLOCK_ACCESS_FS_IOCTL_DEV	(1ULL << 15)
-#endif
-#define LL_NET_BIND_TCP			(1ULL << 0)	/* ABI 4 */
-#define LL_NET_CONNECT_TCP		(1ULL << 1)
-#define LL_SCOPE_ABSTRACT_UNIX		(1ULL << 0)	/* ABI 6 */
-#define LL_SCOPE_SIGNAL			(1ULL << 1)
-
-/* struct landlock_ruleset_attr of the newest ABI we use. */
-struct ll_ruleset {
-	uint64_t	fs;
-	uint64_t	net;
-	uint64_t	scoped;
-};
-
-/* Everything ABI 1 knows of files: bits 0 (EXECUTE) to 12 (MAKE_SYM). */
-#define LL_FS_ABI1	((1ULL << 13) - 1)
 
 #define LL_READ		(LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
 /* A Maildir: files read, written, made, renamed between its folders, removed. */
@@ -71,33 +50,6 @@ struct ll_ruleset {
 #define LL_DEVNULL	(LANDLOCK_ACCESS_FS_READ_FILE |			\
 			 LANDLOCK_ACCESS_FS_WRITE_FILE)
 
-/* What the kernel's ABI can handle: the rest it would refuse. */
-static uint64_t
-fs_handled(int abi)
-{
-	uint64_t fs = LL_FS_ABI1;
-
-	if (abi >= 2)
-		fs |= LANDLOCK_ACCESS_FS_REFER;
-	if (abi >= 3)
-		fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
-	if (abi >= 5)
-		fs |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
-	return fs;
-}
-
-static int
-add_fd(int ruleset, int fd, uint64_t access)
-{
-	struct landlock_path_beneath_attr pb;
-
-	memset(&pb, 0, sizeof(pb));
-	pb.allowed_access = access;
-	pb.parent_fd = fd;
-	return syscall(__NR_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH,
-	    &pb, 0) == 0 ? 0 : -1;
-}
-
 /* A path that may be missing (then no rule): 0, or -1 with errno. */
 static int
 add_path(int ruleset, const char *path, uint64_t access)
@@ -106,7 +58,7 @@ add_path(int ruleset, const char *path, uint64_t access)
 
 	if ((fd = open(path, O_PATH | O_CLOEXEC)) == -1)
 		return errno == ENOENT ? 0 : -1;
-	r = add_fd(ruleset, fd, access);
+	r = landlock_allow(ruleset, fd, access);
 	saved = errno;
 	close(fd);
 	errno = saved;
@@ -148,45 +100,30 @@ add_sanitizer_logs(int ruleset, uint64_t handled)
 int
 confine_maildir(int dirfd)
 {
-	struct ll_ruleset	 rs;
-	size_t			 size = sizeof(rs.fs);
-	int			 abi, ruleset, saved;
+	uint64_t	handled;
+	int		abi, ruleset, saved;
 
 	if (sysfilter_valgrind())
 		return 0;
-	abi = syscall(__NR_landlock_create_ruleset, NULL, 0,
-	    LANDLOCK_CREATE_RULESET_VERSION);
-	if (abi <= 0) {
+	if ((abi = landlock_abi()) == 0) {
 		log_warnx("Landlock unavailable: %s; the session is confined "
 		    "by its uid alone", errno == EOPNOTSUPP ?
 		    "disabled at boot (lsm=)" : strerror(errno));
 		return 0;
 	}
-	memset(&rs, 0, sizeof(rs));
-	rs.fs = fs_handled(abi);
-	if (abi >= 4) {
-		rs.net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
-		size = offsetof(struct ll_ruleset, scoped);
-	}
-	if (abi >= 6) {
-		rs.scoped = LL_SCOPE_ABSTRACT_UNIX | LL_SCOPE_SIGNAL;
-		size = sizeof(rs);
-	}
-	if ((ruleset = syscall(__NR_landlock_create_ruleset, &rs, size, 0)) == -1)
+	if ((ruleset = landlock_ruleset(abi, 1, &handled)) == -1)
 		return -1;
-	if (add_fd(ruleset, dirfd, LL_MAILDIR & rs.fs) == -1 ||
+	if (landlock_allow(ruleset, dirfd, LL_MAILDIR & handled) == -1 ||
 	    add_path(ruleset, "/dev/null", LL_DEVNULL) == -1 ||
 	    (sysfilter_relaxed() &&
 	    (add_path(ruleset, "/", LL_READ) == -1 ||
-	    add_sanitizer_logs(ruleset, rs.fs) == -1)) ||
-	    syscall(__NR_landlock_restrict_self, ruleset, 0) == -1) {
+	    add_sanitizer_logs(ruleset, handled) == -1))) {
 		saved = errno;
 		close(ruleset);
 		errno = saved;
 		return -1;
 	}
-	close(ruleset);
-	return abi;
+	return landlock_enforce(ruleset) == 0 ? abi : -1;
 }
 
 /* Calls of the deny-list that some architectures lack. */

@@ -14,6 +14,9 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -26,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/landlock.h"
 #include "common/sysfilter.h"
 #include "lookup/confine.h"
 #include "prelogin/confine.h"
@@ -41,7 +45,10 @@ static char	made[300];	/* what the lookup would make, if let */
 static int	sp[2];		/* a socket pair opened before confinement */
 static int	dirfd_md = -1;
 
-enum confinement { LOGIN, RELAY, MAILDIR, SYSCALLS, SESSION, NO_LANDLOCK,
+static struct sockaddr_un abstract;	/* a listening socket made outside */
+static struct sockaddr_in tcp;		/* and a TCP one */
+
+enum confinement { NONE, LOGIN, LOGIN_DOMAIN, RELAY, MAILDIR, SYSCALLS, SESSION, NO_LANDLOCK,
 	LOOKUP };
 
 /* A kernel without Landlock, played by a filter: its calls fail with ENOSYS. */
@@ -55,12 +62,17 @@ confine(enum confinement c)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		_exit(200);
 	switch (c) {
+	case NONE:
+		break;
 	case RELAY:
 		confine_login();
 		confine_relay();
 		break;
 	case LOGIN:
 		confine_login();
+		break;
+	case LOGIN_DOMAIN:
+		confine_login_domain();
 		break;
 	case LOOKUP:
 		lookup_confine();
@@ -211,6 +223,33 @@ do_connect(void)
 	return result(connect(sp[1], (struct sockaddr *)&sun, sizeof(sun)));
 }
 
+/* A socket made inside, connected to one made outside the domain. */
+static int
+connect_to(int family, const struct sockaddr *sa, socklen_t len)
+{
+	int fd, r;
+
+	if ((fd = socket(family, SOCK_STREAM, 0)) == -1)
+		return errno;
+	r = result(connect(fd, sa, len));
+	close(fd);
+	return r;
+}
+
+static int
+do_connect_abstract(void)
+{
+	return connect_to(AF_UNIX, (struct sockaddr *)&abstract,
+	    offsetof(struct sockaddr_un, sun_path) + 1 +
+	    strlen(abstract.sun_path + 1));
+}
+
+static int
+do_connect_tcp(void)
+{
+	return connect_to(AF_INET, (struct sockaddr *)&tcp, sizeof(tcp));
+}
+
 /* A file made by the lookup: open(O_CREAT), then mkdir(2). */
 static int
 do_create(void)
@@ -357,6 +396,70 @@ test_login(void)
 	killed(LOGIN, do_setown, "pre-login: fcntl F_SETOWN");
 }
 
+/* Where to connect: an abstract UNIX socket and a TCP one, listening. */
+static int
+listeners(void)
+{
+	socklen_t	len = sizeof(tcp);
+	int		u, t;
+
+	abstract.sun_family = AF_UNIX;
+	snprintf(abstract.sun_path + 1, sizeof(abstract.sun_path) - 1,
+	    "pop3d-sandbox-%ld", (long)getpid());
+	tcp.sin_family = AF_INET;
+	tcp.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((u = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    bind(u, (struct sockaddr *)&abstract, offsetof(struct sockaddr_un,
+	    sun_path) + 1 + strlen(abstract.sun_path + 1)) == -1 ||
+	    listen(u, 1) == -1 ||
+	    (t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    bind(t, (struct sockaddr *)&tcp, sizeof(tcp)) == -1 ||
+	    getsockname(t, (struct sockaddr *)&tcp, &len) == -1 ||
+	    listen(t, 1) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * The pre-login's Landlock domain alone, without the filter that refuses
+ * most of this anyway: the second layer must hold by itself.
+ */
+static void
+test_login_domain(void)
+{
+	int abi = sysfilter_valgrind() ? 0 : landlock_abi();
+
+	if (abi == 0) {
+		skip("pre-login Landlock: the kernel has none");
+		return;
+	}
+	ok(run(LOGIN_DOMAIN, do_allowed) == 0, "pre-login domain: time, "
+	    "random, write, memory");
+	ok(run(LOGIN_DOMAIN, do_recv) == EAGAIN, "pre-login domain: recv on "
+	    "its socket");
+	if (sysfilter_relaxed())
+		skip("relaxed build: files not handled");
+	else
+		refused(LOGIN_DOMAIN, do_open, EACCES, "pre-login domain: open");
+	if (abi < 4) {
+		skip("pre-login domain: TCP (Landlock ABI %d)", abi);
+	} else {
+		ok(run(NONE, do_connect_tcp) == 0, "TCP connect, unconfined");
+		refused(LOGIN_DOMAIN, do_connect_tcp, EACCES,
+		    "pre-login domain: TCP connect");
+	}
+	if (abi < LANDLOCK_ABI_SCOPED) {
+		skip("pre-login domain: scopes (Landlock ABI %d)", abi);
+		return;
+	}
+	ok(run(NONE, do_connect_abstract) == 0, "abstract socket, unconfined");
+	refused(LOGIN_DOMAIN, do_connect_abstract, EPERM,
+	    "pre-login domain: an abstract socket made outside");
+	ok(run(NONE, do_kill) == 0, "signal to the parent, unconfined");
+	refused(LOGIN_DOMAIN, do_kill, EPERM,
+	    "pre-login domain: a signal out of the domain");
+}
+
 static void
 test_relay(void)
 {
@@ -396,14 +499,6 @@ test_lookup(void)
 		rmdir(made);	/* relaxed: mkdir(2) went through */
 	else
 		ok(access(made, F_OK) == -1, "lookup: nothing was made");
-}
-
-static int
-landlock_abi(void)
-{
-	int abi = syscall(__NR_landlock_create_ruleset, NULL, 0, 1U);
-
-	return abi > 0 ? abi : 0;
 }
 
 /*
@@ -494,7 +589,10 @@ main(void)
 	    mkdirat(dirfd_md, "new", 0700) == -1 ||
 	    mkdirat(dirfd_md, "cur", 0700) == -1)
 		return 1;
+	if (listeners() == -1)
+		return 1;
 	test_login();
+	test_login_domain();
 	test_relay();
 	test_lookup();
 	test_session();
