@@ -1,7 +1,8 @@
 /*
  * The UPDATE state (RFC 1939 section 6): deletions, then the S flag on the
  * retrieved messages, then a line in maildirsize, then fsync(2) of new/
- * and cur/, so that "+OK" to QUIT speaks only of changes on disk.
+ * and cur/, so that "+OK" to QUIT speaks only of changes on disk (none
+ * when the session deleted and retrieved nothing).
  *
  * Another client may have moved or re-flagged a file since the listing.  A
  * file gone from its listed name is looked for in new/ and cur/ by its base
@@ -451,7 +452,8 @@ maildrop_commit(struct maildrop *md, struct commit_result *res)
 	if (u.quotafd != -1)
 		close(u.quotafd);
 	free(u.lost);
-	synced = sync_dirs(md);
+	/* A session that moved and removed nothing has nothing to make durable. */
+	synced = n > 0 ? sync_dirs(md) : 0;
 	if (u.nlost > 0 || res->failed > 0 || synced != 0)
 		md->recordable = 0;
 	return res->failed == 0 && synced == 0 ? STORE_OK : STORE_TEMPFAIL;

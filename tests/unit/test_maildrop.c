@@ -6,6 +6,7 @@
  */
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -24,6 +25,15 @@
 
 static char	top[128];
 static char	md_path[256];
+static int	fsyncs;		/* made by the store since the last look */
+
+/* The store's fsync(2), counted on its way to the kernel. */
+int
+fsync(int fd)
+{
+	fsyncs++;
+	return (int)syscall(SYS_fsync, fd);
+}
 
 static void
 mkfile(const char *sub, const char *name, const char *body)
@@ -476,10 +486,19 @@ test_commit(void)
 	    "nothing deleted without commit");
 
 	ok(open_md(&md) == STORE_OK && md.count == 4, "reopened");
+	fsyncs = 0;
+	ok(maildrop_commit(&md, &cr) == STORE_OK && cr.deleted == 0 &&
+	    fsyncs == 0, "a commit that changes nothing syncs nothing (%d)",
+	    fsyncs);
+	maildrop_close(&md);
+
+	ok(open_md(&md) == STORE_OK && md.count == 4, "reopened");
 	md.msgs[0].flags |= MSG_DELETED;
 	md.msgs[2].flags |= MSG_DELETED;
+	fsyncs = 0;
 	ok(maildrop_commit(&md, &cr) == STORE_OK && cr.deleted == 2 &&
 	    cr.failed == 0 && cr.deleted_bytes == 5 + 7, "commit deletes 2");
+	ok(fsyncs == 2, "then new/ and cur/ are synced (%d)", fsyncs);
 	maildrop_close(&md);
 	ok(!exists("new", "1.a") && !exists("cur", "3.a:2,S") &&
 	    exists("new", "2.a") && exists("cur", "4.a:2,FR"),
