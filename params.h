@@ -149,6 +149,11 @@
 /* The LDAP lookup (passdb = ldap), found the same way. */
 #define LDAP_PROGRAM		"pop3d-ldap"
 #define LDAP_INSTALLED		"../libexec/pop3d/pop3d-ldap"
+/* The log relay (log = stderr, as root), found the same way. */
+#define LOG_PROGRAM		"pop3d-log"
+#define LOG_INSTALLED		"../libexec/pop3d/pop3d-log"
+/* The descriptor of the relay's socket in pop3d-log. */
+#define LOG_RELAY_FD		3
 
 /* RFC 1939 section 7: a unique-id is 1 to 70 characters in 0x21..0x7E. */
 #define UIDL_MAX		70

@@ -22,9 +22,10 @@
  *   session)                  image without OpenSSL,   relay)
  *                             Landlock to the Maildir,
  *                             seccomp deny-list
- * log relay   root            nothing but the log      log lines of  auth/logger.c
- *  (log =                     socket and stderr        the others
- *   stderr)
+ * log relay   root            nothing but the log      log lines of  auth/pop3d-log.c,
+ *  (log =                     socket and stderr; a     the others    auth/logger.c
+ *   stderr,                   small image, libc alone
+ *   pop3d-log)
  * LDAP        login_user      a fresh image (libldap   the          lookup/,
  *  lookup                     alone), no_new_privs,    directory's  common/
  *  (pop3d-                    seccomp allow-list once  answers
@@ -122,6 +123,18 @@ open_session_program(void)
 	return fd;
 }
 
+/* pop3d-log, found as pop3d-session is. */
+static int
+log_program(char *path, size_t len)
+{
+	int fd;
+
+	if ((fd = program_open(LOG_PROGRAM, LOG_INSTALLED, path, len)) == -1)
+		return -1;
+	close(fd);
+	return 0;
+}
+
 /* -t: check the configuration and what it names, then exit. */
 static int
 check_config(const char *path)
@@ -152,6 +165,9 @@ check_config(const char *path)
 	    &nsources, why, sizeof(why)) == -1)
 		errx(EX_CONFIG, "%s", why);
 	close(open_session_program());
+	if (geteuid() == 0 && cf.log_stderr &&
+	    log_program(probe, sizeof(probe)) == -1)
+		exit(EX_OSERR);
 	if ((ctx = tls_context(&cf, 1, why, sizeof(why))) == NULL &&
 	    why[0] != '\0')
 		errx(EX_CONFIG, "%s", why);
@@ -247,10 +263,12 @@ end_logging(void)
 static void
 confine_stderr(int to_stderr)
 {
-	int fd;
+	char	path[POP3D_PATH_MAX];
+	int	fd;
 
 	if (to_stderr) {
-		if ((fd = logger_start(&logger_pid)) != -1) {
+		if ((fd = log_program(path, sizeof(path))) != -1 &&
+		    (fd = logger_start(path, &logger_pid)) != -1) {
 			monitor_pid = getpid();
 			atexit(end_logging);
 		}

@@ -8,17 +8,26 @@
  * unprivileged process can neither truncate nor rewrite the log, nor
  * speak as another process.  It reads nothing else and ends when every
  * writer has closed the socket.
+ *
+ * It is a program of its own, pop3d-log (auth/pop3d-log.c), spawned
+ * rather than forked: it lives as long as the connection, and a forked
+ * copy of the monitor would keep the monitor's private pages (the
+ * relocated libraries, the heap) for all that time, most of an idle
+ * connection's memory.
  */
-#include <sys/prctl.h>
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "params.h"
 #include "auth/logger.h"
+
+extern char **environ;
 
 /* Text after the sender's own "pop3d[pid]: " prefix, or NULL. */
 static const char *
@@ -80,7 +89,7 @@ relay_line(char *msg, size_t len, pid_t pid)
 	write_all(out, n);
 }
 
-static void __attribute__((noreturn))
+void
 logger_run(int fd)
 {
 	char		 msg[LOG_LINE_MAX + 1];
@@ -119,30 +128,47 @@ logger_run(int fd)
 	}
 }
 
-int
-logger_start(pid_t *relay)
+/* The relay's descriptors: /dev/null, /dev/null, stderr, the socket. */
+static int
+relay_fds(posix_spawn_file_actions_t *fa, int sock)
 {
-	int	sv[2], on = 1;
-	pid_t	pid;
+	if (posix_spawn_file_actions_init(fa) != 0)
+		return -1;
+	if (posix_spawn_file_actions_adddup2(fa, sock, LOG_RELAY_FD) != 0 ||
+	    posix_spawn_file_actions_addclosefrom_np(fa, LOG_RELAY_FD + 1) != 0 ||
+	    posix_spawn_file_actions_addopen(fa, STDIN_FILENO, "/dev/null",
+	    O_RDWR, 0) != 0 ||
+	    posix_spawn_file_actions_adddup2(fa, STDIN_FILENO,
+	    STDOUT_FILENO) != 0) {
+		posix_spawn_file_actions_destroy(fa);
+		return -1;
+	}
+	return 0;
+}
+
+int
+logger_start(const char *program, pid_t *relay)
+{
+	posix_spawn_file_actions_t	 fa;
+	char				*argv[] = { LOG_PROGRAM, NULL };
+	int				 sv[2], on = 1, e;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1)
 		return -1;
 	if (setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) == -1 ||
-	    (pid = fork()) == -1) {
+	    relay_fds(&fa, sv[0]) == -1) {
 		close(sv[0]);
 		close(sv[1]);
 		return -1;
 	}
-	if (pid == 0) {
-		/* Nothing of the monitor's but the socket and stderr. */
-		if (dup2(sv[0], 3) == -1)
-			_exit(1);
-		closefrom(4);
-		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-		logger_run(3);
-	}
+	/* Not a fork: the monitor's pages are never copied. */
+	e = posix_spawn(relay, program, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
 	close(sv[0]);
-	*relay = pid;
+	if (e != 0) {
+		close(sv[1]);
+		errno = e;
+		return -1;
+	}
 	return sv[1];
 }
-

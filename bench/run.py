@@ -1034,8 +1034,8 @@ REASONS = (
      "password for every connection (by design: no password cache)"),
     (r"^(RSS|PSS) per idle logged-in session \(", None,
      "every process of the connection counts: with log = stderr, as here, "
-     "pop3d keeps a log relay per connection (a copy of the monitor, most "
-     "of this figure); Dovecot's log process is shared and not counted. "
+     "pop3d keeps a log relay per connection (pop3d-log, a small static "
+     "image); Dovecot's log process is shared and not counted. "
      "The session process alone is the next rows"),
     (r"TLS", "Dovecot tuned",
      "the tuned Dovecot's login processes serve many connections with one "

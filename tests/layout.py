@@ -129,6 +129,14 @@ def main():
     ok(needed and not bad, "pop3d needs no LDAP or PAM library",
        " ".join(needed))
 
+    # The log relay lives as long as the connection: libc alone, linked
+    # statically but in a sanitizer build.
+    dyn = subprocess.run(["readelf", "-d", os.path.join(BUILD, "pop3d-log")],
+                         capture_output=True, text=True, check=True).stdout
+    needed = re.findall(r"\(NEEDED\).*\[(.*)\]", dyn)
+    ok(needed in ([], ["libc.so.6"]), "pop3d-log needs libc alone",
+       " ".join(needed))
+
     syms = nm(os.path.join(BUILD, "pop3d-session"))
     bad = sorted(s for s in syms
                  if re.match(r"(passwd_file|password|monitor|login|sasl|"

@@ -320,6 +320,8 @@ class Package(unittest.TestCase):
                          "-rwx--x--x")
         self.assertEqual(self.files["/usr/libexec/pop3d/pop3d-ldap"],
                          "-rwx--x--x")
+        self.assertEqual(self.files["/usr/libexec/pop3d/pop3d-log"],
+                         "-rwxr-xr-x")
         self.assertEqual(self.files["/usr/sbin/pop3d"], "-rwxr-xr-x")
         self.assertEqual(self.files[CHROOT], "drwxr-xr-x")
 
