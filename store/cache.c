@@ -879,6 +879,8 @@ struct committed {
 	const struct cache	 *c;
 	struct cache_move	**found;	/* met in the file, by offset */
 	size_t			  nfound;
+	struct cache_move	**added;	/* not met: added, by order */
+	size_t			  nadded;
 	struct cache_move	 *moves;
 	size_t			  n;
 };
@@ -900,6 +902,15 @@ found_cmp(const void *va, const void *vb)
 	const struct cache_move	*b = *(struct cache_move * const *)vb;
 
 	return a->off < b->off ? -1 : a->off > b->off;
+}
+
+static int
+added_cmp(const void *va, const void *vb)
+{
+	const struct cache_move	*a = *(struct cache_move * const *)va;
+	const struct cache_move	*b = *(struct cache_move * const *)vb;
+
+	return a->order < b->order ? -1 : a->order > b->order;
 }
 
 /* The move of the file the entry at e names, if any. */
@@ -956,17 +967,16 @@ committed_body(struct out *o, void *arg)
 		pos = m->off + CACHE_RECORD + get_le(e + E_NAMELEN, 2);
 	}
 	out_put(o, buf + pos, w->c->len - CACHE_TRAILER - pos);
-	for (i = 0; i < w->n; i++) {
-		m = &w->moves[i];
-		if (m->off != 0 || m->new == NULL)
-			continue;
+	/* In the listing's order, so that the next one needs no sorting. */
+	for (i = 0; i < w->nadded; i++) {
+		m = w->added[i];
 		memset(rec, 0, sizeof(rec));
 		put_le(rec + E_INO, m->st.st_ino, 8);
 		put_le(rec + E_LEN, m->st.st_size, 8);
 		put_le(rec + E_SEC, m->st.st_mtim.tv_sec, 8);
 		put_le(rec + E_NSEC, m->st.st_mtim.tv_nsec, 4);
 		put_le(rec + E_SIZE, m->size, 8);
-		entry_put(o, rec, m->new, 0);
+		entry_put(o, rec, m->new, m->in_new);
 	}
 }
 
@@ -1008,6 +1018,7 @@ committed_plan(struct committed *w, uint32_t *count)
 			return -1;
 		len += CACHE_RECORD + strlen(m->new);
 		(*count)++;
+		w->added[w->nadded++] = m;
 	}
 	return len <= CACHE_FILE_MAX && *count <= MAILDROP_MAX_MESSAGES ?
 	    0 : -1;
@@ -1024,11 +1035,22 @@ same_file(const struct stat *a, const struct stat *b)
 	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
+/*
+ * Whether the file read already says what a commit would write: nothing
+ * moved, and its flags and stamps those of head.
+ */
+static int
+committed_same(const struct cache *c, const unsigned char *head, size_t n)
+{
+	return n == 0 && memcmp(c->buf + H_FLAGS, head + H_FLAGS, 4) == 0 &&
+	    memcmp(c->buf + H_STAMPS, head + H_STAMPS, 2 * STAMP_LEN) == 0;
+}
+
 int
 cache_commit(int dirfd, const struct stat *was, const struct stat *cur,
-    struct cache_move *moves, size_t n)
+    const struct stat *new, struct cache_move *moves, size_t n)
 {
-	unsigned char	 head[CACHE_HEADER], now[STAMP_LEN];
+	unsigned char	 head[CACHE_HEADER];
 	struct committed w;
 	struct cache	*c;
 	uint32_t	 count;
@@ -1051,25 +1073,33 @@ cache_commit(int dirfd, const struct stat *was, const struct stat *cur,
 	if (cache_read(c, dirfd) == -1 || !same_file(&c->filest, was) ||
 	    cache_check_fields(c) == -1 ||
 	    (w.found = reallocarray(NULL, n + 1, sizeof(*w.found))) == NULL ||
+	    (w.added = reallocarray(NULL, n + 1, sizeof(*w.added))) == NULL ||
 	    committed_plan(&w, &count) == -1)
 		goto done;
 	qsort(w.found, w.nfound, sizeof(*w.found), found_cmp);
-	/* Nothing moved, and cur/ recorded as it is: nothing to write. */
-	stamp_make(now, cur);
-	if (n == 0 && (get_le(c->buf + H_FLAGS, 4) & CACHE_CUR_COMPLETE) &&
-	    memcmp(c->buf + H_STAMPS + STAMP_LEN, now, STAMP_LEN) == 0) {
-		rv = 0;
-		goto done;
-	}
+	qsort(w.added, w.nadded, sizeof(*w.added), added_cmp);
 	memset(head, 0, sizeof(head));
 	memcpy(head, CACHE_MAGIC, 8);
 	put_le(head + H_VERSION, CACHE_VERSION, 4);
 	put_le(head + H_COUNT, count, 4);
-	put_le(head + H_FLAGS, CACHE_CUR_COMPLETE, 4);
+	put_le(head + H_FLAGS, CACHE_CUR_COMPLETE |
+	    (new != NULL ? CACHE_COMPLETE : 0), 4);
+	if (new != NULL)
+		stamp_make(head + H_STAMPS, new);
 	stamp_make(head + H_STAMPS + STAMP_LEN, cur);
+	/* Nothing moved, and recorded as it is: nothing to write. */
+	if (committed_same(c, head, n) ||
+	    (new == NULL && n == 0 &&
+	    (get_le(c->buf + H_FLAGS, 4) & CACHE_CUR_COMPLETE) &&
+	    memcmp(c->buf + H_STAMPS + STAMP_LEN, head + H_STAMPS + STAMP_LEN,
+	    STAMP_LEN) == 0)) {
+		rv = 0;
+		goto done;
+	}
 	rv = cache_replace(dirfd, head, committed_body, &w);
 done:
 	free(w.found);
+	free(w.added);
 	cache_free(c);
 	return rv;
 }

@@ -783,9 +783,9 @@ note_cache(struct maildrop *md)
 }
 
 /*
- * Message i (in the sorted order) is a file of cur/ without an entry in
- * the cache (still settling): maildrop_record() adds one.  Past
- * RECORD_MOVES_MAX nothing is recorded.
+ * Message i (in the sorted order) is a file without an entry in the cache
+ * (still settling): maildrop_record() adds one.  Past RECORD_MOVES_MAX
+ * nothing is recorded.
  */
 static void
 note_unkeyed(struct maildrop *md, size_t i)
@@ -826,10 +826,11 @@ save_cache(struct scan *sc, const struct sortkey *keys, int sorted)
 		return;
 	for (i = 0; i < sc->count; i++) {
 		refs[i] = sc->ents[keys[i].idx].ref;
-		if (refs[i] == CACHE_NOREF && !(keys[i].flags & MSG_NEW)) {
+		if (refs[i] != CACHE_NOREF)
+			continue;
+		if (!(keys[i].flags & MSG_NEW))
 			cur_whole = 0;
-			note_unkeyed(sc->md, i);
-		}
+		note_unkeyed(sc->md, i);
 	}
 	if (cache_save(sc->cache, sc->md->dirfd, sc->count, sc->dirs,
 	    sc->after, refs, cur_whole) == 0 &&
@@ -1247,7 +1248,7 @@ maildrop_open(struct maildrop *md, const char *path, char *err, size_t errlen)
 
 	memset(md, 0, sizeof(*md));
 	md->dirfd = md->newfd = md->curfd = -1;
-	md->lockfd = md->notifyfd = -1;
+	md->lockfd = md->notifyfd = md->newwd = -1;
 	if (errlen > 0)
 		err[0] = '\0';
 	st = open_maildir(md, path, err, errlen);
@@ -1359,7 +1360,7 @@ maildrop_close(struct maildrop *md)
 	free(md->unkeyed);
 	memset(md, 0, sizeof(*md));
 	md->dirfd = md->newfd = md->curfd = -1;
-	md->lockfd = md->notifyfd = -1;
+	md->lockfd = md->notifyfd = md->newwd = -1;
 }
 
 void
