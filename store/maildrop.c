@@ -101,6 +101,12 @@ struct sortkey {
 	uint8_t		 flags;
 };
 
+/* The delivery time of a name, for sort_listing(). */
+struct sorttime {
+	uint64_t	 sec;
+	uint32_t	 usec;
+};
+
 static enum store_status
 fail(char *err, size_t errlen, enum store_status st, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -921,12 +927,33 @@ sort_keys(struct sortkey *keys, size_t n)
 	return 0;
 }
 
+/*
+ * The delivery times of the listed names, in the order they were met,
+ * which is the order of the pool: read straight through, where the sort
+ * keys, in the cache's order, would meet the names at random.  NULL when
+ * memory is short.
+ */
+static struct sorttime *
+scan_times(const struct scan *sc)
+{
+	struct sorttime	*t;
+	size_t		 j;
+
+	if ((t = reallocarray(NULL, sc->count, sizeof(*t))) == NULL)
+		return NULL;
+	for (j = 0; j < sc->count; j++)
+		parse_time(sc->md->pool + sc->msgs[j].name, &t[j].sec,
+		    &t[j].usec);
+	return t;
+}
+
 /* Move the listing into md->msgs, oldest first, allocated to fit. */
 static enum store_status
 sort_listing(struct scan *sc)
 {
 	struct maildrop	*md = sc->md;
 	struct sortkey	*keys;
+	struct sorttime	*times = NULL;
 	uint64_t	*by_ref = NULL;
 	size_t		 i, j;
 	int		 sorted;
@@ -946,13 +973,20 @@ sort_listing(struct scan *sc)
 		return fail(sc->err, sc->errlen, STORE_TEMPFAIL,
 		    "out of memory");
 	}
+	if (by_ref != NULL)
+		times = scan_times(sc);
 	for (i = 0; i < sc->count; i++) {
 		j = by_ref != NULL ? (uint32_t)by_ref[i] : i;
 		keys[i].base = md->pool + sc->msgs[j].name;
-		parse_time(keys[i].base, &keys[i].sec, &keys[i].usec);
+		if (times != NULL) {
+			keys[i].sec = times[j].sec;
+			keys[i].usec = times[j].usec;
+		} else
+			parse_time(keys[i].base, &keys[i].sec, &keys[i].usec);
 		keys[i].idx = j;
 		keys[i].flags = sc->msgs[j].flags;
 	}
+	free(times);
 	free(by_ref);
 	/* A listing from a cache written in this order needs no sorting. */
 	sorted = sort_keys(keys, sc->count);
