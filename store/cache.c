@@ -13,6 +13,7 @@
  */
 #include <sys/stat.h>
 
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -87,11 +88,29 @@ struct out {
 	unsigned char	 buf[OUT_CHUNK];
 };
 
-static uint64_t
+/*
+ * A field of n octets (2, 4 or 8; 1 to 8 in all) at any alignment: one
+ * load where n is a constant, as at every call here, since the listing
+ * reads a few fields of every entry.
+ */
+static inline uint64_t
 get_le(const unsigned char *p, int n)
 {
 	uint64_t	v = 0;
+	uint32_t	v4;
+	uint16_t	v2;
 
+	switch (n) {
+	case 8:
+		memcpy(&v, p, 8);
+		return le64toh(v);
+	case 4:
+		memcpy(&v4, p, 4);
+		return le32toh(v4);
+	case 2:
+		memcpy(&v2, p, 2);
+		return le16toh(v2);
+	}
 	while (n-- > 0)
 		v = v << 8 | p[n];
 	return v;
