@@ -1026,7 +1026,7 @@ committed_body(struct out *o, void *arg)
 		e = buf + m->off;
 		out_put(o, buf + pos, m->off - pos);
 		if (m->new != NULL)
-			entry_put(o, e, m->new, 0);
+			entry_put(o, e, m->new, m->in_new);
 		pos = m->off + CACHE_RECORD + get_le(e + E_NAMELEN, 2);
 	}
 	out_put(o, buf + pos, w->c->len - CACHE_TRAILER - pos);
