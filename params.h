@@ -257,7 +257,9 @@
  * in the inotify queue, which holds 16,384 by default
  * (max_queued_events): beyond that the queue overflows and nothing is
  * recorded anyway.  A poll moves a few; the first download of a large
- * maildrop reads cur/ once more at the next login instead.
+ * maildrop reads cur/ once more at the next login instead.  The same
+ * bound applies to the listed files without a cache entry (still
+ * settling), which the record adds.
  */
 #define RECORD_MOVES_MAX	4096
 

@@ -89,14 +89,25 @@
  *  5. Every queued event is one of the commit's own, matched by kind and
  *     exact name, each at most once, and each of them is met; any other
  *     event, an overflow, or a failed step records nothing.
- *  6. Each moved file, and each listed file of cur/ without an entry,
- *     is still the file its size was counted for (its check, as at the
- *     open) and its time is past the clock's tick too.
+ *  6. Each moved file, and each listed file without an entry (of cur/;
+ *     of new/ too when new/ is recorded), is still the file its size was
+ *     counted for (its check, as at the open) and its time is past the
+ *     clock's tick too.
+ * new/ is recorded the same way, with the same inotify instance: a watch
+ * on new/ from before the listing, its fstat(2) after the commit (N1), the
+ * clock waited for past N1's times, a lookup in new/, and no event of
+ * new/ but the commit's own moves out of it, each met.  A leave-on-server
+ * client's next login then takes the whole listing from the cache, even
+ * right after a session that read new/ while deliveries were settling.
+ * What fails there (a delivery meanwhile, no watch, whole-second times)
+ * records cur/ alone, as above.
  * Then the cache is rewritten from the file of 2 with the moves applied
  * to its entries (the entries of files moved from new/ and of the listed
- * files of cur/ that it lacked are added with their fstat(2) in cur/), S1 as cur/'s stamp, no stamp
- * of new/ and CACHE_CUR_COMPLETE: the next login takes cur/ from it and
- * reads new/ alone.  A stamp kept in the file is carried over by a later
+ * files that it lacked are added with their fstat(2), in the listing's
+ * order), S1 as cur/'s stamp and CACHE_CUR_COMPLETE, and N1 as new/'s
+ * stamp and CACHE_COMPLETE when new/ was proven too, else no stamp of
+ * new/: the next login takes cur/ from it and reads new/ alone.  A stamp
+ * kept in the file is carried over by a later
  * listing that finds the directory unchanged, settled or not, since it
  * was recorded only once the clock had passed its times.  A commit that
  * did not do all it meant to (a deletion failed, a message found under
@@ -249,6 +260,10 @@ struct cache_move {
 					   old: a listed file of cur/ left
 					   where it was, for an entry */
 	int		 was_new;	/* it was listed in new/ */
+	int		 in_new;	/* it is in new/ still: a listed file
+					   of new/ left where it was */
+	size_t		 order;		/* its place in the listing: the
+					   entries added follow it */
 	uint64_t	 size;		/* its POP3 size */
 	struct stat	 st;		/* its fstat(2) in cur/ now, unless
 					   unlinked: the key of an entry the
@@ -260,17 +275,19 @@ struct cache_move {
  * Record cur/ as a commit left it (see "What a session records" above):
  * the file is still the one the listing left (its fstat(2) was), and cur/
  * is proven to hold the listed files with the n moves applied, no more
- * and no fewer, its fstat(2) now being cur.  The file's entries of cur/,
- * and the moves whose old name is their new one (listed files of cur/
- * the file had no entry for, left where they are), are the listed files
- * of cur/: the caller knows, from the listing.  The new file has the moves
- * applied to its entries, an entry for each moved file it had none for,
- * cur's stamp, no stamp of new/ and CACHE_CUR_COMPLETE.  0 when written;
- * -1 when not (the file is another, a move cannot be recorded, or the
- * write failed): the next login then reads cur/.  Sorts moves.
+ * and no fewer, its fstat(2) now being cur.  The file's entries, and the
+ * moves whose old name is their new one (listed files the file had no
+ * entry for, left where they are), are the listed files: the caller
+ * knows, from the listing.  The new file has the moves applied to its
+ * entries, an entry for each moved file it had none for, cur's stamp and
+ * CACHE_CUR_COMPLETE; and when new is not NULL (new/ proven the same way,
+ * its fstat(2) now being new) new's stamp and CACHE_COMPLETE, else no
+ * stamp of new/.  0 when written; -1 when not (the file is another, a
+ * move cannot be recorded, or the write failed): the next login then
+ * reads cur/.  Sorts moves.
  */
 int	cache_commit(int dirfd, const struct stat *was, const struct stat *cur,
-	    struct cache_move *moves, size_t n);
+	    const struct stat *new, struct cache_move *moves, size_t n);
 
 void	cache_free(struct cache *);
 

@@ -101,6 +101,12 @@ struct sortkey {
 	uint8_t		 flags;
 };
 
+/* The delivery time of a name, for sort_listing(). */
+struct sorttime {
+	uint64_t	 sec;
+	uint32_t	 usec;
+};
+
 static enum store_status
 fail(char *err, size_t errlen, enum store_status st, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -783,9 +789,9 @@ note_cache(struct maildrop *md)
 }
 
 /*
- * Message i (in the sorted order) is a file of cur/ without an entry in
- * the cache (still settling): maildrop_record() adds one.  Past
- * RECORD_MOVES_MAX nothing is recorded.
+ * Message i (in the sorted order) is a file without an entry in the cache
+ * (still settling): maildrop_record() adds one.  Past RECORD_MOVES_MAX
+ * nothing is recorded.
  */
 static void
 note_unkeyed(struct maildrop *md, size_t i)
@@ -826,10 +832,11 @@ save_cache(struct scan *sc, const struct sortkey *keys, int sorted)
 		return;
 	for (i = 0; i < sc->count; i++) {
 		refs[i] = sc->ents[keys[i].idx].ref;
-		if (refs[i] == CACHE_NOREF && !(keys[i].flags & MSG_NEW)) {
+		if (refs[i] != CACHE_NOREF)
+			continue;
+		if (!(keys[i].flags & MSG_NEW))
 			cur_whole = 0;
-			note_unkeyed(sc->md, i);
-		}
+		note_unkeyed(sc->md, i);
 	}
 	if (cache_save(sc->cache, sc->md->dirfd, sc->count, sc->dirs,
 	    sc->after, refs, cur_whole) == 0 &&
@@ -920,12 +927,33 @@ sort_keys(struct sortkey *keys, size_t n)
 	return 0;
 }
 
+/*
+ * The delivery times of the listed names, in the order they were met,
+ * which is the order of the pool: read straight through, where the sort
+ * keys, in the cache's order, would meet the names at random.  NULL when
+ * memory is short.
+ */
+static struct sorttime *
+scan_times(const struct scan *sc)
+{
+	struct sorttime	*t;
+	size_t		 j;
+
+	if ((t = reallocarray(NULL, sc->count, sizeof(*t))) == NULL)
+		return NULL;
+	for (j = 0; j < sc->count; j++)
+		parse_time(sc->md->pool + sc->msgs[j].name, &t[j].sec,
+		    &t[j].usec);
+	return t;
+}
+
 /* Move the listing into md->msgs, oldest first, allocated to fit. */
 static enum store_status
 sort_listing(struct scan *sc)
 {
 	struct maildrop	*md = sc->md;
 	struct sortkey	*keys;
+	struct sorttime	*times = NULL;
 	uint64_t	*by_ref = NULL;
 	size_t		 i, j;
 	int		 sorted;
@@ -945,13 +973,20 @@ sort_listing(struct scan *sc)
 		return fail(sc->err, sc->errlen, STORE_TEMPFAIL,
 		    "out of memory");
 	}
+	if (by_ref != NULL)
+		times = scan_times(sc);
 	for (i = 0; i < sc->count; i++) {
 		j = by_ref != NULL ? (uint32_t)by_ref[i] : i;
 		keys[i].base = md->pool + sc->msgs[j].name;
-		parse_time(keys[i].base, &keys[i].sec, &keys[i].usec);
+		if (times != NULL) {
+			keys[i].sec = times[j].sec;
+			keys[i].usec = times[j].usec;
+		} else
+			parse_time(keys[i].base, &keys[i].sec, &keys[i].usec);
 		keys[i].idx = j;
 		keys[i].flags = sc->msgs[j].flags;
 	}
+	free(times);
 	free(by_ref);
 	/* A listing from a cache written in this order needs no sorting. */
 	sorted = sort_keys(keys, sc->count);
@@ -1247,7 +1282,7 @@ maildrop_open(struct maildrop *md, const char *path, char *err, size_t errlen)
 
 	memset(md, 0, sizeof(*md));
 	md->dirfd = md->newfd = md->curfd = -1;
-	md->lockfd = md->notifyfd = -1;
+	md->lockfd = md->notifyfd = md->newwd = -1;
 	if (errlen > 0)
 		err[0] = '\0';
 	st = open_maildir(md, path, err, errlen);
@@ -1359,7 +1394,7 @@ maildrop_close(struct maildrop *md)
 	free(md->unkeyed);
 	memset(md, 0, sizeof(*md));
 	md->dirfd = md->newfd = md->curfd = -1;
-	md->lockfd = md->notifyfd = -1;
+	md->lockfd = md->notifyfd = md->newwd = -1;
 }
 
 void

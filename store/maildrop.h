@@ -79,13 +79,14 @@ struct maildrop {
 	struct maildrop_ino *shared;	/* MSG_SHARED ones, by index */
 	size_t		 nshared;
 	/* For maildrop_record(): */
-	int		 notifyfd;	/* inotify on cur/ from before the
-					   listing, or -1 */
+	int		 notifyfd;	/* inotify on cur/ and new/ from
+					   before the listing, or -1 */
 	int		 curwd;		/* its watch of cur/ */
+	int		 newwd;		/* its watch of new/, or -1 */
 	struct stat	 cachest;	/* the size cache as the listing left
 					   it; st_ino 0: unknown */
-	size_t		*unkeyed;	/* listed files of cur/ it has no
-					   entry for, by index */
+	size_t		*unkeyed;	/* listed files it has no entry for,
+					   by index */
 	size_t		 nunkeyed;
 	struct maildrop_done *done;	/* what the commit did, in order */
 	size_t		 ndone;
@@ -169,15 +170,18 @@ void	maildrop_shared_storage(int);
  * After maildrop_commit() and its reply: record in the size cache cur/ as
  * the commit left it, when it is proven that nothing else changed it since
  * before the listing (store/record.c, cache.h); the next login then takes
- * cur/ from the cache.  A failure records nothing and changes nothing
- * else.  Call before maildrop_close(): the lock keeps other sessions out.
+ * cur/ from the cache.  new/ too, when the same is proven of it: the next
+ * login then takes the whole listing from the cache.  A failure records
+ * nothing and changes nothing else.  Call before maildrop_close(): the
+ * lock keeps other sessions out.
  */
 void	maildrop_record(struct maildrop *);
 
 /*
- * For maildrop_open(): watch cur/ (the Maildir at path) with inotify(7)
- * before it is listed; without it (no inotify, too many instances)
- * maildrop_record() records nothing.
+ * For maildrop_open(): watch cur/ and new/ (of the Maildir at path) with
+ * inotify(7) before they are listed; without a watch of cur/ (no inotify,
+ * too many instances) maildrop_record() records nothing, without one of
+ * new/ it records cur/ alone.
  */
 void	maildrop_watch(struct maildrop *, const char *path);
 

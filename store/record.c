@@ -1,19 +1,22 @@
 /*
- * Recording cur/ as the commit left it, so that the next login takes cur/
- * from the size cache without a readdir(3): cache.h ("What a session
- * records") says why each step is needed; in order:
+ * Recording cur/ (and new/) as the commit left it, so that the next login
+ * takes cur/ (or the whole listing) from the size cache without a
+ * readdir(3): cache.h ("What a session records") says why each step is
+ * needed; in order:
  *
- *	at login, before cur/ is looked at: an inotify(7) watch on cur/
- *	    for every change of its entries (maildrop_watch());
- *	after the commit: fstat(2) of cur/, the stamp to record;
- *	    the coarse clock waited for until it is past the stamp's times;
- *	    a lookup of a name that is not there, which takes cur/'s lock
- *	    after every change whose times the stamp shows;
+ *	at login, before cur/ and new/ are looked at: an inotify(7) watch
+ *	    on each for every change of its entries (maildrop_watch());
+ *	after the commit: fstat(2) of cur/ and new/, the stamps to record;
+ *	    the coarse clock waited for until it is past the stamps' times;
+ *	    a lookup in each of a name that is not there, which takes the
+ *	    directory's lock after every change whose times the stamp shows;
  *	    every queued event one of the commit's own renames or unlinks;
- *	    the moved files still those counted at login;
+ *	    the moved files, and those without an entry, still those counted
+ *	    at login;
  *	    the cache rewritten with the moves applied (cache_commit()).
  *
- * Any step that fails records nothing: the next login reads cur/.
+ * Any step for cur/ that fails records nothing: the next login reads cur/.
+ * One for new/ records cur/ alone: the next login reads new/.
  */
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -59,33 +62,51 @@ struct record {
 	size_t		 narrive;
 	struct expect	*leave;
 	size_t		 nleave;
+	struct expect	*leave_new;	/* the same, of new/ */
+	size_t		 nleave_new;
+	int		 new_ok;	/* new/ can be recorded too */
 };
+
+/*
+ * A watch on the directory sub of the Maildir at path, open as dfd; -1
+ * when there is none.  By name: inotify has no *at() call.  The name is
+ * still that directory after the watch is added, so the watch is on it,
+ * or the directory was moved away since, an event (IN_MOVE_SELF).
+ */
+static int
+watch_dir(int notifyfd, const char *path, const char *sub, int dfd)
+{
+	char		dir[PATH_MAX];
+	struct stat	named, st;
+	int		n, wd;
+
+	n = snprintf(dir, sizeof(dir), "%s/%s", path, sub);
+	if (n < 0 || (size_t)n >= sizeof(dir) ||
+	    (wd = inotify_add_watch(notifyfd, dir, WATCH_MASK)) == -1)
+		return -1;
+	if (stat(dir, &named) == -1 || fstat(dfd, &st) == -1 ||
+	    named.st_ino != st.st_ino || named.st_dev != st.st_dev) {
+		inotify_rm_watch(notifyfd, wd);
+		return -1;
+	}
+	return wd;
+}
 
 void
 maildrop_watch(struct maildrop *md, const char *path)
 {
-	char		cur[PATH_MAX];
-	struct stat	named, st;
-	int		n;
-
-	n = snprintf(cur, sizeof(cur), "%s/cur", path);
-	if (n < 0 || (size_t)n >= sizeof(cur))
-		return;
+	md->newwd = -1;
 	/* ENOSYS, EMFILE (max_user_instances, per uid): as without it. */
 	if ((md->notifyfd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
 		return;
-	/*
-	 * By name: inotify has no *at() call.  The name is still our cur/
-	 * after the watch is added, so the watch is on it, or that
-	 * directory was moved away since, an event (IN_MOVE_SELF).
-	 */
-	if ((md->curwd = inotify_add_watch(md->notifyfd, cur,
-	    WATCH_MASK)) == -1 ||
-	    stat(cur, &named) == -1 || fstat(md->curfd, &st) == -1 ||
-	    named.st_ino != st.st_ino || named.st_dev != st.st_dev) {
+	if ((md->curwd = watch_dir(md->notifyfd, path, "cur",
+	    md->curfd)) == -1) {
 		close(md->notifyfd);
 		md->notifyfd = -1;
+		return;
 	}
+	/* Without it, cur/ alone is recorded. */
+	md->newwd = watch_dir(md->notifyfd, path, "new", md->newfd);
 }
 
 static int
@@ -109,17 +130,23 @@ record_expect(struct record *r)
 	    MAILDIR_NAME_MAX + 1);
 	r->arrive = reallocarray(NULL, md->ndone + 1, sizeof(*r->arrive));
 	r->leave = reallocarray(NULL, md->ndone + 1, sizeof(*r->leave));
-	if (r->old == NULL || r->arrive == NULL || r->leave == NULL)
+	r->leave_new = reallocarray(NULL, md->ndone + 1,
+	    sizeof(*r->leave_new));
+	if (r->old == NULL || r->arrive == NULL || r->leave == NULL ||
+	    r->leave_new == NULL)
 		return -1;
 	for (i = 0; i < md->ndone; i++, off += MAILDIR_NAME_MAX + 1) {
 		d = &md->done[i];
 		if (maildir_name(md, d->idx, r->old + off,
 		    MAILDIR_NAME_MAX + 1) == -1)
 			return -1;
-		/* In cur/: leaves it, by rename (RENAME_NOREPLACE) or unlink. */
+		/* Leaves its directory, by rename (RENAME_NOREPLACE) or unlink. */
 		if (!(md->msgs[d->idx].flags & MSG_NEW)) {
 			r->leave[r->nleave].name = r->old + off;
 			r->leave[r->nleave++].met = 0;
+		} else {
+			r->leave_new[r->nleave_new].name = r->old + off;
+			r->leave_new[r->nleave_new++].met = 0;
 		}
 		if (d->name != SIZE_MAX) {
 			r->arrive[r->narrive].name = md->donenames + d->name;
@@ -128,6 +155,7 @@ record_expect(struct record *r)
 	}
 	qsort(r->arrive, r->narrive, sizeof(*r->arrive), expect_cmp);
 	qsort(r->leave, r->nleave, sizeof(*r->leave), expect_cmp);
+	qsort(r->leave_new, r->nleave_new, sizeof(*r->leave_new), expect_cmp);
 	return 0;
 }
 
@@ -145,9 +173,28 @@ expect_meet(struct expect *e, size_t n, const char *name)
 	return 0;
 }
 
+/*
+ * An event of new/: the commit's own moves out of it, else new/ is not
+ * recorded (a delivery meanwhile, new/ itself moved or removed); cur/ may
+ * still be.
+ */
+static void
+event_new(struct record *r, const struct inotify_event *ev)
+{
+	if (ev->len == 0 || (ev->mask & (IN_ISDIR | IN_Q_OVERFLOW |
+	    IN_IGNORED | IN_UNMOUNT | IN_DELETE_SELF | IN_MOVE_SELF)) ||
+	    !(ev->mask & LEAVE) || memchr(ev->name, '\0', ev->len) == NULL ||
+	    expect_meet(r->leave_new, r->nleave_new, ev->name) == -1)
+		r->new_ok = 0;
+}
+
 static int
 event_ours(struct record *r, const struct inotify_event *ev)
 {
+	if (r->md->newwd != -1 && ev->wd == r->md->newwd) {
+		event_new(r, ev);
+		return 1;
+	}
 	if (ev->wd != r->md->curwd || ev->len == 0 ||
 	    (ev->mask & (IN_ISDIR | IN_Q_OVERFLOW | IN_IGNORED | IN_UNMOUNT |
 	    IN_DELETE_SELF | IN_MOVE_SELF)) ||
@@ -193,6 +240,9 @@ record_drain(struct record *r)
 	for (i = 0; i < r->nleave; i++)
 		if (!r->leave[i].met)
 			return -1;
+	for (i = 0; i < r->nleave_new; i++)
+		if (!r->leave_new[i].met)
+			r->new_ok = 0;
 	return 0;
 }
 
@@ -231,22 +281,22 @@ record_wait(const struct stat *st, struct timespec *now)
 }
 
 /*
- * A lookup of a name that is in no directory takes cur/'s lock (shared),
- * which every rename, link, create and unlink in cur/ holds from the
- * change of its entries and times to its inotify event: once the lookup
- * has returned, every change whose times st showed has queued its event.
- * The name is random, so that no cached negative entry answers without
- * the lock.
+ * A lookup of a name that is in no directory takes the directory's lock
+ * (shared), which every rename, link, create and unlink in it holds from
+ * the change of its entries and times to its inotify event: once the
+ * lookup has returned, every change whose times its fstat(2) showed has
+ * queued its event.  The name is random, so that no cached negative entry
+ * answers without the lock.
  */
 static int
-record_barrier(struct maildrop *md)
+record_barrier(int dfd)
 {
 	char		name[64];
 	struct stat	st;
 
 	snprintf(name, sizeof(name), ".pop3d-barrier-%08x%08x%08x",
 	    arc4random(), arc4random(), arc4random());
-	return fstatat(md->curfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 &&
+	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 &&
 	    errno == ENOENT ? 0 : -1;
 }
 
@@ -263,12 +313,12 @@ file_settled(const struct stat *st, const struct timespec *now)
 	return st->st_mtim.tv_nsec != 0 && ts_after(now, &st->st_mtim);
 }
 
-/* The file of message idx, now m->new in cur/, for an entry of its own. */
+/* The file of message idx, now m->new in dfd, for an entry of its own. */
 static int
-move_key(struct maildrop *md, size_t idx, struct cache_move *m,
+move_key(struct maildrop *md, int dfd, size_t idx, struct cache_move *m,
     const struct timespec *now)
 {
-	return fstatat(md->curfd, m->new, &m->st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	return fstatat(dfd, m->new, &m->st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISREG(m->st.st_mode) && maildir_check_ok(&md->msgs[idx], &m->st) &&
 	    file_settled(&m->st, now) ? 0 : -1;
 }
@@ -283,12 +333,48 @@ done_cmp(const void *key, const void *vd)
 }
 
 /*
+ * The listed files the cache has no entry for and the commit left where
+ * they are, of cur/ (in_new 0) or of new/: a "move" each to the same
+ * name.  -1 when one is not the file counted or not settled.
+ */
+static int
+record_unkeyed(struct record *r, const struct timespec *now, int in_new,
+    struct cache_move *mv, size_t *n)
+{
+	struct maildrop	*md = r->md;
+	struct cache_move *m;
+	char		*name;
+	size_t		 i, idx;
+
+	for (i = 0; i < md->nunkeyed; i++) {
+		idx = md->unkeyed[i];
+		if (((md->msgs[idx].flags & MSG_NEW) != 0) != in_new ||
+		    (md->ndone > 0 && bsearch(&idx, md->done, md->ndone,
+		    sizeof(*md->done), done_cmp) != NULL))
+			continue;
+		name = r->old + *n * (MAILDIR_NAME_MAX + 1);
+		m = &mv[(*n)++];
+		if (maildir_name(md, idx, name, MAILDIR_NAME_MAX + 1) == -1)
+			return -1;
+		m->old = m->new = name;
+		m->was_new = m->in_new = in_new;
+		m->size = md->msgs[idx].size;
+		m->order = idx;
+		if (move_key(md, in_new ? md->newfd : md->curfd, idx, m,
+		    now) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * The moves for cache_commit(): what the commit did, then the listed files
  * of cur/ that the cache has no entry for and the commit left where they
- * are (a "move" to the same name); each file still the one counted at
- * login (its check), and settled (file_settled()).  The commit notes its
- * work in the order of the messages, so done is sorted by index.  *n is
- * the number of moves.
+ * are, then, when new/ is recorded too, those of new/; each file still the
+ * one counted at login (its check), and settled (file_settled()).  The
+ * commit notes its work in the order of the messages, so done is sorted
+ * by index.  *n is the number of moves.  A file of new/ that fails only
+ * keeps new/ from being recorded.
  */
 static struct cache_move *
 record_moves(struct record *r, const struct timespec *now, size_t *n)
@@ -296,8 +382,7 @@ record_moves(struct record *r, const struct timespec *now, size_t *n)
 	struct maildrop		*md = r->md;
 	struct maildrop_done	*d;
 	struct cache_move	*mv, *m;
-	char			*name;
-	size_t			 i, idx;
+	size_t			 i, kept;
 
 	if ((mv = calloc(md->ndone + md->nunkeyed + 1, sizeof(*mv))) == NULL)
 		return NULL;
@@ -307,25 +392,20 @@ record_moves(struct record *r, const struct timespec *now, size_t *n)
 		m->old = r->old + i * (MAILDIR_NAME_MAX + 1);
 		m->was_new = (md->msgs[d->idx].flags & MSG_NEW) != 0;
 		m->size = md->msgs[d->idx].size;
+		m->order = d->idx;
 		if (d->name == SIZE_MAX)
 			continue;
 		m->new = md->donenames + d->name;
-		if (move_key(md, d->idx, m, now) == -1)
+		if (move_key(md, md->curfd, d->idx, m, now) == -1)
 			goto fail;
 	}
-	for (*n = md->ndone, i = 0; i < md->nunkeyed; i++) {
-		idx = md->unkeyed[i];
-		if (md->ndone > 0 && bsearch(&idx, md->done, md->ndone,
-		    sizeof(*md->done), done_cmp) != NULL)
-			continue;
-		name = r->old + *n * (MAILDIR_NAME_MAX + 1);
-		m = &mv[(*n)++];
-		if (maildir_name(md, idx, name, MAILDIR_NAME_MAX + 1) == -1)
-			goto fail;
-		m->old = m->new = name;
-		m->size = md->msgs[idx].size;
-		if (move_key(md, idx, m, now) == -1)
-			goto fail;
+	*n = md->ndone;
+	if (record_unkeyed(r, now, 0, mv, n) == -1)
+		goto fail;
+	kept = *n;
+	if (r->new_ok && record_unkeyed(r, now, 1, mv, n) == -1) {
+		r->new_ok = 0;
+		*n = kept;
 	}
 	return mv;
 fail:
@@ -333,12 +413,28 @@ fail:
 	return NULL;
 }
 
+/*
+ * new/ as the commit left it (n1), proven as cur/ is: its times passed by
+ * the clock (now, then the later of the two), a barrier lookup in it; its
+ * events are checked with cur/'s.
+ */
+static void
+record_new_begin(struct record *r, struct stat *n1, struct timespec *now)
+{
+	struct timespec	t;
+
+	r->new_ok = r->md->newwd != -1 && fstat(r->md->newfd, n1) == 0 &&
+	    record_wait(n1, &t) == 0 && record_barrier(r->md->newfd) == 0;
+	if (r->new_ok && ts_after(&t, now))
+		*now = t;
+}
+
 void
 maildrop_record(struct maildrop *md)
 {
 	struct record		 r;
 	struct cache_move	*mv = NULL;
-	struct stat		 s1, s2;
+	struct stat		 s1, s2, n1, n2;
 	struct timespec		 now;
 	size_t			 n;
 
@@ -347,15 +443,23 @@ maildrop_record(struct maildrop *md)
 		return;
 	memset(&r, 0, sizeof(r));
 	r.md = md;
-	if (fstat(md->curfd, &s1) == 0 && record_wait(&s1, &now) == 0 &&
-	    record_barrier(md) == 0 && record_expect(&r) == 0 &&
-	    record_drain(&r) == 0 && fstat(md->curfd, &s2) == 0 &&
-	    maildir_same_times(&s1, &s2) &&
-	    (mv = record_moves(&r, &now, &n)) != NULL &&
-	    cache_commit(md->dirfd, &md->cachest, &s1, mv, n) == 0)
-		md->cachest.st_ino = 0;	/* another file now */
+	if (fstat(md->curfd, &s1) == -1 || record_wait(&s1, &now) == -1 ||
+	    record_barrier(md->curfd) == -1)
+		return;
+	record_new_begin(&r, &n1, &now);
+	if (record_expect(&r) == 0 && record_drain(&r) == 0 &&
+	    fstat(md->curfd, &s2) == 0 && maildir_same_times(&s1, &s2)) {
+		if (r.new_ok && (fstat(md->newfd, &n2) == -1 ||
+		    !maildir_same_times(&n1, &n2)))
+			r.new_ok = 0;
+		if ((mv = record_moves(&r, &now, &n)) != NULL &&
+		    cache_commit(md->dirfd, &md->cachest, &s1,
+		    r.new_ok ? &n1 : NULL, mv, n) == 0)
+			md->cachest.st_ino = 0;	/* another file now */
+	}
 	free(mv);
 	free(r.old);
 	free(r.arrive);
 	free(r.leave);
+	free(r.leave_new);
 }

@@ -6,15 +6,16 @@ moves them to cur/ with the S flag and then records cur/ as it left it in
 the size cache, so that the next login takes cur/ from the cache without
 reading it.  Checked here with pop3d itself (inetd mode on a socket pair):
 
-- after such a poll, the cache's stamp of cur/ is cur/'s fstat(2) as it is
-  (inode, size, both times to the nanosecond) with CACHE_CUR_COMPLETE, at
-  once, not after the two seconds a directory needs to settle; the next
-  poll lists every message with its right size;
+- after such a poll, the cache's stamps of cur/ and new/ are their
+  fstat(2) as they are (inode, size, both times to the nanosecond) with
+  CACHE_CUR_COMPLETE and CACHE_COMPLETE, at once, not after the two
+  seconds a directory needs to settle; the next poll lists every message
+  with its right size;
 - a file put into cur/ by another program while a session is open is
   listed by the next one;
-- another program that puts files into cur/ and renames them there while
-  polls commit (an IMAP server, a delivery agent writing to cur/), at
-  random moments, some of them right after the commit's renames, never
+- another program that puts files into cur/ or new/ and renames them in
+  cur/ while polls commit (an IMAP server, a delivery agent), at random
+  moments, some of them right after the commit's renames, never
   makes a poll list a message twice or miss one: every poll lists each
   file on disk before its login, once, with its size, and once the
   program stops, a poll lists exactly the files on disk.
@@ -36,6 +37,7 @@ import pop3test  # noqa: E402
 USER, PASSWORD = "rita", "record-pw"
 OLD_TIME = 1600000000
 CACHE = "pop3d.cache"
+COMPLETE = 1
 CUR_COMPLETE = 2
 RACE_SECONDS = 6.0
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:",
@@ -61,11 +63,11 @@ def put(maildir, sub, name, data, uid, old=False):
 
 def racer(maildir, uid, seconds):
     """Until the time is up: watch cur/, and as soon as it changes (a
-    session's commit renaming into it), put a file into cur/ or rename one
-    there at once, within the commit's window, then keep quiet for a
-    random while, often longer than a poll, so that a listing that missed
-    the change is not saved by a later one.  Prints how many files it made
-    and how many it renamed."""
+    session's commit renaming into it), put a file into cur/ or new/ or
+    rename one in cur/ at once, within the commit's window, then keep
+    quiet for a random while, often longer than a poll, so that a listing
+    that missed the change is not saved by a later one.  Prints how many
+    files it made and how many it renamed."""
     uid = int(uid)
     cur = os.path.join(maildir, "cur")
     made = flips = 0
@@ -77,7 +79,12 @@ def racer(maildir, uid, seconds):
         now = os.stat(cur).st_mtime_ns
         if now == last:
             continue
-        if random.random() < 0.5 or not mine:
+        pick = random.random()
+        if pick < 0.25:
+            name = f"{1800000000 + made}.M{made}P{os.getpid()}.racer"
+            put(maildir, "new", name, body(f"racer {made}"), uid)
+            made += 1
+        elif pick < 0.6 or not mine:
             name = f"{1800000000 + made}.M{made}P{os.getpid()}.racer"
             put(maildir, "cur", name + ":2,S", body(f"racer {made}"), uid)
             mine.append(name)
@@ -149,7 +156,7 @@ class Record(unittest.TestCase):
                 body(f"message {self.seq}"), self.uid, old)
 
     def header(self):
-        """flags and the stamp of cur/ of the cache, or None."""
+        """flags and the stamps of cur/ and new/ of the cache, or None."""
         try:
             with open(os.path.join(self.maildir, CACHE), "rb") as f:
                 head = f.read(104)
@@ -158,7 +165,8 @@ class Record(unittest.TestCase):
         if len(head) < 104 or head[:8] != b"POP3DSZ\n":
             return None
         flags = struct.unpack_from("<I", head, 16)[0]
-        return flags, struct.unpack_from("<QQqqII", head, 64)
+        return (flags, struct.unpack_from("<QQqqII", head, 64),
+                struct.unpack_from("<QQqqII", head, 24))
 
     def poll(self, n, meddle=False):
         """UIDL, LIST, RETR of the unseen, QUIT; the unique-ids listed.
@@ -222,12 +230,18 @@ class Record(unittest.TestCase):
             self.assertEqual(self.poll(n), self.on_disk())
             head = self.header()
             self.assertIsNotNone(head, f"poll {n}: no cache")
-            flags, stamp = head
+            flags, stamp, new_stamp = head
             st = os.stat(os.path.join(self.maildir, "cur"))
             self.assertTrue(flags & CUR_COMPLETE,
                             f"poll {n}: cur/ not complete in the cache")
             self.assertEqual(stamp, cur_stamp(st), f"poll {n}: the stamp "
                              "of cur/ is not cur/ as the commit left it")
+            self.assertTrue(flags & COMPLETE,
+                            f"poll {n}: the listing not complete in the "
+                            "cache")
+            self.assertEqual(new_stamp, cur_stamp(os.stat(os.path.join(
+                self.maildir, "new"))), f"poll {n}: the stamp of new/ is "
+                "not new/ as the commit left it")
             self.assertNotEqual(st.st_mtime_ns % 10**9, 0,
                                 "a file system of whole-second times")
         self.assertEqual(self.poll(4), self.on_disk(),
@@ -250,7 +264,10 @@ class Record(unittest.TestCase):
         self.addCleanup(self.stop, proc)
         n = 1
         while proc.poll() is None:
-            self.deliver(2)
+            # Every other poll finds new/ as the last one left it, and
+            # takes it from the cache if that one recorded it.
+            if n % 2:
+                self.deliver(2)
             self.poll(n)
             n += 1
         made, flips = map(int, proc.communicate(

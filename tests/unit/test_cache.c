@@ -379,6 +379,25 @@ test_by_inode(void)
 	ok(session(4) == 4, "the next login counts every file again");
 }
 
+/*
+ * Open and close; 2 when the whole listing came from the cache, 1 when
+ * cur/ alone did, 0 when both were read, -1 when the listing is wrong.
+ */
+static int
+listed_from(size_t want, size_t *counted)
+{
+	struct maildrop	md;
+	int		from;
+
+	if (!open_md(&md))
+		return -1;
+	from = md.count != want || !sizes_right(&md) ? -1 :
+	    md.from_cache ? 2 : md.cur_from_cache;
+	*counted = md.counted;
+	maildrop_close(&md);
+	return from;
+}
+
 /* Open and close; cur_from_cache, or -1 when the listing is wrong. */
 static int
 cur_cached(size_t want, size_t *counted)
@@ -466,7 +485,7 @@ mark(struct maildrop *md, const char *uidl, uint8_t flag)
 /*
  * A session that retrieves retr and deletes dele (unique-ids, NULL: none),
  * quits, then, before the record, lets meddle() change the Maildir as
- * another client would; cur_from_cache of its listing, or -1.
+ * another client would; as listed_from() says of its listing.
  */
 static int
 poll_once(size_t want, const char *retr, const char *retr2,
@@ -478,7 +497,7 @@ poll_once(size_t want, const char *retr, const char *retr2,
 
 	if (!open_md(&md))
 		return -1;
-	cur = md.count == want ? md.cur_from_cache : -1;
+	cur = md.count != want ? -1 : md.from_cache ? 2 : md.cur_from_cache;
 	if ((retr != NULL && !mark(&md, retr, MSG_RETRIEVED)) ||
 	    (retr2 != NULL && !mark(&md, retr2, MSG_RETRIEVED)) ||
 	    (dele != NULL && !mark(&md, dele, MSG_DELETED)) ||
@@ -495,6 +514,12 @@ static void
 plant_cur(void)
 {
 	old_file("cur", "9.r:2,S", "planted during the commit\n");
+}
+
+static void
+plant_new(void)
+{
+	put_file("new", "c.r", "delivered during the commit\n", 0);
 }
 
 static void
@@ -526,21 +551,21 @@ test_recorded(void)
 	ok(poll_once(6, "4.r", "6.r", "1.r", NULL) == 1,
 	    "a poll: cur/ from the cache; RETR of two in new/, DELE of "
 	    "one in cur/, QUIT");
-	ok(cur_cached(5, &n) == 1 && n == 0, "the next login, at once: "
-	    "cur/ from the cache as the commit recorded it, nothing counted, "
-	    "sizes right");
-	ok(poll_once(5, "2.r", NULL, NULL, NULL) == 1,
+	ok(listed_from(5, &n) == 2 && n == 0, "the next login, at once: "
+	    "the whole listing from the cache as the commit recorded new/ "
+	    "and cur/, nothing counted, sizes right");
+	ok(poll_once(5, "2.r", NULL, NULL, NULL) == 2,
 	    "a RETR in cur/ (renamed there to get the S flag)");
-	ok(cur_cached(5, &n) == 1 && n == 0, "recorded as well");
-	ok(poll_once(5, "5.r", NULL, NULL, plant_cur) == 1,
+	ok(listed_from(5, &n) == 2 && n == 0, "recorded as well");
+	ok(poll_once(5, "5.r", NULL, NULL, plant_cur) == 2,
 	    "a file put into cur/ by another client during the commit...");
 	ok(cur_cached(6, &n) == 0 && n == 1, "...is seen: cur/ read again, "
 	    "the file listed");
 	ok(cur_cached(6, &n) == 0, "not recorded by a login alone");
 	ok(poll_once(6, "9.r", NULL, NULL, NULL) == 0, "a commit of a "
 	    "listing that read cur/...");
-	ok(cur_cached(6, &n) == 1 && n == 0, "...is recorded too");
-	ok(poll_once(6, NULL, NULL, "9.r", rename_cur) == 1,
+	ok(listed_from(6, &n) == 2 && n == 0, "...is recorded too");
+	ok(poll_once(6, NULL, NULL, "9.r", rename_cur) == 2,
 	    "another client's rename in cur/ during the commit...");
 	ok(cur_cached(5, &n) == 0 && n == 0,
 	    "...is seen: cur/ read again, the file under its new name");
@@ -550,8 +575,22 @@ test_recorded(void)
 	    "there: nothing recorded");
 	ok(poll_once(7, NULL, NULL, NULL, NULL) == 0, "the next poll reads "
 	    "cur/, whose two newest files (still settling) have no entry...");
-	ok(cur_cached(7, &n) == 1 && n == 0, "...and records it all the "
+	ok(listed_from(7, &n) == 2 && n == 0, "...and records it all the "
 	    "same, with entries for them: nothing counted");
+	put_file("new", "a.r", "a, just delivered\n", 0);
+	ok(poll_once(8, NULL, NULL, NULL, NULL) == 1, "a file delivered "
+	    "just before a poll that leaves it in new/...");
+	ok(listed_from(8, &n) == 2 && n == 0, "...gets an entry when new/ "
+	    "is recorded: the next login counts nothing");
+	put_file("new", "b.r", "b, just delivered\n", 0);
+	ok(poll_once(9, NULL, NULL, NULL, plant_new) == 1, "a delivery to "
+	    "new/ during the commit...");
+	ok(listed_from(10, &n) == 1 && n == 2, "...keeps new/ from being "
+	    "recorded: read again, both fresh files counted, cur/ from the "
+	    "cache");
+	ok(poll_once(10, "c.r", NULL, NULL, NULL) == 1, "the next poll "
+	    "moves one of them to cur/...");
+	ok(listed_from(10, &n) == 2 && n == 0, "...and records both");
 }
 
 /* A child holds the maildrop for ms milliseconds; its pid. */
