@@ -1121,6 +1121,22 @@ class ConfigCheck(unittest.TestCase):
         self.assert_refused(self.check(tls_cert=CA.cert, tls_key=missing),
                             "tls_key " + missing)
 
+    def test_openssl_reason_in_words(self):
+        """OpenSSL is set up without its table of crypto error reasons
+        (auth/tls_context.c); an error loads what it needs, so that pop3d
+        -t and a connection's log still say why in words."""
+        garbled = os.path.join(self.host.dir, "garbled.pem")
+        with open(garbled, "w") as f:
+            f.write("not a certificate\n")
+        self.assert_refused(self.check(tls_cert=garbled, tls_key=CA.key),
+                            "tls_cert " + garbled, "PEM routines",
+                            "no start line")
+        p = pop3test.Pipe(self.host, args=["-i"])
+        rc, log = p.close()
+        self.assertEqual(rc, 78, log)
+        self.assertIn("PEM routines::no start line", log)
+        self.assertNotRegex(log, r"lib\(\d+\)|reason\(\d+\)")
+
     def test_one_without_the_other(self):
         self.assert_refused(self.check(tls_cert=CA.cert), "tls_key")
         self.host.conf.pop("tls_cert")
