@@ -126,7 +126,9 @@ tls_context(const struct config *cf, int check_expiry, char *err,
 	 * looks the pre-login's signing key's digests up in it.)  No table
 	 * of the crypto libraries' error reasons either: crypto_reasons()
 	 * loads those an error needs.  The first initialisation decides,
-	 * here, before anything of libssl runs.
+	 * here, before anything of libssl runs.  openssl.cnf is still read
+	 * (some 0.2 ms): it may hold the system's policy, its providers
+	 * (FIPS) and protocol floor.
 	 */
 	if (OPENSSL_init_ssl(OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
 	    OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL) != 1 ||
