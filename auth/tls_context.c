@@ -25,9 +25,10 @@ _Static_assert(CONFIG_TLS_1_3 == TLS1_3_VERSION, "TLS 1.3 number");
  * setting ciphers can fail in, in words: tls_context() initialises
  * OpenSSL without its table of every crypto reason, which cost some
  * 0.2 ms of CPU at every TLS connection, so that only a connection with
- * an error to report pays for the few it needs.  (libssl's own reasons,
- * which the pre-login process logs for a failed handshake, are loaded
- * as before; a reason of another library reads "reason(N)".)
+ * an error to report pays for the few it needs.  (libssl's own reasons
+ * are loaded as before; the pre-login process loads those a handshake
+ * can fail in itself, prelogin/tls.c; another library's reason reads
+ * "reason(N)".)
  */
 static void
 crypto_reasons(void)
