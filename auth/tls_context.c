@@ -5,6 +5,8 @@
  * attaches a key that asks the monitor to sign (prelogin/signkey.h), and
  * the monitor reads the key itself after the fork (auth/signer.h).
  */
+#define OPENSSL_SUPPRESS_DEPRECATED	/* ERR_load_*_strings: crypto_reasons() */
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +20,27 @@
 _Static_assert(CONFIG_TLS_1_2 == TLS1_2_VERSION, "TLS 1.2 number");
 _Static_assert(CONFIG_TLS_1_3 == TLS1_3_VERSION, "TLS 1.3 number");
 
+/*
+ * The reasons of the crypto libraries that loading a certificate and
+ * setting ciphers can fail in, in words: tls_context() initialises
+ * OpenSSL without its table of every crypto reason, which cost some
+ * 0.2 ms of CPU at every TLS connection, so that only a connection with
+ * an error to report pays for the few it needs.  (libssl's own reasons
+ * are loaded as before; the pre-login process loads those a handshake
+ * can fail in itself, prelogin/tls.c; another library's reason reads
+ * "reason(N)".)
+ */
+static void
+crypto_reasons(void)
+{
+	ERR_load_ASN1_strings();
+	ERR_load_BIO_strings();
+	ERR_load_EVP_strings();
+	ERR_load_PEM_strings();
+	ERR_load_X509_strings();
+	ERR_load_X509V3_strings();
+}
+
 /* "what[ path]: OpenSSL's first reason" -- the path says which file. */
 static void
 ssl_reason(char *err, size_t errlen, const char *what, const char *path)
@@ -25,6 +48,7 @@ ssl_reason(char *err, size_t errlen, const char *what, const char *path)
 	unsigned long	e = ERR_get_error();
 	char		buf[256];
 
+	crypto_reasons();
 	if (e == 0)
 		buf[0] = '\0';
 	else
@@ -100,10 +124,15 @@ tls_context(const struct config *cf, int check_expiry, char *err,
 	 * EVP_get_cipherbyname(3), OpenSSL 3 fetches the record ciphers
 	 * from its providers, and filling the table cost some 0.3 ms of CPU
 	 * at every TLS connection.  (The digests' table stays: the handshake
-	 * looks the pre-login's signing key's digests up in it.)  The first
-	 * initialisation decides, here, before anything of libssl runs.
+	 * looks the pre-login's signing key's digests up in it.)  No table
+	 * of the crypto libraries' error reasons either: crypto_reasons()
+	 * loads those an error needs.  The first initialisation decides,
+	 * here, before anything of libssl runs.  openssl.cnf is still read
+	 * (some 0.2 ms): it may hold the system's policy, its providers
+	 * (FIPS) and protocol floor.
 	 */
-	if (OPENSSL_init_ssl(OPENSSL_INIT_NO_ADD_ALL_CIPHERS, NULL) != 1 ||
+	if (OPENSSL_init_ssl(OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
+	    OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL) != 1 ||
 	    (ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
 		ssl_reason(err, errlen, "SSL_CTX_new", NULL);
 		return NULL;

@@ -3,6 +3,8 @@
  * non-blocking: io.c waits with poll(2) against its deadlines, and these
  * functions report "would block" as EAGAIN.
  */
+#define OPENSSL_SUPPRESS_DEPRECATED	/* ERR_load_*_strings: crypto_reasons() */
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -19,6 +21,25 @@
 #include "common/wire.h"
 #include "prelogin/tls.h"
 
+/*
+ * The reasons of the crypto libraries a handshake can fail in (a client's
+ * key share that is no point of its curve, say), in words: the monitor
+ * set OpenSSL up without them (auth/tls_context.c), and they are loaded
+ * here only to word an error.  The providers' own reasons have no public
+ * loader and read "reason(N)" beside the error's number.
+ */
+static void
+crypto_reasons(void)
+{
+	ERR_load_ASN1_strings();
+	ERR_load_BN_strings();
+	ERR_load_DH_strings();
+	ERR_load_EC_strings();
+	ERR_load_EVP_strings();
+	ERR_load_RSA_strings();
+	ERR_load_X509_strings();
+}
+
 /* "what: OpenSSL's first reason". */
 static void
 ssl_reason(char *err, size_t errlen, const char *what)
@@ -26,6 +47,7 @@ ssl_reason(char *err, size_t errlen, const char *what)
 	unsigned long	e = ERR_get_error();
 	char		buf[256];
 
+	crypto_reasons();
 	buf[0] = '\0';
 	if (e != 0)
 		ERR_error_string_n(e, buf, sizeof(buf));

@@ -978,6 +978,31 @@ class HandshakeFailures(TLSCase):
                 self.assert_clean_end(c.port, r"TLS handshake: .*"
                                       r"remote=127\.0\.0\.1:")
 
+    def test_bad_key_share_reason_in_words(self):
+        """A P-256 key share that is no point of the curve fails in
+        OpenSSL's EC code, whose reasons the pre-login process loads only
+        to word the error (prelogin/tls.c): the log still says why."""
+        ctx = client_context()
+        ctx.set_ecdh_curve("prime256v1")
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
+        with self.assertRaises(ssl.SSLWantReadError):
+            obj.do_handshake()
+        hello = bytearray(out.read())
+        # key_share (51): P-256 (23), 65 octets, uncompressed (4), x, y
+        at = hello.find(b"\x00\x17\x00\x41\x04", hello.find(b"\x00\x33"))
+        self.assertGreater(at, 0, "no P-256 key share in the ClientHello")
+        hello[at + 5] ^= 0x55       # x changed: no longer on the curve
+        for port in (None, self.implicit):
+            with self.subTest(port="stls" if port is None else "implicit"):
+                c = self.after_stls() if port is None else Conn(port)
+                c.send(bytes(hello))
+                self.assert_closed(c)
+                c.close()
+                self.assert_clean_end(c.port, r"TLS handshake: error:\w+:"
+                                      r"elliptic curve routines::point is "
+                                      r"not on curve remote=127\.0\.0\.1:")
+
     def test_closed_right_after_stls(self):
         c = self.after_stls()
         c.close()
@@ -1120,6 +1145,22 @@ class ConfigCheck(unittest.TestCase):
                             "tls_cert " + missing)
         self.assert_refused(self.check(tls_cert=CA.cert, tls_key=missing),
                             "tls_key " + missing)
+
+    def test_openssl_reason_in_words(self):
+        """OpenSSL is set up without its table of crypto error reasons
+        (auth/tls_context.c); an error loads what it needs, so that pop3d
+        -t and a connection's log still say why in words."""
+        garbled = os.path.join(self.host.dir, "garbled.pem")
+        with open(garbled, "w") as f:
+            f.write("not a certificate\n")
+        self.assert_refused(self.check(tls_cert=garbled, tls_key=CA.key),
+                            "tls_cert " + garbled, "PEM routines",
+                            "no start line")
+        p = pop3test.Pipe(self.host, args=["-i"])
+        rc, log = p.close()
+        self.assertEqual(rc, 78, log)
+        self.assertIn("PEM routines::no start line", log)
+        self.assertNotRegex(log, r"lib\(\d+\)|reason\(\d+\)")
 
     def test_one_without_the_other(self):
         self.assert_refused(self.check(tls_cert=CA.cert), "tls_key")
