@@ -834,23 +834,30 @@ test_truncated(void)
 static void
 test_flipped(void)
 {
-	static const unsigned char masks[] = { 0x01, 0x10, 0x80, 0xff };
+	/*
+	 * Every octet with all its bits flipped, and with one of them, low,
+	 * middle and high in turn: each session ends with the closing of an
+	 * inotify instance, which waits for the kernel (about 10 ms on a
+	 * loaded machine), so four flips of every octet took half a minute.
+	 */
+	static const unsigned char masks[] = { 0x01, 0x10, 0x80 };
 	unsigned char	buf[4096];
 	ssize_t		pos;
 	size_t		k;
-	int		bad = 0;
+	int		bad = 0, n = 0;
 
 	small_cache("flipped");
 	for (pos = 0; pos < goodlen; pos++)
-		for (k = 0; k < sizeof(masks); k++) {
+		for (k = 0; k < 2; k++) {
 			memcpy(buf, good, goodlen);
-			buf[pos] ^= masks[k];
+			buf[pos] ^= k == 0 ? 0xff : masks[pos % sizeof(masks)];
 			cache_put(buf, goodlen);
+			n++;
 			if (session(3) != 3)
 				bad++;
 		}
-	ok(bad == 0, "every octet flipped 4 ways: ignored, sizes right "
-	    "(%d bad of %zd)", bad, 4 * goodlen);
+	ok(bad == 0, "every octet flipped whole and in one bit: ignored, "
+	    "sizes right (%d bad of %d)", bad, n);
 	memcpy(buf, good, goodlen);
 	buf[goodlen] = '\n';
 	cache_put(buf, goodlen + 1);
