@@ -233,11 +233,18 @@ send_chunk(struct msgout *mo, const unsigned char *p, size_t len)
 	return 0;
 }
 
+/* The message does not end with an LF: finish() adds a CRLF. */
+static int
+unended(const struct msgout *mo)
+{
+	return mo->last != -1 && mo->last != '\n';
+}
+
 /* A CRLF for a message that does not end with one, and ".\r\n". */
 static int
 finish(struct msgout *mo)
 {
-	if (mo->last != -1 && mo->last != '\n') {
+	if (unended(mo)) {
 		if (put(mo, "\r\n", 2) == -1)
 			return -1;
 		mo->counted += 2;
@@ -282,6 +289,16 @@ msgout_send(struct io *io, int fd, long body_lines, uint64_t expect,
 			st = MSGOUT_IOERR;
 			break;
 		}
+		/*
+		 * A regular file is read whole up to its end: a shorter read
+		 * that brings the count to the listed size ends the message
+		 * without the read that returns 0, a system call a message.
+		 * Were the file longer after all, it could only be by an LF
+		 * or a CRLF, which is what finish() sends in its place.
+		 */
+		if ((size_t)n < sizeof(buf) &&
+		    mo.counted + (unended(&mo) ? 2 : 0) == expect)
+			break;
 	}
 	if (st != MSGOUT_IOERR && finish(&mo) == -1)
 		st = MSGOUT_IOERR;
