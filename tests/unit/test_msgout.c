@@ -1,6 +1,7 @@
 /*
  * The multi-line writer through a real struct io writing to a file: exact
- * output for the corner cases, TOP, read boundaries, and for random
+ * output for the corner cases, TOP, read boundaries, the word-at-a-time
+ * copy of RETR at every place and output buffer fill, and for random
  * messages the output of a plain per-octet model, with the un-stuffed
  * length equal to size_count_fd_len().
  */
@@ -61,10 +62,13 @@ tmpfile_with(const void *p, size_t len)
 	return fd;
 }
 
-/* Send msg with the given arguments; the output lands in *out. */
+/*
+ * Send msg with the given arguments after fill octets of 'R' already in
+ * the output buffer; the output, those included, lands in *out.
+ */
 static enum msgout_status
-run(const void *msg, size_t len, long lines, uint64_t expect, uint64_t *sent,
-    struct buf *out)
+run_after(size_t fill, const void *msg, size_t len, long lines,
+    uint64_t expect, uint64_t *sent, struct buf *out)
 {
 	enum msgout_status	st;
 	off_t			end;
@@ -73,9 +77,14 @@ run(const void *msg, size_t len, long lines, uint64_t expect, uint64_t *sent,
 	in = tmpfile_with(msg, len);
 	outfd = tmpfile_with(NULL, 0);
 	io_init(&io, -1, outfd, 5000);
+	memset(io.out, 'R', fill);
+	io.outlen = fill;
 	st = msgout_send(&io, in, lines, expect, sent);
 	io_flush(&io);
 	end = lseek(outfd, 0, SEEK_END);
+	/* Past out[] is bytes_out: a write beyond the buffer shows there. */
+	if (io.bytes_out != (uint64_t)end)
+		st = MSGOUT_IOERR;
 	free(out->p);
 	memset(out, 0, sizeof(*out));
 	out->p = malloc(end + 1);
@@ -85,6 +94,14 @@ run(const void *msg, size_t len, long lines, uint64_t expect, uint64_t *sent,
 	close(in);
 	close(outfd);
 	return st;
+}
+
+/* Send msg with the given arguments; the output lands in *out. */
+static enum msgout_status
+run(const void *msg, size_t len, long lines, uint64_t expect, uint64_t *sent,
+    struct buf *out)
+{
+	return run_after(0, msg, len, lines, expect, sent, out);
 }
 
 /* The whole message sent with a correct size gives exactly want. */
@@ -255,6 +272,62 @@ test_boundaries(void)
 	free(want.p);
 }
 
+/* RETR of msg after fill octets gives the model's output: 1, else 0. */
+static int
+matches(size_t fill, const unsigned char *msg, size_t len)
+{
+	struct buf	out = { 0 }, want = { 0 };
+	uint64_t	size, sent;
+	int		fd, good;
+
+	fd = tmpfile_with(msg, len);
+	size_count_fd_len(fd, UINT64_MAX, &size);
+	close(fd);
+	model(msg, len, &want);
+	good = run_after(fill, msg, len, MSGOUT_ALL, size, &sent, &out) ==
+	    MSGOUT_OK && sent == size && out.len == fill + want.len &&
+	    memcmp(out.p + fill, want.p, want.len) == 0;
+	free(out.p);
+	free(want.p);
+	return good;
+}
+
+/*
+ * RETR copies eight octets at a time and leaves the rest of a read, and
+ * the last octets of the output buffer, to the loop of one line at a
+ * time: an LF, a CR or a '.' at every place in a word, two at a time,
+ * and every fill of the output buffer near its end, against the model.
+ * Short lines, and a '.' line of seven octets (the most a step writes),
+ * shifted so that each starts everywhere.
+ */
+static void
+test_words(void)
+{
+	static const unsigned char special[] = "\n\r.";
+	static const char lines[] =
+	    "ab\r\ncd\n.e\n\n.\r\n..\n.abcdef\nxy\r\n\r\n.";
+	unsigned char	msg[40 + sizeof(lines)];
+	size_t		i, j, a, fill, bad = 0, badfill = 0;
+
+	for (i = 0; i < 20; i++)
+		for (j = i; j < 20; j++)
+			for (a = 0; a < 9; a++) {
+				memset(msg, 'x', 20);
+				msg[j] = special[a % 3];
+				msg[i] = special[a / 3];
+				bad += !matches(0, msg, 20);
+			}
+	ok(bad == 0, "LF, CR and '.' at every place of a word (%zu bad)", bad);
+	for (i = 0; i < 40; i++) {
+		memset(msg, 'y', i);
+		memcpy(msg + i, lines, sizeof(lines) - 1);
+		for (fill = IO_OUTBUF_SIZE - 64; fill <= IO_OUTBUF_SIZE; fill++)
+			badfill += !matches(fill, msg, i + sizeof(lines) - 1);
+	}
+	ok(badfill == 0, "every fill of the output buffer's last 64 octets "
+	    "(%zu bad)", badfill);
+}
+
 /* Random octets from a small alphabet so that every state is hit often. */
 static void
 test_random(void)
@@ -362,6 +435,7 @@ main(void)
 	test_basic();
 	test_top();
 	test_boundaries();
+	test_words();
 	test_random();
 	test_errors();
 	test_after_reply();
