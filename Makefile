@@ -18,21 +18,25 @@ CC	?= cc
 CFLAGS	?= -O2 -g
 WARN	 = -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith \
 	   -Wstrict-prototypes -Wmissing-prototypes -Wvla
-# pop3d links OpenSSL and libcrypt (monitor, TLS); the session libbsd and
-# libmd alone (libbsd itself links libmd), so it maps no TLS library.
-# libldap (with the GnuTLS it brings) is pop3d-ldap's alone, the LDAP
-# lookup (lookup/): pop3d would load it at every connection.
-POP3D_PKGS   = libbsd-overlay openssl libcrypt
+# pop3d links libcrypt and libbsd with libmd (libbsd itself links libmd);
+# it maps OpenSSL with dlopen(3) when TLS or SCRAM first needs it
+# (common/ossl.c), so that a plaintext login loads no TLS library.  The
+# session links libbsd and libmd alone.  libldap (with the GnuTLS it
+# brings) is pop3d-ldap's alone, the LDAP lookup (lookup/): pop3d would
+# load it at every connection.  libmd comes before libbsd, whose MD5
+# functions are deprecated wrappers of libmd's.
+POP3D_PKGS   = libmd libbsd-overlay libcrypt
 LDAP_PKGS    = ldap lber
 SESSION_PKGS = libbsd-overlay libmd
-PKG_CFLAGS  := $(shell pkg-config --cflags $(POP3D_PKGS) $(LDAP_PKGS) libmd 2>/dev/null)
+PKG_CFLAGS  := $(shell pkg-config --cflags $(POP3D_PKGS) openssl $(LDAP_PKGS) 2>/dev/null)
 POP3D_LIBS  := $(shell pkg-config --libs $(POP3D_PKGS) 2>/dev/null)
 LDAP_LIBS   := $(shell pkg-config --libs $(LDAP_PKGS) 2>/dev/null)
 SESSION_LIBS := $(shell pkg-config --libs $(SESSION_PKGS) 2>/dev/null)
 # libpam (passdb = pam): the monitor maps it with dlopen(3) when it first
 # checks a password with PAM (auth/passdb_pam.c); only the tests link it.
 PAM_LIBS    := $(shell pkg-config --libs pam 2>/dev/null || echo -lpam)
-ALL_LIBS    := $(shell pkg-config --libs $(POP3D_PKGS) $(LDAP_PKGS) libmd 2>/dev/null) \
+# The unit tests and fuzzers link OpenSSL as well: some call it themselves.
+ALL_LIBS    := $(shell pkg-config --libs $(POP3D_PKGS) openssl $(LDAP_PKGS) 2>/dev/null) \
 	       $(PAM_LIBS)
 ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -I. \
 	   -DSYSCONFDIR='"$(SYSCONFDIR)"' \

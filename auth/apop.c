@@ -11,10 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
+#include <md5.h>		/* libmd, which libbsd links: no OpenSSL */
 
 #include "auth/apop.h"
+#include "common/timingsafe.h"
 
 int
 apop_challenge(char *buf, size_t len)
@@ -44,31 +44,27 @@ apop_digest_valid(const char *s)
 enum password_result
 apop_verify(const char *stored, const char *challenge, const char *digest)
 {
-	unsigned char	md[EVP_MAX_MD_SIZE];
-	char		hex[2 * EVP_MAX_MD_SIZE + 1], want[APOP_DIGEST_LEN + 1];
-	unsigned int	mdlen, i;
-	EVP_MD_CTX	*ctx;
+	MD5_CTX		ctx;
+	unsigned char	md[MD5_DIGEST_LENGTH];
+	char		hex[2 * MD5_DIGEST_LENGTH + 1], want[APOP_DIGEST_LEN + 1];
+	unsigned int	i;
 	int		good;
 
 	if (strncasecmp(stored, "{PLAIN}", 7) != 0)
 		return PASSWORD_BADHASH;
 	if (!apop_digest_valid(digest))
 		return PASSWORD_MISMATCH;
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
-		return PASSWORD_BADHASH;
-	good = EVP_DigestInit_ex(ctx, EVP_md5(), NULL) == 1 &&
-	    EVP_DigestUpdate(ctx, challenge, strlen(challenge)) == 1 &&
-	    EVP_DigestUpdate(ctx, stored + 7, strlen(stored + 7)) == 1 &&
-	    EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen == 16;
-	EVP_MD_CTX_free(ctx);
-	if (!good)
-		return PASSWORD_BADHASH;
-	for (i = 0; i < mdlen; i++)
+	MD5Init(&ctx);
+	MD5Update(&ctx, (const unsigned char *)challenge, strlen(challenge));
+	MD5Update(&ctx, (const unsigned char *)stored + 7, strlen(stored + 7));
+	MD5Final(md, &ctx);
+	for (i = 0; i < sizeof(md); i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	for (i = 0; i < APOP_DIGEST_LEN; i++)
 		want[i] = tolower((unsigned char)digest[i]);
 	want[i] = '\0';
-	good = CRYPTO_memcmp(hex, want, APOP_DIGEST_LEN) == 0;
+	good = timingsafe_bcmp(hex, want, APOP_DIGEST_LEN) == 0;
+	explicit_bzero(&ctx, sizeof(ctx));
 	explicit_bzero(md, sizeof(md));
 	explicit_bzero(hex, sizeof(hex));
 	return good ? PASSWORD_MATCH : PASSWORD_MISMATCH;

@@ -38,6 +38,7 @@
 #include "common/clock.h"
 #include "common/handover.h"
 #include "common/log.h"
+#include "common/ossl.h"
 #include "common/peer.h"
 
 enum scram_stage {
@@ -638,6 +639,12 @@ scram_first(const struct monitor_args *ma, size_t n, char *user,
 	log_sanitize(sc->first.user, user, AUTH_USER_MAX + 1);
 	strlcpy(at.rq.user, sc->first.user, sizeof(at.rq.user));
 	at.rq.mech = sc->first.mech;
+	/*
+	 * Mapping OpenSSL takes about a millisecond: done here for every
+	 * user, not by scram_fake() for an unknown one alone, whose answer
+	 * would then come later than a known user's.
+	 */
+	ossl_load();
 	if (monitor_user_valid(sc->first.user))
 		r = ma->passdb->scram(ma->cf, sc->first.user,
 		    scram_hash_of(sc->first.mech), &sc->v, &at.id);

@@ -4,22 +4,21 @@
  * Every crypt(3) call goes through crypt_rn() with one static work area
  * (about 32 KiB, too large for a stack we want small), wiped after each use
  * because it holds the pass phrase and the intermediate state.  Results are
- * compared in constant time with CRYPTO_memcmp() (libbsd on Linux does not
- * export timingsafe_bcmp()); only lengths, which are not secret, are
- * compared in the ordinary way.
+ * compared in constant time with timingsafe_bcmp(); only lengths, which
+ * are not secret, are compared in the ordinary way.  No check but SCRAM's
+ * needs OpenSSL (libmd hashes {PLAIN}), so most logins never map it.
  */
 #include <crypt.h>
+#include <sha2.h>		/* libmd, which libbsd links: no OpenSSL */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-
 #include "auth/password.h"
 #include "auth/scram.h"
 #include "common/log.h"
+#include "common/timingsafe.h"
 #include "params.h"
 
 enum pw_kind {
@@ -140,12 +139,23 @@ pw_crypt_verify(const char *hash, const char *password)
 		r = PASSWORD_BADHASH;
 	else if (strlen(out) != len)
 		r = PASSWORD_BADHASH;	/* a setting without the hash part */
-	else if (CRYPTO_memcmp(out, hash, len) == 0)
+	else if (timingsafe_bcmp(out, hash, len) == 0)
 		r = PASSWORD_MATCH;
 	else
 		r = PASSWORD_MISMATCH;
 	explicit_bzero(&pw_cd, sizeof(pw_cd));
 	return r;
+}
+
+static void
+pw_sha256(const char *s, unsigned char md[SHA256_DIGEST_LENGTH])
+{
+	SHA2_CTX	ctx;
+
+	SHA256Init(&ctx);
+	SHA256Update(&ctx, (const unsigned char *)s, strlen(s));
+	SHA256Final(md, &ctx);
+	explicit_bzero(&ctx, sizeof(ctx));
 }
 
 /*
@@ -156,22 +166,15 @@ pw_crypt_verify(const char *hash, const char *password)
 static enum password_result
 pw_plain_verify(const char *stored, const char *password)
 {
-	unsigned char		a[EVP_MAX_MD_SIZE], b[EVP_MAX_MD_SIZE];
-	unsigned int		alen, blen;
+	unsigned char		a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
 	enum password_result	r;
 
 	if (stored[0] == '\0')
 		return PASSWORD_BADHASH;
-	if (EVP_Digest(stored, strlen(stored), a, &alen, EVP_sha256(),
-	    NULL) != 1 ||
-	    EVP_Digest(password, strlen(password), b, &blen, EVP_sha256(),
-	    NULL) != 1 || alen != blen) {
-		log_warnx("password: SHA-256 failed");
-		r = PASSWORD_BADHASH;
-	} else if (CRYPTO_memcmp(a, b, alen) == 0)
-		r = PASSWORD_MATCH;
-	else
-		r = PASSWORD_MISMATCH;
+	pw_sha256(stored, a);
+	pw_sha256(password, b);
+	r = timingsafe_bcmp(a, b, sizeof(a)) == 0 ? PASSWORD_MATCH :
+	    PASSWORD_MISMATCH;
 	explicit_bzero(a, sizeof(a));
 	explicit_bzero(b, sizeof(b));
 	return r;
@@ -254,7 +257,7 @@ password_dummy_verify(const char *password)
 		return;		/* as password_verify() */
 	out = crypt_rn(password, pw_dummy_hash, &pw_cd, sizeof(pw_cd));
 	pw_sink = out != NULL && strlen(out) == len &&
-	    CRYPTO_memcmp(out, pw_dummy_hash, len) == 0;
+	    timingsafe_bcmp(out, pw_dummy_hash, len) == 0;
 	explicit_bzero(&pw_cd, sizeof(pw_cd));
 }
 

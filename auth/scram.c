@@ -7,18 +7,18 @@
  *	ClientSignature = HMAC(StoredKey, AuthMessage)
  *	ClientProof     = ClientKey XOR ClientSignature
  *	ServerSignature = HMAC(ServerKey, AuthMessage)
- * Every intermediate key is wiped before return.
+ * Every intermediate key is wiped before return.  OpenSSL is mapped at
+ * the first computation (common/ossl.h): a login without SCRAM never
+ * loads it.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include "auth/scram.h"
 #include "common/base64.h"
+#include "common/ossl.h"
+#include "common/timingsafe.h"
 
 static const EVP_MD *
 scram_md(enum scram_hash h)
@@ -54,6 +54,7 @@ scram_make(enum scram_hash h, const char *password, const unsigned char *salt,
 	if (saltlen == 0 || saltlen > SCRAM_SALT_MAX || iter < 1 ||
 	    iter > SCRAM_ITER_MAX)
 		return -1;
+	ossl_load();
 	memset(v, 0, sizeof(*v));
 	v->hash = h;
 	v->iter = iter;
@@ -143,7 +144,7 @@ scram_password_matches(const struct scram_verifier *v, const char *password)
 
 	m = scram_make(v->hash, password, v->salt, v->saltlen, v->iter,
 	    &t) == 0 &&
-	    CRYPTO_memcmp(t.stored, v->stored, scram_keylen(v->hash)) == 0;
+	    timingsafe_bcmp(t.stored, v->stored, scram_keylen(v->hash)) == 0;
 	explicit_bzero(&t, sizeof(t));
 	return m;
 }
@@ -158,12 +159,13 @@ scram_check_proof(const struct scram_verifier *v, const char *authmsg,
 	unsigned int	n;
 	int		m = 0;
 
+	ossl_load();
 	if (prooflen == klen &&
 	    scram_hmac(v->hash, v->stored, klen, authmsg, alen, csig) == 0) {
 		for (i = 0; i < klen; i++)
 			ckey[i] = proof[i] ^ csig[i];
 		m = EVP_Digest(ckey, klen, stored, &n, scram_md(v->hash),
-		    NULL) == 1 && CRYPTO_memcmp(stored, v->stored, klen) == 0;
+		    NULL) == 1 && timingsafe_bcmp(stored, v->stored, klen) == 0;
 	}
 	if (m && scram_hmac(v->hash, v->server, klen, authmsg, alen, sig) == -1)
 		m = 0;
@@ -182,6 +184,7 @@ scram_fake(enum scram_hash h, const unsigned char *key, size_t keylen,
 	size_t		ulen = strnlen(user, AUTH_USER_MAX);
 	unsigned int	n;
 
+	ossl_load();
 	msg[0] = (unsigned char)h;
 	memcpy(msg + 1, user, ulen);
 	memset(v, 0, sizeof(*v));

@@ -13,14 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/decoder.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/rsa.h>
-
 #include "params.h"
 #include "auth/signer.h"
 #include "common/log.h"
+#include "common/ossl.h"
 #include "common/wiresign.h"
 
 static EVP_PKEY	*key;
@@ -128,7 +124,9 @@ signer_use(EVP_PKEY *k)
 void
 signer_forget(void)
 {
-	EVP_PKEY_free(key);
+	/* Without TLS OpenSSL is not mapped (common/ossl.h): no call at all. */
+	if (key != NULL)
+		EVP_PKEY_free(key);
 	key = NULL;
 }
 

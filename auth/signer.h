@@ -10,10 +10,8 @@
 
 #include <stddef.h>
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-
 #include "common/config.h"
+#include "common/ossl.h"
 
 /*
  * Read tls_key and check that it is an RSA or EC key that matches cert.

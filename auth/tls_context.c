@@ -11,10 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/err.h>
-#include <openssl/x509.h>
-
 #include "auth/tls_context.h"
+#include "common/ossl.h"
 
 /* config.h spells the protocol floor without OpenSSL's headers. */
 _Static_assert(CONFIG_TLS_1_2 == TLS1_2_VERSION, "TLS 1.2 number");
@@ -119,6 +117,8 @@ tls_context(const struct config *cf, int check_expiry, char *err,
 		snprintf(err, errlen, "tls_cert and tls_key go together");
 		return NULL;
 	}
+	/* Before the fork: the pre-login process inherits the mapping. */
+	ossl_load();
 	/*
 	 * No legacy table of every cipher by name: nothing of pop3d calls
 	 * EVP_get_cipherbyname(3), OpenSSL 3 fetches the record ciphers

@@ -9,9 +9,8 @@
 
 #include <stddef.h>
 
-#include <openssl/ssl.h>
-
 #include "common/config.h"
+#include "common/ossl.h"
 
 /*
  * Load the certificate and chain named in cf and set the protocol floor

@@ -9,8 +9,7 @@
 #define POP3D_LOGIN_H
 
 #include "common/config.h"
-
-#include <openssl/ssl.h>
+#include "common/ossl.h"
 
 struct login_opts {
 	int		 monitor_fd;

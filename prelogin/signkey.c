@@ -18,11 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/ec.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/rsa.h>
-
+#include "common/ossl.h"
 #include "common/wiresign.h"
 #include "prelogin/signkey.h"
 

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include <openssl/ssl.h>
+#include "common/ossl.h"
 
 /*
  * Give ctx a key made from its certificate's public key (RSA or EC) that

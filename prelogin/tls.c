@@ -11,13 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/err.h>
-
-#include <openssl/evp.h>
-#include <openssl/objects.h>
-#include <openssl/x509.h>
-
 #include "common/clock.h"
+#include "common/ossl.h"
 #include "common/wire.h"
 #include "prelogin/tls.h"
 

@@ -12,10 +12,9 @@
 
 #include <stddef.h>
 
-#include <openssl/ssl.h>
-
 #include "common/config.h"
 #include "common/io.h"
+#include "common/ossl.h"
 
 /*
  * Run the server handshake on the io's descriptors, waiting at most

@@ -14,9 +14,10 @@ Each folder holds the code of one process and privilege (see pop3d.c):
   store/     the mailbox owner   no auth or pre-login code
 
 A folder "uses" another when one of its objects leaves undefined a symbol
-that an object of the other defines.  Besides: nothing compiled into the
-session includes an OpenSSL header, and pop3d-session needs no TLS or
-password library.
+that an object of the other defines; an OpenSSL function called through
+common/ossl.h is the undefined symbol ossl_fn_NAME.  Besides: nothing
+compiled into the session includes an OpenSSL header, pop3d-session needs
+no TLS or password library, and pop3d maps OpenSSL only with dlopen(3).
 
 usage: tests/layout.py [BUILD]    (default build; after make all unit)
 """
@@ -38,6 +39,7 @@ FORBIDDEN = {
 }
 SESSION_FOLDERS = ("common", "session", "store")
 SESSION_MAIN = "session/pop3d-session.c"
+OSSL_SRC = "common/ossl.c"
 
 n = 0
 failed = 0
@@ -85,18 +87,21 @@ def main():
     # reads a private key or signs with one.
     calls = sorted(f"{f}/: {s}" for f in FORBIDDEN if f != "auth"
                    for s in nm(archive(f), "-u")
-                   if re.match(r"(PEM_read\w*PrivateKey|d2i\w*PrivateKey|"
-                               r"SSL_CTX_use_PrivateKey_file|"
-                               r"SSL_use_PrivateKey_file|EVP_PKEY_sign)$", s))
+                   if re.match(r"(ossl_fn_)?(PEM_read\w*PrivateKey|"
+                               r"d2i\w*PrivateKey|SSL_CTX_use_PrivateKey_file|"
+                               r"SSL_use_PrivateKey_file|EVP_PKEY_sign|"
+                               r"OSSL_DECODER\w*)$", s))
     ok(not calls, "only auth/ reads a private key or signs", ", ".join(calls))
 
-    # The session's sources, headers included, never see OpenSSL.
+    # The session's sources, headers included, never see OpenSSL.  Of
+    # common/, ossl.c includes it: pop3d-session must not link it (below).
     cflags = subprocess.run(["pkg-config", "--cflags", "libbsd-overlay",
                              "libmd"], capture_output=True,
                             text=True).stdout.split()
     srcs = [SESSION_MAIN] + [os.path.join(f, s) for f in SESSION_FOLDERS
                              for s in sorted(os.listdir(os.path.join(TOP, f)))
-                             if s.endswith(".c")]
+                             if s.endswith(".c")
+                             and os.path.join(f, s) != OSSL_SRC]
     leaks = []
     for src in srcs:
         deps = subprocess.run(["cc", "-M", "-std=gnu11", "-D_GNU_SOURCE",
@@ -128,6 +133,12 @@ def main():
            if re.match(r"lib(ldap|lber|gnutls|pam)[.-]", lib)]
     ok(needed and not bad, "pop3d needs no LDAP or PAM library",
        " ".join(needed))
+    # Nor OpenSSL: a plaintext login calls none of it, and relocating
+    # libcrypto at every exec cost more than the rest of ld.so's work
+    # (common/ossl.h maps it for TLS and SCRAM).
+    bad = [lib for lib in needed if re.match(r"lib(ssl|crypto)[.-]", lib)]
+    ok(needed and not bad, "pop3d needs no OpenSSL library",
+       " ".join(needed))
 
     # The log relay lives as long as the connection: libc alone, linked
     # statically but in a sanitizer build.
@@ -140,7 +151,7 @@ def main():
     syms = nm(os.path.join(BUILD, "pop3d-session"))
     bad = sorted(s for s in syms
                  if re.match(r"(passwd_file|password|monitor|login|sasl|"
-                             r"tls|relay|apop|lookup)_", s))
+                             r"tls|relay|apop|lookup|ossl)_", s))
     ok(not bad, "pop3d-session holds no users-file, password or TLS code",
        ", ".join(bad))
 

@@ -117,7 +117,7 @@ def run_valgrind(build, names):
 # launcher: what make test runs.
 HERMETIC = ("unit/", "layout", "transcripts", "integration/test_protocol.py",
             "integration/test_sasl.py",
-            "integration/test_negative.py")
+            "integration/test_negative.py", "integration/test_ossl.py")
 
 
 def suites(build, env, only, hermetic=False):
