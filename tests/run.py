@@ -84,7 +84,11 @@ def run_valgrind(build, names):
     """Integration suites with every pop3d process under memcheck."""
     logdir = tempfile.mkdtemp(prefix="pop3d-vg-")
     os.chmod(logdir, 0o1777)        # sessions run as mailbox owners
+    # pop3d-log is linked statically, where memcheck cannot replace
+    # malloc and reports glibc's own start-up: it is left out here, and
+    # checked by the ASan build, where it is linked dynamically.
     wrap = ("valgrind -q --trace-children=yes --vgdb=no --leak-check=full "
+            "--trace-children-skip='*/pop3d-log' "
             "--show-leak-kinds=definite,indirect --errors-for-leak-kinds="
             f"definite,indirect --log-file={logdir}/vg.%p.%q{{POP3D_USER}}")
     # The session keeps the monitor's pid: the user in the log file's name
