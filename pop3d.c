@@ -300,21 +300,16 @@ proxy_trusted(const char *peer)
  * file's buffers, would be in the pre-login process too.  Read at every
  * connection, like the certificate, so that a renewed pair is used from
  * the next connection on.  A key that cannot be used ends the connection.
- * The monitor's copy of the context is kept, not freed: freeing it cost
- * 0.03 to 0.08 ms of CPU at every TLS connection, and it holds no secret
- * (the certificate alone) and goes at the exec of the session or at exit.
  */
-static SSL_CTX	*monitor_tls;
-
 static void
 monitor_key(SSL_CTX *ctx, pid_t child)
 {
 	EVP_PKEY	*key;
 	char		 why[512];
 
-	monitor_tls = ctx;
 	key = signer_read_key(&cf, SSL_CTX_get0_certificate(ctx), why,
 	    sizeof(why));
+	SSL_CTX_free(ctx);
 	if (key == NULL) {
 		kill(child, SIGKILL);
 		while (waitpid(child, NULL, 0) == -1 && errno == EINTR)
