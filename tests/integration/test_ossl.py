@@ -23,18 +23,7 @@ OPENSSL = re.compile(r"/lib(ssl|crypto)\.so")
 
 
 def children(pid):
-    out = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        if int(stat[stat.rindex(b")") + 2:].split()[1]) == pid:
-            out.append(int(name))
-    return out
+    return [c for c, (ppid, _) in pop3test._procs().items() if ppid == pid]
 
 
 def openssl_mapped(pid):
