@@ -201,6 +201,8 @@
  * a loaded machine), and a client may log in again at once.
  */
 #define MAILDROP_LOCK_WAIT_MS	500
+/* Between two tries meanwhile: the wait is what a login loses after it. */
+#define MAILDROP_LOCK_NAP_MS	1
 
 /*
  * Slots a lookup by inode probes while the directories are read.  Files

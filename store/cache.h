@@ -106,7 +106,9 @@
  * files that it lacked are added with their fstat(2), in the listing's
  * order), S1 as cur/'s stamp and CACHE_CUR_COMPLETE, and N1 as new/'s
  * stamp and CACHE_COMPLETE when new/ was proven too, else no stamp of
- * new/: the next login takes cur/ from it and reads new/ alone.  A stamp
+ * new/: the next login takes cur/ from it and reads new/ alone.  When
+ * nothing moved and nothing is added, the entries stay as they are: only
+ * the header and the checksum are written, over the same file.  A stamp
  * kept in the file is carried over by a later
  * listing that finds the directory unchanged, settled or not, since it
  * was recorded only once the clock had passed its times.  A commit that
@@ -133,7 +135,7 @@
  * CACHE_CUR_COMPLETE; a file of another version is rebuilt):
  *
  *	header	 8 octets  magic "POP3DSZ\n"
- *		 4	   version, 3
+ *		 4	   version, 4
  *		 4	   number of entries, at most MAILDROP_MAX_MESSAGES
  *		 4	   flags: CACHE_COMPLETE, CACHE_CUR_COMPLETE, both or 0
  *		 4	   zero

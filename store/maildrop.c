@@ -268,7 +268,8 @@ lock_once(struct maildrop *md, char *err, size_t errlen)
 static enum store_status
 lock_maildir(struct maildrop *md, char *err, size_t errlen)
 {
-	struct timespec	start, now, nap = { 0, 5000000 };
+	struct timespec	start, now;
+	struct timespec	nap = { 0, MAILDROP_LOCK_NAP_MS * 1000000L };
 	enum store_status st;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);

@@ -254,6 +254,52 @@ class Record(unittest.TestCase):
                              "put into cur/ during a session is listed next")
         self.check_log()
 
+    def test_quiet_session_restamps_in_place(self):
+        """A session that retrieves and deletes nothing, after a listing
+        that could not stamp new/ (new/ changed just now), records new/ by
+        writing the header and checksum over the file the listing wrote:
+        the cache keeps that inode, is complete with both stamps right,
+        and the next login lists every message with its size."""
+        self.deliver(20, old=True, sub="cur")
+        self.assertEqual(self.poll(0), self.on_disk())
+        # Old files (settled, so cached at once) in a new/ changed now.
+        self.deliver(3, old=True)
+        path = os.path.join(self.maildir, CACHE)
+        c = PipePOP3(self.host, self.log)
+        try:
+            c.user(USER)
+            c.pass_(PASSWORD)
+            self.assertEqual(len(c.uidl()[1]), 23)
+            # The listing's own file: 23 entries, new/ not stamped.
+            deadline = time.monotonic() + pop3test.WAIT
+            while time.monotonic() < deadline:
+                with open(path, "rb") as f:
+                    head = f.read(24)
+                if len(head) == 24 and \
+                        struct.unpack_from("<I", head, 12)[0] == 23:
+                    break
+                time.sleep(0.01)
+            listed = os.stat(path)
+            self.assertEqual(self.header()[2], (0,) * 6, "new/ stamped "
+                             "at once: this test needs it still settling")
+            c.quit()
+        finally:
+            rc = c.finish()
+        self.assertEqual(rc, 0, "pop3d exit status")
+        flags, stamp, new_stamp = self.header()
+        self.assertEqual(new_stamp, cur_stamp(os.stat(os.path.join(
+            self.maildir, "new"))), "new/ not recorded as it is")
+        self.assertEqual(stamp, cur_stamp(os.stat(os.path.join(
+            self.maildir, "cur"))), "cur/ not recorded as it is")
+        self.assertEqual(flags & (COMPLETE | CUR_COMPLETE),
+                         COMPLETE | CUR_COMPLETE)
+        after = os.stat(path)
+        self.assertEqual((after.st_ino, after.st_size),
+                         (listed.st_ino, listed.st_size),
+                         "the record wrote a new file, not the header")
+        self.assertEqual(self.poll(2), self.on_disk())
+        self.check_log()
+
     def test_racing_writer(self):
         self.deliver(200, old=True, sub="cur")
         self.assertEqual(self.poll(0), self.on_disk())
