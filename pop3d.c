@@ -65,6 +65,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/nodelay.h"
 #include "common/peer.h"
 #include "common/uidlfmt.h"
 #include "prelogin/confine.h"
@@ -337,6 +338,7 @@ connection_main(int config_fd, int log_stderr, int implicit_tls)
 	lo.deadline = clock_ms() + cf.login_grace_time * 1000LL;
 	ma.deadline = lo.deadline + LOGIN_GRACE_MARGIN_MS;
 	peer_address(remote, sizeof(remote));
+	client_nodelay();
 	ma.remote = remote;
 	ma.proxy_trusted = proxy_trusted(remote);
 	if (root) {
