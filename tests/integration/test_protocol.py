@@ -5,7 +5,10 @@ import contextlib
 import os
 import re
 import select
+import socket
+import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -718,6 +721,42 @@ class SaslPlain(ProtocolCase):
             r = self.err(c, f"AUTH {mech}")
             self.assertNotEqual(r, b"+ ")
         self.ok(c, f"AUTH PLAIN {plain('', USER, PASSWORD)}")
+
+
+class TcpClient(ProtocolCase):
+    """pop3d on a TCP connection, as a launcher hands it over."""
+
+    def test_nodelay(self):
+        """Nagle's algorithm off on the client's socket (common/nodelay.h):
+        read on the server's end of the connection, which the test holds
+        too."""
+        ls = socket.socket()
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(1)
+        cli = socket.create_connection(ls.getsockname(), pop3test.WAIT)
+        srv, _ = ls.accept()
+        ls.close()
+        self.addCleanup(cli.close)
+        self.addCleanup(srv.close)
+        self.assertEqual(srv.getsockopt(socket.IPPROTO_TCP,
+                                        socket.TCP_NODELAY), 0)
+        log = tempfile.TemporaryFile()
+        self.addCleanup(log.close)
+        p = subprocess.Popen([*pop3test.WRAP, pop3test.POP3D, "-c",
+                              self.host.conf_path], stdin=srv.fileno(),
+                             stdout=srv.fileno(), stderr=log)
+        f = cli.makefile("rb")
+        self.addCleanup(f.close)
+        self.assertTrue(f.readline().startswith(b"+OK"), "no greeting")
+        self.assertNotEqual(srv.getsockopt(socket.IPPROTO_TCP,
+                                           socket.TCP_NODELAY), 0)
+        cli.sendall(b"QUIT\r\n")
+        self.assertTrue(f.readline().startswith(b"+OK"))
+        self.assertEqual(p.wait(pop3test.WAIT), 0)
+        log.seek(0)
+        text = log.read().decode("latin-1")
+        for mark in SANITIZER_MARKS:
+            self.assertNotIn(mark, text)
 
 
 if __name__ == "__main__":
