@@ -891,6 +891,73 @@ stamp_for(const struct cache *c, int i, unsigned char *out,
 		memset(out, 0, STAMP_LEN);
 }
 
+static int
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	    a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	    a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* Write len octets at off, all of them or fail. */
+static int
+pwrite_all(int fd, const void *p, size_t len, off_t off)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		if ((n = pwrite(fd, p, len, off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p = (const unsigned char *)p + n;
+		len -= n;
+		off += n;
+	}
+	return 0;
+}
+
+/*
+ * The entries of the file read stay as they are, in its order, and only
+ * the header (flags and stamps) and the checksum change: a listing that
+ * met nothing but files still settling (new mail, at every poll), a
+ * commit that moved nothing.  Those two are written over the file read,
+ * unchanged since (its ctime too), instead of 8 MB written anew at
+ * 100,000 messages before the reply to PASS, or while a login that comes
+ * right after waits for the lock.  No one reads the file meanwhile (the
+ * maildrop lock); a crash between the two writes leaves a checksum that
+ * fails, and the next login rebuilds the file.
+ */
+static int
+cache_restamp(int dirfd, struct cache *c, const unsigned char *head)
+{
+	unsigned char	sum[CACHE_TRAILER];
+	size_t		end = c->len - CACHE_TRAILER;
+	struct stat	st;
+	int		fd, rv = -1;
+
+	fd = openat(dirfd, CACHE_FILE,
+	    O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == 0 && same_file(&st, &c->filest)) {
+		memcpy(c->buf, head, CACHE_HEADER);
+		put_le(sum, cache_checksum(c->buf, end), CACHE_TRAILER);
+		if (pwrite_all(fd, head, CACHE_HEADER, 0) == 0 &&
+		    pwrite_all(fd, sum, CACHE_TRAILER, end) == 0)
+			rv = 0;
+	}
+	if (close(fd) == -1)
+		rv = -1;
+	if (rv == -1)
+		cache_warn("write");
+	return rv;
+}
+
 int
 cache_save(struct cache *c, int dirfd, size_t listed,
     const struct stat before[2], const struct stat after[2],
@@ -927,6 +994,8 @@ cache_save(struct cache *c, int dirfd, size_t listed,
 	    complete == c->complete && cur_complete == c->cur_complete &&
 	    memcmp(head + H_STAMPS, c->stamps, sizeof(c->stamps)) == 0)
 		return 0;
+	if (same && kept == c->count && !c->stale && c->len > 0)
+		return cache_restamp(dirfd, c, head);
 	l.c = c;
 	l.refs = refs;
 	l.n = listed;
@@ -1087,17 +1156,6 @@ committed_plan(struct committed *w, uint32_t *count)
 	    0 : -1;
 }
 
-static int
-same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
-	    a->st_size == b->st_size &&
-	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
-	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-	    a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
-	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
 /*
  * Whether the file read already says what a commit would write: nothing
  * moved, and its flags and stamps those of head.
@@ -1107,62 +1165,6 @@ committed_same(const struct cache *c, const unsigned char *head, size_t n)
 {
 	return n == 0 && memcmp(c->buf + H_FLAGS, head + H_FLAGS, 4) == 0 &&
 	    memcmp(c->buf + H_STAMPS, head + H_STAMPS, 2 * STAMP_LEN) == 0;
-}
-
-/* Write len octets at off, all of them or fail. */
-static int
-pwrite_all(int fd, const void *p, size_t len, off_t off)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		if ((n = pwrite(fd, p, len, off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p = (const unsigned char *)p + n;
-		len -= n;
-		off += n;
-	}
-	return 0;
-}
-
-/*
- * Nothing moved and nothing added: the entries stay as they are, and only
- * the header (flags and stamps) and the checksum change.  Those two are
- * written over the file read, instead of 8 MB written anew at 100,000
- * messages while a login that comes right after waits for the lock.  No
- * one reads the file meanwhile (the maildrop lock); a crash between the
- * two writes leaves a checksum that fails, and the next login rebuilds
- * the file.
- */
-static int
-cache_restamp(int dirfd, struct cache *c, const unsigned char *head)
-{
-	unsigned char	sum[CACHE_TRAILER];
-	size_t		end = c->len - CACHE_TRAILER;
-	struct stat	st;
-	int		fd, rv = -1;
-
-	fd = openat(dirfd, CACHE_FILE,
-	    O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd == -1)
-		return -1;
-	if (fstat(fd, &st) == 0 && st.st_dev == c->filest.st_dev &&
-	    st.st_ino == c->filest.st_ino &&
-	    st.st_size == c->filest.st_size) {
-		memcpy(c->buf, head, CACHE_HEADER);
-		put_le(sum, cache_checksum(c->buf, end), CACHE_TRAILER);
-		if (pwrite_all(fd, head, CACHE_HEADER, 0) == 0 &&
-		    pwrite_all(fd, sum, CACHE_TRAILER, end) == 0)
-			rv = 0;
-	}
-	if (close(fd) == -1)
-		rv = -1;
-	if (rv == -1)
-		cache_warn("write");
-	return rv;
 }
 
 int

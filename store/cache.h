@@ -119,11 +119,15 @@
  *
  * The file is untrusted input: a bad magic, version, length, checksum or
  * any field out of range makes the whole file count as absent (it is then
- * rebuilt), never a crash.  It is written to tmp/, the old file unlinked
- * and the new one renamed into place, without fsync(2): a cache lost in a
- * crash is merely rebuilt, and a torn one fails its checksum.  (Renamed
- * over the old file it would be written back at once by ext4.)  When it cannot be written (read-only, full,
- * not permitted) the session goes on without it and logs that once.
+ * rebuilt), never a crash.  When only the header changes (a listing that
+ * met nothing but files still settling, a commit that moved nothing), the
+ * header and the checksum are written over the same file (cache_restamp()
+ * says why that is safe).  Else it is written to tmp/, the old file
+ * unlinked and the new one renamed into place, without fsync(2): a cache
+ * lost in a crash is merely rebuilt, and a torn one fails its checksum.
+ * (Renamed over the old file it would be written back at once by ext4.)
+ * When it cannot be written (read-only, full, not permitted) the session
+ * goes on without it and logs that once.
  *
  * The checksum finds torn and damaged files, not forgeries: only the
  * mailbox owner can write the file, and all a forged entry could do is

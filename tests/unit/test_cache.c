@@ -751,6 +751,28 @@ test_stale(void)
 	ok(session(3) == 0 && cache_count() == 3, "and cached again");
 }
 
+/*
+ * A listing whose only new files are still settling (new mail, at every
+ * poll) keeps the entries as they are: only the header and the checksum
+ * are written, over the same file, and the file stays valid.
+ */
+static void
+test_restamp(void)
+{
+	ino_t	ino;
+
+	fresh("restamp");
+	old_file("cur", "1.r:2,S", "one\n");
+	old_file("cur", "2.r:2,S", "two\n");
+	ok(session(2) == 2 && cache_count() == 2, "two cached");
+	ino = cache_ino();
+	put_file("new", "3.r", "three\n", 0);
+	ok(session(3) == 1 && cache_ino() == ino && cache_count() == 2,
+	    "a file still settling: counted, the header written in place");
+	ok(session(3) == 1 && cache_ino() == ino,
+	    "the file still valid: the others taken from it");
+}
+
 static void
 test_dropped(void)
 {
@@ -1271,6 +1293,7 @@ main(void)
 	test_settle();
 	test_stale();
 	test_dropped();
+	test_restamp();
 	test_hints();
 	test_shared_base();
 	test_shared_storage();
