@@ -536,6 +536,7 @@ struct probe {
 	const char	*name;
 	size_t		 blen;		/* of the base name */
 	uint64_t	 ino;		/* d_ino; 0: unknown */
+	uint64_t	 hash;		/* name_hash() of the base name */
 	int		 statted;	/* 1 done, -1 failed or not regular */
 	struct stat	 st;		/* the key the size was counted for */
 };
@@ -599,7 +600,7 @@ cache_find(struct cache *c, struct probe *p)
 		return e;
 	if (p->statted == -1)
 		return NULL;
-	h = name_hash(c, p->name, p->blen);
+	h = p->hash;
 	tag = SLOT_TAG(h);
 	for (i = 0; i < CACHE_PROBE_MAX && (s = c->slots[h & c->mask]) != 0;
 	    i++, h++) {
@@ -614,9 +615,49 @@ cache_find(struct cache *c, struct probe *p)
 	return NULL;
 }
 
+uint64_t
+cache_ahead(const struct cache *c, const char *name)
+{
+	size_t		blen;
+	uint64_t	h;
+
+	if (c == NULL || c->count == 0)
+		return 0;
+	blen = strcspn(name, ":");
+	h = name_hash(c, name, blen);
+	__builtin_prefetch(&c->slots[h & c->mask]);
+	return h;
+}
+
+void
+cache_ahead_entry(const struct cache *c, uint64_t hash)
+{
+	const unsigned char	*e;
+	uint32_t		 s;
+
+	if (c == NULL || c->count == 0)
+		return;
+	/* The first slot probed: most lookups end there. */
+	s = c->slots[hash & c->mask];
+	if (s == 0 || (s & ~SLOT_OFF(s)) != SLOT_TAG(hash))
+		return;
+	e = c->buf + SLOT_OFF(s);
+	__builtin_prefetch(e);
+	__builtin_prefetch(e + 64);
+}
+
 int
 cache_lookup(struct cache *c, int dfd, const char *name, uint64_t ino,
     int in_new, uint64_t *size, uint32_t *ref, struct stat *key)
+{
+	return cache_lookup_hashed(c, dfd, name, ino, in_new, size, ref, key,
+	    NULL);
+}
+
+int
+cache_lookup_hashed(struct cache *c, int dfd, const char *name, uint64_t ino,
+    int in_new, uint64_t *size, uint32_t *ref, struct stat *key,
+    const uint64_t *hash)
 {
 	struct probe	 p;
 	unsigned char	*e;
@@ -629,8 +670,10 @@ cache_lookup(struct cache *c, int dfd, const char *name, uint64_t ino,
 	p.blen = strcspn(name, ":");
 	p.ino = ino;
 	p.statted = 0;
-	if (p.blen == 0 || p.blen > MAILDIR_NAME_MAX ||
-	    (e = cache_find(c, &p)) == NULL)
+	if (p.blen == 0 || p.blen > MAILDIR_NAME_MAX)
+		return 0;
+	p.hash = hash != NULL ? *hash : name_hash(c, name, p.blen);
+	if ((e = cache_find(c, &p)) == NULL)
 		return 0;
 	nlen = get_le(e + E_NAMELEN, 2);
 	c->in_order = (size_t)(e - c->buf) == c->next;

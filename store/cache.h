@@ -236,6 +236,20 @@ int	cache_lookup(struct cache *, int dfd, const char *name, uint64_t ino,
 	    int in_new, uint64_t *size, uint32_t *ref, struct stat *key);
 
 /*
+ * Lookups read ahead (maildir_read_ahead()): cache_ahead() when the name
+ * is read fetches the table slot its lookup starts at and returns the
+ * hash of its base name; cache_ahead_entry(), some names later, fetches
+ * the entry that slot names; cache_lookup_hashed() is cache_lookup() with
+ * that hash, not computed again.  A wrong hash can only make the lookup
+ * miss (the name is compared), never match another file.
+ */
+uint64_t cache_ahead(const struct cache *, const char *name);
+void	cache_ahead_entry(const struct cache *, uint64_t hash);
+int	cache_lookup_hashed(struct cache *, int dfd, const char *name,
+	    uint64_t ino, int in_new, uint64_t *size, uint32_t *ref,
+	    struct stat *key, const uint64_t *hash);
+
+/*
  * Note the size just counted of the file name, whose fstat(2) is st; its
  * entry, or CACHE_NOREF when it cannot be cached (still settling, or the
  * file would grow past CACHE_FILE_MAX).

@@ -144,24 +144,59 @@ maildir_same_times(const struct stat *a, const struct stat *b)
 int
 maildir_read(int dfd, maildir_visit visit, void *arg)
 {
+	return maildir_read_ahead(dfd, visit, NULL, arg);
+}
+
+/* Entry n of the ring, copied out of readdir(3)'s buffer. */
+static void
+ring_put(struct dirent *slot, const struct dirent *de)
+{
+	slot->d_ino = de->d_ino;
+	slot->d_type = de->d_type;
+	strlcpy(slot->d_name, de->d_name, sizeof(slot->d_name));
+}
+
+int
+maildir_read_ahead(int dfd, maildir_visit visit, maildir_ahead ahead,
+    void *arg)
+{
+	struct dirent	 ring[MAILDIR_READ_AHEAD], *de;
 	struct stat	 before, after;
-	struct dirent	*de;
 	DIR		*d;
-	int		 rv = MAILDIR_STILL, saved;
+	size_t		 in = 0, out = 0;
+	size_t		 n = ahead != NULL ? MAILDIR_READ_AHEAD : 1;
+	int		 rv = MAILDIR_STILL, eof = 0, saved;
 
 	if (fstat(dfd, &before) == -1 || (d = maildir_opendir(dfd)) == NULL)
 		return -1;
+	memset(ring, 0, sizeof(ring));
 	for (;;) {
+		if (in - out == n || (eof && in > out)) {
+			if (ahead != NULL && out + n / 2 < in)
+				ahead(arg, &ring[(out + n / 2) % n], 1);
+			if (visit(arg, dfd, &ring[out++ % n]) != 0) {
+				rv = MAILDIR_STOPPED;
+				break;
+			}
+			continue;
+		}
+		if (eof)
+			break;
 		errno = 0;
 		if ((de = readdir(d)) == NULL) {
-			if (errno != 0)
+			if (errno != 0) {
 				rv = -1;
-			break;
+				break;
+			}
+			eof = 1;
+			continue;
 		}
-		if (de->d_name[0] != '.' && visit(arg, dfd, de) != 0) {
-			rv = MAILDIR_STOPPED;
-			break;
-		}
+		if (de->d_name[0] == '.')
+			continue;
+		ring_put(&ring[in % n], de);
+		if (ahead != NULL)
+			ahead(arg, &ring[in % n], 0);
+		in++;
 	}
 	saved = errno;
 	closedir(d);

@@ -80,6 +80,22 @@ int	maildir_same_times(const struct stat *a, const struct stat *b);
 int	maildir_read(int dfd, maildir_visit, void *arg);
 
 /*
+ * The same, but each entry is read MAILDIR_READ_AHEAD entries before it
+ * is visited, and ahead() is told of it then (stage 0) and again half as
+ * many entries before its visit (stage 1): a lookup per entry in tables
+ * too big for the CPU's caches can fetch its memory in time, two levels
+ * deep, instead of waiting for each miss in turn.  Stage 0 comes for
+ * every entry in the order read, and stage 1 and the visits in that same
+ * order (stage 1 not for the first MAILDIR_READ_AHEAD / 2 entries of a
+ * short directory), so that the caller can keep what stage 0 worked out
+ * in a queue of its own.  The entries visited are copies: d_ino, d_type
+ * and d_name alone are set.
+ */
+#define MAILDIR_READ_AHEAD	16
+typedef void (*maildir_ahead)(void *arg, const struct dirent *, int stage);
+int	maildir_read_ahead(int dfd, maildir_visit, maildir_ahead, void *arg);
+
+/*
  * new/, then cur/: a file moved from new/ to cur/ meanwhile is met at
  * least once.  MAILDIR_CHANGED if either directory changed.
  */

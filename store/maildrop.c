@@ -89,6 +89,11 @@ struct scan {
 	uint32_t	*order;		/* the entry of each message once sorted */
 	struct stat	 dirs[2];	/* new/ and cur/ before the listing */
 	struct stat	 after[2];	/* and after; st_ino 0: unknown */
+	/* scan_ahead(): the hash of each name read ahead, in read order. */
+	uint64_t	 ahead[MAILDIR_READ_AHEAD];
+	size_t		 ahead_in;
+	size_t		 ahead_out;
+	int		 reading_ahead;	/* scan_dir() reads: visits pop ahead */
 	char		*err;
 	size_t		 errlen;
 };
@@ -599,21 +604,49 @@ scan_visit(void *arg, int dfd, const struct dirent *de)
 	uint8_t		 flags = dfd == sc->md->newfd ? MSG_NEW : 0;
 	struct stat	 key;
 	uint64_t	 size;
+	const uint64_t	*hash = NULL;
 	uint32_t	 ref;
 	size_t		 j;
+
+	/* Read ahead by scan_dir(): its hash is the next in the queue. */
+	if (sc->reading_ahead)
+		hash = &sc->ahead[sc->ahead_out++ % MAILDIR_READ_AHEAD];
 
 	/* A file met before was a regular file: no lstat(2) again. */
 	if ((j = ino_find(sc, de->d_ino, de->d_name)) != SIZE_MAX)
 		sc->status = scan_again(sc, j, dfd, de->d_name, flags);
 	else if (!is_regular(dfd, de))
 		return 0;
-	else if (cache_lookup(sc->cache, dfd, de->d_name, de->d_ino,
-	    (flags & MSG_NEW) != 0, &size, &ref, &key))
+	else if (cache_lookup_hashed(sc->cache, dfd, de->d_name, de->d_ino,
+	    (flags & MSG_NEW) != 0, &size, &ref, &key, hash))
 		sc->status = scan_add(sc, de->d_name, flags, size, ref,
 		    de->d_ino, &key);
 	else
 		sc->status = scan_file(sc, dfd, de, flags);
 	return sc->status != STORE_OK;
+}
+
+/*
+ * A file scan_visit() will meet a few entries from now (maildir_read_ahead()):
+ * the memory its lookups touch at random, fetched meanwhile.  At 100,000
+ * files the tables are megabytes, and each lookup would otherwise wait
+ * for two or three cache misses in turn.  The hash of each name, worked
+ * out at stage 0, waits in sc->ahead for stage 1 and the lookup.
+ */
+static void
+scan_ahead(void *arg, const struct dirent *de, int stage)
+{
+	struct scan	*sc = arg;
+
+	if (stage == 0) {
+		if (de->d_ino != 0 && sc->nslots != 0)
+			__builtin_prefetch(&sc->slots[ino_hash(de->d_ino) &
+			    (sc->nslots - 1)]);
+		sc->ahead[sc->ahead_in++ % MAILDIR_READ_AHEAD] =
+		    cache_ahead(sc->cache, de->d_name);
+	} else
+		cache_ahead_entry(sc->cache, sc->ahead[(sc->ahead_out +
+		    MAILDIR_READ_AHEAD / 2) % MAILDIR_READ_AHEAD]);
 }
 
 /* The result of maildir_read() or maildir_walk() as a store status. */
@@ -641,7 +674,10 @@ scan_dir(struct scan *sc, int dfd, const char *what, int which)
 
 	for (n = 0; n < MAILDROP_SCAN_PASSES && rv == MAILDIR_CHANGED; n++) {
 		sc->pass++;
-		rv = maildir_read(dfd, scan_visit, sc);
+		sc->ahead_in = sc->ahead_out = 0;
+		sc->reading_ahead = 1;
+		rv = maildir_read_ahead(dfd, scan_visit, scan_ahead, sc);
+		sc->reading_ahead = 0;
 		if ((st = scan_read_status(sc, rv, what)) != STORE_OK)
 			return st;
 	}

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/maildir.h"
 #include "store/maildrop.h"
 #include "store/uidl.h"
 #include "tap.h"
@@ -834,6 +835,96 @@ test_memory(void)
 	maildrop_close(&md);
 }
 
+/* What maildir_read_ahead() did, in order. */
+struct ahead_log {
+	char	seen[3][64][16];	/* stage 0, stage 1, visits */
+	int	n[3];
+	int	stop_at;		/* visits before the visitor stops */
+};
+
+static void
+ahead_note(struct ahead_log *l, int which, const struct dirent *de)
+{
+	if (l->n[which] < 64)
+		snprintf(l->seen[which][l->n[which]], 16, "%.15s", de->d_name);
+	l->n[which]++;
+}
+
+static void
+ahead_stage(void *arg, const struct dirent *de, int stage)
+{
+	ahead_note(arg, stage, de);
+}
+
+static int
+ahead_visit(void *arg, int dfd, const struct dirent *de)
+{
+	struct ahead_log *l = arg;
+
+	(void)dfd;
+	ahead_note(l, 2, de);
+	return l->n[2] == l->stop_at;
+}
+
+/* Whether the read-ahead kept its order: see maildir.h. */
+static int
+ahead_ordered(const struct ahead_log *l, int files)
+{
+	int	i, half = MAILDIR_READ_AHEAD / 2;
+
+	if (l->n[0] != files || l->n[2] != files ||
+	    l->n[1] != (files > half ? files - half : 0))
+		return 0;
+	for (i = 0; i < files; i++)
+		if (strcmp(l->seen[0][i], l->seen[2][i]) != 0 ||
+		    l->seen[2][i][0] != 'f')
+			return 0;
+	for (i = 0; i < l->n[1]; i++)
+		if (strcmp(l->seen[1][i], l->seen[2][i + half]) != 0)
+			return 0;
+	return 1;
+}
+
+static void
+test_read_ahead(void)
+{
+	static const int	 counts[] = { 0, 1, MAILDIR_READ_AHEAD / 2,
+				    MAILDIR_READ_AHEAD - 1, MAILDIR_READ_AHEAD,
+				    MAILDIR_READ_AHEAD + 1, 40 };
+	struct ahead_log	*l;
+	char			 path[512], name[32];
+	size_t			 i;
+	int			 dfd, made = 0, rv;
+
+	snprintf(path, sizeof(path), "%s/ahead", top);
+	if (mkdir(path, 0700) == -1 || (l = calloc(1, sizeof(*l))) == NULL ||
+	    (dfd = open(path, O_RDONLY | O_DIRECTORY)) == -1)
+		abort();
+	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		for (; made < counts[i]; made++) {
+			snprintf(name, sizeof(name), "f%d", made);
+			close(openat(dfd, name, O_CREAT | O_WRONLY, 0600));
+		}
+		memset(l, 0, sizeof(*l));
+		l->stop_at = -1;
+		rv = maildir_read_ahead(dfd, ahead_visit, ahead_stage, l);
+		ok((rv == MAILDIR_STILL || rv == MAILDIR_CHANGED) &&
+		    ahead_ordered(l, made), "read ahead of %d files: every "
+		    "entry once, stages and visits in the order read", made);
+	}
+	memset(l, 0, sizeof(*l));
+	l->stop_at = 5;
+	rv = maildir_read_ahead(dfd, ahead_visit, ahead_stage, l);
+	ok(rv == MAILDIR_STOPPED && l->n[2] == 5, "a visitor stops it at once");
+	memset(l, 0, sizeof(*l));
+	l->stop_at = -1;
+	rv = maildir_read(dfd, ahead_visit, l);
+	ok(rv == MAILDIR_STILL && l->n[0] == 0 && l->n[2] == made,
+	    "maildir_read(): no stages, every entry visited");
+	close(dfd);
+	free(l);
+}
+
 int
 main(void)
 {
@@ -853,6 +944,7 @@ main(void)
 	test_renamer();
 	test_quota();
 	test_memory();
+	test_read_ahead();
 	nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
 }
