@@ -244,7 +244,7 @@ pf_getline(FILE *fp, char *buf, size_t bufsize)
 	size_t	len = 0;
 	int	c, toolong = 0, nul = 0;
 
-	while ((c = getc(fp)) != EOF && c != '\n') {
+	while ((c = getc_unlocked(fp)) != EOF && c != '\n') {
 		if (c == '\0')
 			nul = 1;
 		if (len + 1 < bufsize)
