@@ -234,19 +234,32 @@ test_unchanged(void)
 	    cache_ino() == ino, "the new names written once, then left alone");
 }
 
-/* Open and close; whether the listing came from the cache alone. */
+/*
+ * Open and close; 2 when the whole listing came from the cache, 1 when
+ * cur/ alone did, 0 when both were read, -1 when the listing is wrong.
+ */
 static int
-listed_from_cache(size_t want, size_t *counted)
+listed_from(size_t want, size_t *counted)
 {
 	struct maildrop	md;
 	int		from;
 
 	if (!open_md(&md))
 		return -1;
-	from = md.count == want && sizes_right(&md) ? md.from_cache : -1;
+	from = md.count != want || !sizes_right(&md) ? -1 :
+	    md.from_cache ? 2 : md.cur_from_cache;
 	*counted = md.counted;
 	maildrop_close(&md);
 	return from;
+}
+
+/* Open and close; whether the listing came from the cache alone. */
+static int
+listed_from_cache(size_t want, size_t *counted)
+{
+	int	from = listed_from(want, counted);
+
+	return from < 0 ? -1 : from == 2;
 }
 
 /* The cache's entries in reverse order, its checksum made good. */
@@ -379,39 +392,13 @@ test_by_inode(void)
 	ok(session(4) == 4, "the next login counts every file again");
 }
 
-/*
- * Open and close; 2 when the whole listing came from the cache, 1 when
- * cur/ alone did, 0 when both were read, -1 when the listing is wrong.
- */
-static int
-listed_from(size_t want, size_t *counted)
-{
-	struct maildrop	md;
-	int		from;
-
-	if (!open_md(&md))
-		return -1;
-	from = md.count != want || !sizes_right(&md) ? -1 :
-	    md.from_cache ? 2 : md.cur_from_cache;
-	*counted = md.counted;
-	maildrop_close(&md);
-	return from;
-}
-
-/* Open and close; cur_from_cache, or -1 when the listing is wrong. */
+/* Open and close; cur_from_cache, or -1 when the listing is wrong or whole. */
 static int
 cur_cached(size_t want, size_t *counted)
 {
-	struct maildrop	md;
-	int		cur;
+	int	from = listed_from(want, counted);
 
-	if (!open_md(&md))
-		return -1;
-	cur = md.count == want && sizes_right(&md) && !md.from_cache ?
-	    md.cur_from_cache : -1;
-	*counted = md.counted;
-	maildrop_close(&md);
-	return cur;
+	return from == 2 ? -1 : from;
 }
 
 /*
